@@ -1,0 +1,39 @@
+# Tessera: `make run` starts everything, `make test` runs the suite. Needs only Python 3.11,
+# gcc and make; PostgreSQL and Redis come from PyPI wheels unless DATABASE_URL / REDIS_URL
+# point at your own.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format services bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) platform/dev.py run
+
+# Extra pytest arguments: make test ARGS="-k tenants -x"
+test: $(STAMP)
+	$(PY) platform/dev.py test $(ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+services: $(STAMP)
+	$(PY) platform/dev.py services
+
+bench: $(STAMP)
+	$(PY) platform/dev.py bench bench/org_create.py
+
+clean:
+	rm -rf $(VENV) .data .pytest_cache

@@ -1,0 +1,55 @@
+"""The Celery app: tenant-aware (tenant-schemas-celery), configured from Django settings.
+
+Every task runs in the schema named by its `_schema_name` header. That header is read
+when the task is *sent*, so enqueue through `enqueue_on_commit`, which captures the schema
+when the write happens (DESIGN.md section 5).
+"""
+
+import logging
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from celery import Task
+from django.db import connection, transaction
+from tenant_schemas_celery.app import CeleryApp
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+app = CeleryApp("tessera")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+logger = logging.getLogger(__name__)
+
+
+def send_in_schema(
+    task: Task,
+    *,
+    schema_name: str,
+    args: Sequence[Any] = (),
+    kwargs: dict[str, Any] | None = None,
+) -> bool:
+    """Send `task` to run in `schema_name`. Returns False (and logs) when the broker is
+    unreachable: callers that must not lose work keep an outbox row a periodic job
+    re-dispatches, so a broker outage never fails the caller's write."""
+    try:
+        task.apply_async(args=list(args), kwargs=kwargs or {}, headers={"_schema_name": schema_name})
+    except Exception:  # kombu raises several unrelated types for an unreachable broker
+        logger.warning("could not enqueue %s for schema %s", task.name, schema_name, exc_info=True)
+        return False
+    return True
+
+
+def enqueue_on_commit(
+    task: Task,
+    *,
+    args: Sequence[Any] = (),
+    kwargs: dict[str, Any] | None = None,
+    schema_name: str | None = None,
+) -> None:
+    """Send `task` after the current transaction commits, in the schema that is active
+    *now* (or `schema_name`). Capturing it here matters: an `on_commit` callback may run
+    after a `schema_context` has exited, and a plain `.delay()` then goes to public."""
+    schema = schema_name or connection.schema_name
+    transaction.on_commit(lambda: send_in_schema(task, schema_name=schema, args=args, kwargs=kwargs))

@@ -1,0 +1,244 @@
+"""Settings shared by every environment.
+
+Everything configurable comes from environment variables (django-environ); each one is
+listed in README.md and `.env.example`. Environment modules (`local`, `test`,
+`production`) only override what differs.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+env = environ.Env()
+# A local `.env` is a convenience for development; real deployments set the environment.
+if (BASE_DIR / ".env").is_file():
+    env.read_env(str(BASE_DIR / ".env"))
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
+
+# --- Tenancy ---------------------------------------------------------------------------
+# Organisations live at <slug>.<BASE_DOMAIN>; the root domain serves the platform.
+BASE_DOMAIN = env("TESSERA_BASE_DOMAIN", default="localhost")
+# "http" in development, "https" behind a TLS-terminating proxy in production.
+SITE_SCHEME = env("TESSERA_SITE_SCHEME", default="http")
+# Port shown in links printed to people (dev server runs on 8000); empty in production.
+SITE_PORT = env("TESSERA_SITE_PORT", default="")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[BASE_DOMAIN, f".{BASE_DOMAIN}"])
+
+# https://django-tenants.readthedocs.io/en/latest/install.html
+TENANT_MODEL = "tenants.Organization"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+PUBLIC_SCHEMA_NAME = "public"
+PUBLIC_SCHEMA_URLCONF = "config.urls_public"
+ROOT_URLCONF = "config.urls_tenant"
+# One `SET search_path` per request instead of one per cursor (django-tenants docs,
+# "Performance"): measured 4 -> 2 statements on a one-query request.
+TENANT_LIMIT_SET_CALLS = True
+# How many pre-migrated spare schemas sign-up can claim without waiting for migrations.
+TENANT_SPARE_POOL_SIZE = env.int("TESSERA_SPARE_POOL_SIZE", default=3)
+# Host -> tenant lookups are cached this long (and invalidated when a domain or
+# organisation changes).
+TENANT_HOST_CACHE_SECONDS = env.int("TESSERA_HOST_CACHE_SECONDS", default=300)
+
+SHARED_APPS = [
+    "django_tenants",
+    "shared_apps.core",
+    "shared_apps.tenants",
+    "shared_apps.accounts",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+]
+TENANT_APPS = [
+    # Each schema keeps its own content types; `auth` stays public-only so product roles
+    # never resolve to per-tenant auth tables (DESIGN.md section 3).
+    "django.contrib.contenttypes",
+    "tenant_apps.members",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+MIDDLEWARE = [
+    # Answers /healthz on any host, before tenant resolution and ALLOWED_HOSTS.
+    "shared_apps.core.middleware.HealthCheckMiddleware",
+    "shared_apps.tenants.middleware.TenantMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "config.wsgi.application"
+
+# --- Database --------------------------------------------------------------------------
+# platform/dev.py sets DATABASE_URL to the embedded PostgreSQL when it is not given.
+DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:54329/tessera")}
+DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: cache and Celery broker ----------------------------------------------------
+REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:63799/0")
+CACHES = {
+    "default": {
+        "BACKEND": "shared_apps.core.cache.ResilientRedisCache",
+        "LOCATION": env("CACHE_URL", default=REDIS_URL),
+        # Every key is prefixed with the current schema: tenants never read each
+        # other's entries (django-tenants docs, "Caching").
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="tessera"),
+        "TIMEOUT": 300,
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    },
+    # Platform-level entries (host -> organisation): the same key whatever schema is
+    # active, so a change made inside a tenant context still invalidates them.
+    "platform": {
+        "BACKEND": "shared_apps.core.cache.ResilientRedisCache",
+        "LOCATION": env("CACHE_URL", default=REDIS_URL),
+        "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="tessera") + "-platform",
+        "TIMEOUT": 300,
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    },
+}
+
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL)
+CELERY_RESULT_EXPIRES = 3600
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+# A task is acknowledged after it ran, and re-queued if its worker dies mid-task: tasks
+# must therefore be idempotent (DESIGN.md section 5).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="tessera")
+CELERY_TASK_TIME_LIMIT = 30 * 60
+CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A task sent while the broker is down fails fast instead of blocking the web request;
+# the outbox re-dispatch job catches up (DESIGN.md section 5).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+# tenant-schemas-celery: a worker keeps schema -> tenant lookups this long.
+CELERY_TASK_TENANT_CACHE_SECONDS = 60
+CELERY_BEAT_SCHEDULER = "config.beat:TesseraBeatScheduler"
+CELERY_BEAT_SCHEDULE = {
+    "tenants-refill-spare-pool": {
+        "task": "tenants.spare_pool_fill",
+        "schedule": 60.0,
+        # Runs once, in public (not once per organisation).
+        "tenant_schemas": ["public"],
+    },
+}
+
+# --- Auth ------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/admin/login/"
+
+# Sessions work across the organisation subdomains (DESIGN.md section 2).
+SESSION_COOKIE_DOMAIN = env("SESSION_COOKIE_DOMAIN", default=None) or (
+    None if BASE_DOMAIN == "localhost" else f".{BASE_DOMAIN}"
+)
+CSRF_TRUSTED_ORIGINS = env.list(
+    "CSRF_TRUSTED_ORIGINS",
+    default=[f"{SITE_SCHEME}://{BASE_DOMAIN}", f"{SITE_SCHEME}://*.{BASE_DOMAIN}"],
+)
+
+# --- API -------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+}
+# https://drf-spectacular.readthedocs.io/en/latest/settings.html
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Tessera API",
+    "DESCRIPTION": "Multi-tenant project and task management.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc are served from the sidecar package, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- i18n ------------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("ru", "Русский")]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static and media ------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / ".data" / "static"
+MEDIA_ROOT = Path(env("TESSERA_MEDIA_ROOT", default=str(BASE_DIR / ".data" / "media")))
+
+# --- Email -----------------------------------------------------------------------------
+EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Tessera <noreply@localhost>")
+
+# --- Health ----------------------------------------------------------------------------
+# Seconds /healthz waits for a Celery worker to answer its ping.
+HEALTH_CELERY_TIMEOUT = env.float("TESSERA_HEALTH_CELERY_TIMEOUT", default=1.0)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "default": {"format": "%(asctime)s %(levelname)s %(name)s [%(schema)s] %(message)s"},
+    },
+    "filters": {"schema": {"()": "shared_apps.core.logging.SchemaFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "default", "filters": ["schema"]},
+    },
+    "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
+}
+
+# Shared apps write tenant-local Member rows through this function (run inside the
+# organisation's schema), never by importing tenant apps.
+TESSERA_MEMBER_SYNC = "tenant_apps.members.services.member_sync"

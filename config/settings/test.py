@@ -1,0 +1,26 @@
+"""Tests: real PostgreSQL and Redis, isolated from a running `make run`."""
+
+import os
+
+from .base import *  # noqa: F403
+from .base import CACHES, REDIS_URL, env
+
+SECRET_KEY = "test-only-key"  # noqa: S105
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+ALLOWED_HOSTS = [".localhost", "localhost", "testserver"]
+TENANT_SPARE_POOL_SIZE = 0
+
+# Each pytest-xdist worker gets its own Redis database (15, 14, ...): its own queue, cache
+# and Celery control channel, so a worker's health check never hears another's Celery.
+_xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+_worker_index = int(_xdist_worker[2:]) if _xdist_worker.startswith("gw") else 0
+_redis_db = env.int("TESSERA_TEST_REDIS_DB", default=15) - _worker_index
+TEST_REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + f"/{_redis_db}"
+for _alias, _cache in CACHES.items():
+    _cache["LOCATION"] = TEST_REDIS_URL
+    _cache["KEY_PREFIX"] = f"test-{_xdist_worker}-{_alias}"
+CELERY_BROKER_URL = TEST_REDIS_URL
+CELERY_RESULT_BACKEND = TEST_REDIS_URL
+CELERY_TASK_DEFAULT_QUEUE = f"tessera-test-{_xdist_worker}"

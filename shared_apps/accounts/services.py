@@ -1,0 +1,33 @@
+"""Writes to users (public schema)."""
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from shared_apps.accounts.models import User
+from shared_apps.tenants.services import member_sync
+
+logger = logging.getLogger(__name__)
+
+
+def user_create(*, email: str, password: str | None = None, full_name: str = "") -> User:
+    return User.objects.create_user(email=email, password=password, full_name=full_name)
+
+
+def user_deactivate(*, user: User, actor: User | None = None) -> User:
+    """Deactivate `user` everywhere: no login (Django's ModelBackend refuses inactive
+    users, which also ends their existing sessions on the next request), and their Member row marked
+    inactive in every organisation they belong to (one schema switch per membership, so
+    the cost follows the user's memberships, not the number of organisations).
+
+    Users are never hard-deleted across schemas (DESIGN.md section 3); their tenant
+    history keeps pointing at the tenant-local Member."""
+    with transaction.atomic():
+        user.is_active = False
+        user.deactivated_at = timezone.now()
+        user.save(update_fields=["is_active", "deactivated_at"])
+        for membership in user.memberships.select_related("organization"):
+            member_sync(organization=membership.organization, user=user, role=membership.role, is_active=False)
+    logger.info("user %s deactivated by %s", user.pk, actor.pk if actor else "system")
+    return user

@@ -1,0 +1,48 @@
+"""Liveness of the parts Tessera needs: PostgreSQL, Redis and at least one Celery worker."""
+
+from django.conf import settings
+from django.db import connection
+
+
+def _check_database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return "ok"
+
+
+def _check_redis() -> str:
+    import redis
+
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        client.ping()
+    finally:
+        client.close()
+    return "ok"
+
+
+def _check_celery() -> str:
+    from config.celery import app
+
+    # `limit=1` returns on the first reply instead of always waiting out the timeout.
+    replies = app.control.ping(timeout=settings.HEALTH_CELERY_TIMEOUT, limit=1)
+    if not replies:
+        raise RuntimeError("no worker answered")
+    return "ok"
+
+
+CHECKS = {"database": _check_database, "redis": _check_redis, "celery": _check_celery}
+
+
+def health_status() -> tuple[bool, dict[str, str]]:
+    """Run every check; a failing one reports its error instead of raising."""
+    results: dict[str, str] = {}
+    healthy = True
+    for name, check in CHECKS.items():
+        try:
+            results[name] = check()
+        except Exception as exc:  # a health page reports failures, it does not raise them
+            healthy = False
+            results[name] = f"error: {exc.__class__.__name__}: {exc}"[:300]
+    return healthy, results

@@ -1,0 +1,72 @@
+from django.contrib import admin, messages
+from django.db.models import Count, Q
+
+from shared_apps.tenants.models import Domain, Membership, Organization
+from shared_apps.tenants.services import organization_status_set
+
+
+class DomainInline(admin.TabularInline):
+    model = Domain
+    extra = 0
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "slug", "status", "schema_name", "member_count", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["name", "slug", "schema_name", "domains__domain"]
+    readonly_fields = ["schema_name", "created_at", "activated_at"]
+    inlines = [DomainInline, MembershipInline]
+    actions = ["suspend", "reactivate"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_member_count=Count("memberships", distinct=True))
+
+    @admin.display(ordering="_member_count", description="members")
+    def member_count(self, obj):
+        return obj._member_count
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting an organisation's data is an explicit operation, not a list action.
+        return False
+
+    def _status_set(self, request, queryset, current, new) -> int:
+        organizations = list(queryset.filter(status=current))
+        for organization in organizations:
+            organization_status_set(organization=organization, status=new, actor=request.user)
+        return len(organizations)
+
+    @admin.action(description="Suspend selected organisations (data is kept)")
+    def suspend(self, request, queryset):
+        count = self._status_set(request, queryset, Organization.Status.ACTIVE, Organization.Status.SUSPENDED)
+        self.message_user(request, f"Suspended {count} organisation(s).", messages.SUCCESS)
+
+    @admin.action(description="Reactivate selected organisations")
+    def reactivate(self, request, queryset):
+        count = self._status_set(request, queryset, Organization.Status.SUSPENDED, Organization.Status.ACTIVE)
+        self.message_user(request, f"Reactivated {count} organisation(s).", messages.SUCCESS)
+
+
+@admin.register(Domain)
+class DomainAdmin(admin.ModelAdmin):
+    list_display = ["domain", "tenant", "is_primary"]
+    search_fields = ["domain", "tenant__name", "tenant__slug"]
+    list_select_related = ["tenant"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "organization", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__email", "organization__name", "organization__slug"]
+    list_select_related = ["user", "organization"]
+    autocomplete_fields = ["user", "organization"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(~Q(organization__status=Organization.Status.SPARE))

@@ -1,0 +1,65 @@
+"""Cached host -> organisation lookup, done on every request.
+
+Entries live in the `platform` cache alias (not tenant-prefixed: they are platform data,
+and must be the same key whichever schema is active when a domain changes). A missing
+host is cached too, briefly, so a flood of requests for unknown hosts does not reach the
+database each time.
+"""
+
+from django.conf import settings
+from django.core.cache import caches
+
+from shared_apps.tenants.models import Domain, Organization
+
+_MISSING = "missing"
+_MISSING_SECONDS = 30
+_FIELDS = ("id", "schema_name", "name", "slug", "status")
+
+
+def _key(hostname: str) -> str:
+    return f"tenant-host:{hostname.lower()}"
+
+
+def _cache():
+    return caches["platform"]
+
+
+def _from_fields(fields: dict) -> Organization:
+    organization = Organization(**fields)
+    organization._state.adding = False
+    organization._state.db = "default"
+    return organization
+
+
+def _lookup_database(hostname: str) -> Organization | None:
+    if hostname == settings.BASE_DOMAIN:
+        return Organization.objects.filter(schema_name=settings.PUBLIC_SCHEMA_NAME).first()
+    domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
+    return domain.tenant if domain else None
+
+
+def organization_for_host(hostname: str) -> Organization | None:
+    """The organisation served at `hostname` (the public one for BASE_DOMAIN), or None."""
+    hostname = hostname.lower()
+    cached = _cache().get(_key(hostname))
+    if cached == _MISSING:
+        return None
+    if cached is not None:
+        return _from_fields(cached)
+    organization = _lookup_database(hostname)
+    if organization is None:
+        _cache().set(_key(hostname), _MISSING, _MISSING_SECONDS)
+        return None
+    _cache().set(_key(hostname), {f: getattr(organization, f) for f in _FIELDS}, settings.TENANT_HOST_CACHE_SECONDS)
+    return organization
+
+
+def host_cache_invalidate(*hostnames: str) -> None:
+    _cache().delete_many([_key(hostname) for hostname in hostnames if hostname])
+
+
+def organization_hosts(organization: Organization) -> list[str]:
+    hosts = list(Domain.objects.filter(tenant_id=organization.pk).values_list("domain", flat=True))
+    if organization.is_public:
+        hosts.append(settings.BASE_DOMAIN)
+    return hosts

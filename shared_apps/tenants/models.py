@@ -1,0 +1,79 @@
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+from django_tenants.models import DomainMixin, TenantMixin
+
+
+class OrgRole(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    ADMIN = "admin", _("Admin")
+    MEMBER = "member", _("Member")
+    GUEST = "guest", _("Guest")
+
+
+class Organization(TenantMixin):
+    """An organisation and its PostgreSQL schema.
+
+    Spare rows (`status=spare`) are pre-migrated schemas waiting in the sign-up pool: they
+    have no slug, name or domain until `organization_create` claims one.
+    """
+
+    class Status(models.TextChoices):
+        SPARE = "spare", _("Spare (in the sign-up pool)")
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+
+    name = models.CharField(max_length=200, blank=True)
+    # NULL (not "") for spares, so the unique constraint leaves them alone.
+    slug = models.CharField(max_length=40, null=True, blank=True)  # noqa: DJ001
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SPARE, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    # Schemas are created (and migrated) when a row is first saved; they are never
+    # dropped implicitly: deleting an organisation's data is an explicit operation.
+    auto_create_schema = True
+    auto_drop_schema = False
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("slug"), name="tenants_organization_slug_ci_unique"),
+            models.CheckConstraint(
+                condition=models.Q(status="spare") | models.Q(slug__isnull=False),
+                name="tenants_organization_slug_unless_spare",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.slug or self.schema_name
+
+    @property
+    def is_public(self) -> bool:
+        return self.schema_name == settings.PUBLIC_SCHEMA_NAME
+
+
+class Domain(DomainMixin):
+    """A host name that serves an organisation (`<slug>.<BASE_DOMAIN>`)."""
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class Membership(models.Model):
+    """Who belongs to which organisation, with what organisation role (public schema).
+
+    Written together with the tenant-local `members.Member` in one transaction."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=OrgRole.choices, default=OrgRole.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organization"], name="tenants_membership_user_org_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organization} ({self.role})"

@@ -1,0 +1,183 @@
+"""Writes to organisations, their domains and memberships.
+
+Tenant-local effects (the organisation's `members.Member` rows) go through the function
+named by `settings.TESSERA_MEMBER_SYNC`, run inside the organisation's schema: shared apps
+never import tenant apps (STYLE.md), and this keeps that boundary explicit.
+"""
+
+import logging
+import secrets
+import string
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+from django_tenants.utils import schema_context
+
+from shared_apps.accounts.models import User
+from shared_apps.tenants.models import Domain, Membership, Organization, OrgRole
+from shared_apps.tenants.validators import validate_slug
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_PREFIX = "org_"
+_SCHEMA_ALPHABET = string.ascii_lowercase + string.digits
+# Any constant works; it only has to be the same in every process that fills the pool.
+_POOL_FILL_LOCK_ID = 0x7E55E7A
+
+
+def schema_name_generate() -> str:
+    """`org_` and 10 random characters: never derived from the slug, so renaming an
+    organisation's address touches no schema."""
+    return SCHEMA_PREFIX + "".join(secrets.choice(_SCHEMA_ALPHABET) for _ in range(10))
+
+
+def domain_for_slug(slug: str) -> str:
+    return f"{slug}.{settings.BASE_DOMAIN}"
+
+
+def member_sync(*, organization: Organization, user: User, role: str, is_active: bool = True) -> None:
+    """Create or update the tenant-local Member for `user` inside `organization`'s schema.
+
+    Runs on the caller's connection, so it joins the caller's transaction."""
+    sync = import_string(settings.TESSERA_MEMBER_SYNC)
+    with schema_context(organization.schema_name):
+        sync(user=user, role=role, is_active=is_active)
+
+
+def spare_create() -> Organization:
+    """Create and migrate one spare schema for the sign-up pool (takes as long as the
+    tenant migrations: do not call it from a request)."""
+    while True:
+        schema_name = schema_name_generate()
+        if not Organization.objects.filter(schema_name=schema_name).exists():
+            break
+    organization = Organization(schema_name=schema_name, status=Organization.Status.SPARE)
+    # TenantMixin.save() creates the schema and runs the tenant migrations in it.
+    organization.save(verbosity=0)
+    return organization
+
+
+def spare_pool_fill(*, size: int | None = None) -> int:
+    """Top the pool of spare schemas up to `size` (default `TENANT_SPARE_POOL_SIZE`).
+
+    One filler at a time across all processes (a PostgreSQL advisory lock): concurrent
+    calls return 0 at once instead of overfilling. Returns how many spares it created."""
+    target = settings.TENANT_SPARE_POOL_SIZE if size is None else size
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_POOL_FILL_LOCK_ID])
+        if not cursor.fetchone()[0]:
+            return 0
+    created = 0
+    try:
+        missing = target - Organization.objects.filter(status=Organization.Status.SPARE).count()
+        for _index in range(max(missing, 0)):
+            spare_create()
+            created += 1
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_POOL_FILL_LOCK_ID])
+    if created:
+        logger.info("spare pool: created %d spare schema(s)", created)
+    return created
+
+
+def _spare_claim(*, pk: int | None = None) -> Organization | None:
+    """Lock one spare row for this transaction; concurrent claimers skip locked rows, so
+    two sign-ups never get the same schema."""
+    spares = Organization.objects.select_for_update(skip_locked=True).filter(status=Organization.Status.SPARE)
+    if pk is not None:
+        spares = spares.filter(pk=pk)
+    return spares.order_by("created_at", "pk").first()
+
+
+def _slug_taken_error(slug: str) -> ValidationError:
+    return ValidationError({"slug": _("The address “%(slug)s” is already taken.") % {"slug": slug}}, code="slug_taken")
+
+
+def _slug_ensure_available(slug: str) -> None:
+    """A friendly early answer; the unique constraints still decide concurrent sign-ups."""
+    taken = Organization.objects.filter(slug__iexact=slug).exists()
+    if taken or Domain.objects.filter(domain=domain_for_slug(slug)).exists():
+        raise _slug_taken_error(slug)
+
+
+def _organization_activate(*, organization: Organization, slug: str, name: str, owner: User) -> Organization:
+    organization.slug = slug
+    organization.name = name
+    organization.status = Organization.Status.ACTIVE
+    organization.activated_at = timezone.now()
+    organization.save(update_fields=["slug", "name", "status", "activated_at"])
+    Domain.objects.create(domain=domain_for_slug(slug), tenant=organization, is_primary=True)
+    Membership.objects.create(user=owner, organization=organization, role=OrgRole.OWNER)
+    member_sync(organization=organization, user=owner, role=OrgRole.OWNER)
+    return organization
+
+
+def organization_create(*, slug: str, name: str, owner: User) -> Organization:
+    """Create an organisation at `<slug>.<BASE_DOMAIN>` owned by `owner`.
+
+    Claims a pre-migrated spare schema (milliseconds); with the pool empty, creates and
+    migrates a schema first. The slug, domain, owner Membership and tenant Member are
+    written in one transaction. Raises ValidationError (field `slug` or `name`) for an
+    invalid, reserved or taken slug — also when a concurrent sign-up takes it first.
+    """
+    slug = validate_slug(slug)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": _("The organisation needs a name.")}, code="name_required")
+    if len(name) > Organization._meta.get_field("name").max_length:
+        raise ValidationError({"name": _("The name is too long (at most 200 characters).")}, code="name_too_long")
+    _slug_ensure_available(slug)
+
+    created_spare: Organization | None = None
+    # Normally one pass; a second pass only when the pool was empty (or a concurrent
+    # sign-up claimed the spare created for this call).
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                spare = _spare_claim(pk=created_spare.pk) if created_spare else None
+                spare = spare or _spare_claim()
+                if spare is not None:
+                    organization = _organization_activate(organization=spare, slug=slug, name=name, owner=owner)
+                    transaction.on_commit(_spare_pool_refill_later)
+                    return organization
+        except IntegrityError as exc:
+            # The unique constraints on slug and domain decide races between sign-ups.
+            logger.info("organisation slug %r lost a race: %s", slug, exc)
+            raise _slug_taken_error(slug) from exc
+        logger.warning("spare pool empty: creating a schema directly for %r", slug)
+        created_spare = spare_create()
+    raise RuntimeError("could not claim a spare schema after creating one")  # pragma: no cover
+
+
+def _spare_pool_refill_later() -> None:
+    from config.celery import send_in_schema
+    from shared_apps.tenants.tasks import spare_pool_fill_task
+
+    send_in_schema(spare_pool_fill_task, schema_name=settings.PUBLIC_SCHEMA_NAME)
+
+
+def membership_add(*, organization: Organization, user: User, role: str) -> Membership:
+    """Add `user` to `organization` (public Membership and tenant Member together)."""
+    with transaction.atomic():
+        membership, _created = Membership.objects.update_or_create(
+            user=user, organization=organization, defaults={"role": role}
+        )
+        member_sync(organization=organization, user=user, role=role)
+    return membership
+
+
+def organization_status_set(*, organization: Organization, status: str, actor: User | None = None) -> Organization:
+    """Suspend or reactivate an organisation. Its data is kept either way; the host cache
+    is invalidated by the model signals so the change applies to the next request."""
+    allowed = {Organization.Status.ACTIVE, Organization.Status.SUSPENDED}
+    if status not in allowed or organization.status not in allowed:
+        raise ValidationError({"status": _("Only active and suspended organisations can change status.")})
+    organization.status = status
+    organization.save(update_fields=["status"])
+    logger.info("organisation %s set to %s by %s", organization.schema_name, status, actor)
+    return organization

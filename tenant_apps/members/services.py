@@ -1,0 +1,22 @@
+"""Writes to the tenant-local Member rows. Call inside the organisation's schema."""
+
+from shared_apps.accounts.models import User
+from tenant_apps.members.models import Member
+
+
+def member_sync(*, user: User, role: str, is_active: bool = True) -> Member:
+    """Create or update the Member mirroring `user` in the current schema.
+
+    The entry point shared apps reach through `settings.TESSERA_MEMBER_SYNC` when they
+    add, change or deactivate a membership."""
+    member, _created = Member.objects.update_or_create(
+        user_id=user.pk,
+        defaults={
+            "email": user.email,
+            "display_name": user.full_name,
+            "role": role,
+            "is_active": is_active,
+            "language": user.language,
+        },
+    )
+    return member
