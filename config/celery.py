@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from celery import Task
+from celery.result import AsyncResult
 from django.db import connection, transaction
 from tenant_schemas_celery.app import CeleryApp
 
@@ -29,16 +30,15 @@ def send_in_schema(
     schema_name: str,
     args: Sequence[Any] = (),
     kwargs: dict[str, Any] | None = None,
-) -> bool:
-    """Send `task` to run in `schema_name`. Returns False (and logs) when the broker is
+) -> AsyncResult | None:
+    """Send `task` to run in `schema_name`. Returns None (and logs) when the broker is
     unreachable: callers that must not lose work keep an outbox row a periodic job
     re-dispatches, so a broker outage never fails the caller's write."""
     try:
-        task.apply_async(args=list(args), kwargs=kwargs or {}, headers={"_schema_name": schema_name})
+        return task.apply_async(args=list(args), kwargs=kwargs or {}, headers={"_schema_name": schema_name})
     except Exception:  # kombu raises several unrelated types for an unreachable broker
         logger.warning("could not enqueue %s for schema %s", task.name, schema_name, exc_info=True)
-        return False
-    return True
+        return None
 
 
 def enqueue_on_commit(

@@ -45,6 +45,9 @@ def _cache_isolation() -> Iterator[None]:
     about rows that no longer exist."""
     yield
     redis.Redis.from_url(settings.TEST_REDIS_URL).flushdb()
+    # A test request leaves the connection in the organisation's schema, as a real request
+    # does; the next request would reset it, the next test must not depend on it.
+    connection.set_schema_to_public()
 
 
 @pytest.fixture
@@ -84,7 +87,7 @@ def _committed_cleanup() -> None:
 
 
 @pytest.fixture
-def committed(django_db_blocker) -> Iterator[None]:
+def committed(django_db_setup, django_db_blocker) -> Iterator[None]:
     """For tests that need data really committed (visible to other connections and to a
     Celery worker): no wrapping transaction; what the test created is removed after."""
     with django_db_blocker.unblock():

@@ -3,7 +3,7 @@
 import os
 
 from .base import *  # noqa: F403
-from .base import CACHES, REDIS_URL, env
+from .base import CACHES, DATABASES, REDIS_URL, env
 
 SECRET_KEY = "test-only-key"  # noqa: S105
 DEBUG = False
@@ -11,6 +11,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ALLOWED_HOSTS = [".localhost", "localhost", "testserver"]
 TENANT_SPARE_POOL_SIZE = 0
+# Close connections after each request and each task (Celery's Django fix-up), so worker
+# threads started by tests leave none open when the test database is dropped.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 # Each pytest-xdist worker gets its own Redis database (15, 14, ...): its own queue, cache
 # and Celery control channel, so a worker's health check never hears another's Celery.

@@ -1,0 +1,97 @@
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from shared_apps.tenants.models import Domain
+from shared_apps.tenants.services import organization_status_set, spare_create
+from tests.conftest import client_for
+
+
+@pytest.mark.django_db
+def test_organisation_domain_serves_that_organisation(org_a):
+    response = client_for(org_a).get("/")
+    assert response.status_code == 200
+    assert "Alpha Corp" in response.text
+
+
+@pytest.mark.django_db
+def test_root_domain_serves_the_platform():
+    response = client_for(None).get("/")
+    assert response.status_code == 200
+    assert "Platform admin" in response.text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("host", ["nobody.localhost", "evil.example.com", "a.b.localhost"])
+def test_unknown_host_gets_a_clean_404_page(host):
+    from django.test import Client
+
+    response = Client(HTTP_HOST=host).get("/")
+    assert response.status_code == 404
+    assert "<h1>Not found</h1>" in response.text or response.text == ""
+
+
+@pytest.mark.django_db
+def test_unknown_subdomain_renders_the_not_found_page():
+    from django.test import Client
+
+    response = Client(HTTP_HOST="nobody.localhost").get("/api/v1/organization/")
+    assert response.status_code == 404
+    assert "Not found" in response.text
+
+
+@pytest.mark.django_db
+def test_a_spare_schema_is_not_reachable_even_with_a_domain():
+    spare = spare_create()
+    Domain.objects.create(domain="sneaky.localhost", tenant=spare, is_primary=True)
+    from django.test import Client
+
+    assert Client(HTTP_HOST="sneaky.localhost").get("/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_host_lookup_is_cached_after_the_first_request(org_a):
+    client = client_for(org_a)
+    with CaptureQueriesContext(connection) as first:
+        assert client.get("/").status_code == 200
+    with CaptureQueriesContext(connection) as second:
+        assert client.get("/").status_code == 200
+
+    assert any("tenants_domain" in query["sql"] for query in first.captured_queries)
+    assert not any("tenants_domain" in query["sql"] for query in second.captured_queries)
+    assert len(second.captured_queries) < len(first.captured_queries)
+
+
+@pytest.mark.django_db
+def test_changing_a_domain_invalidates_the_cached_lookup(org_a):
+    old = client_for(org_a)
+    assert old.get("/").status_code == 200  # now cached
+
+    domain = Domain.objects.get(tenant=org_a)
+    domain.domain = "alpha-renamed.localhost"
+    domain.save()
+
+    from django.test import Client
+
+    assert old.get("/").status_code == 404
+    assert Client(HTTP_HOST="alpha-renamed.localhost").get("/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_changing_an_organisation_invalidates_the_cached_lookup(org_a):
+    client = client_for(org_a)
+    assert "Alpha Corp" in client.get("/").text  # now cached
+
+    org_a.name = "Alpha Renamed"
+    org_a.save(update_fields=["name"])
+
+    assert "Alpha Renamed" in client.get("/").text
+
+
+@pytest.mark.django_db
+def test_suspending_reaches_the_cached_lookup(org_a):
+    from shared_apps.tenants.host_cache import organization_for_host
+
+    assert organization_for_host("alpha.localhost").status == "active"
+    organization_status_set(organization=org_a, status="suspended")
+    assert organization_for_host("alpha.localhost").status == "suspended"
