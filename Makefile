@@ -32,8 +32,9 @@ format: $(STAMP)
 services: $(STAMP)
 	$(PY) platform/dev.py services
 
+# Benchmarks print ratios against raw SQL measured in the same run (docs/benchmarks.md).
 bench: $(STAMP)
-	$(PY) platform/dev.py bench bench/org_create.py
+	$(PY) platform/dev.py bench bench/org_create.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache

@@ -280,6 +280,12 @@ def command_test(args: argparse.Namespace) -> int:
         return subprocess.run([sys.executable, "-m", "pytest", *args.pytest_args], cwd=ROOT).returncode
 
 
+def command_bench(args: argparse.Namespace) -> int:
+    """Run a benchmark script from bench/ on the same services (it makes its own database)."""
+    with Services():
+        return subprocess.run([sys.executable, args.script, *args.script_args], cwd=ROOT).returncode
+
+
 def command_services(_args: argparse.Namespace) -> int:
     """Start the embedded services and print the URLs, until Ctrl-C (for a debugger or shell)."""
     with Services():
@@ -297,8 +303,11 @@ def main() -> int:
     test = sub.add_parser("test", help="the test suite on the same services")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)
     sub.add_parser("services", help="only start PostgreSQL and Redis")
+    bench = sub.add_parser("bench", help="a benchmark script from bench/")
+    bench.add_argument("script")
+    bench.add_argument("script_args", nargs=argparse.REMAINDER)
     args = parser.parse_args()
-    handlers = {"run": command_run, "test": command_test, "services": command_services}
+    handlers = {"run": command_run, "test": command_test, "services": command_services, "bench": command_bench}
     return handlers[args.command](args)
 
 
