@@ -59,6 +59,8 @@ def main() -> None:
     os.environ["DATABASE_URL"] = _bench_database_url()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     os.environ["TESSERA_SPARE_POOL_SIZE"] = "0"
+    # Refill requests go to a queue no development worker consumes.
+    os.environ["CELERY_QUEUE"] = "tessera-bench"
     _recreate_database(os.environ["DATABASE_URL"])
 
     import logging

@@ -10,6 +10,7 @@ import secrets
 import string
 
 from django.conf import settings
+from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -50,36 +51,41 @@ def member_sync(*, organization: Organization, user: User, role: str, is_active:
 
 def spare_create() -> Organization:
     """Create and migrate one spare schema for the sign-up pool (takes as long as the
-    tenant migrations: do not call it from a request)."""
+    tenant migrations: do not call it from a request).
+
+    The row and its schema are committed together: until the migrations are done no
+    other connection sees the spare, so nobody can claim (or `migrate_tenants` migrate)
+    a half-built schema, and a failed migration leaves nothing behind."""
     while True:
         schema_name = schema_name_generate()
         if not Organization.objects.filter(schema_name=schema_name).exists():
             break
     organization = Organization(schema_name=schema_name, status=Organization.Status.SPARE)
-    # TenantMixin.save() creates the schema and runs the tenant migrations in it.
-    organization.save(verbosity=0)
+    with transaction.atomic():
+        # TenantMixin.save() creates the schema and runs the tenant migrations in it.
+        organization.save(verbosity=0)
     return organization
 
 
 def spare_pool_fill(*, size: int | None = None) -> int:
     """Top the pool of spare schemas up to `size` (default `TENANT_SPARE_POOL_SIZE`).
 
-    One filler at a time across all processes (a PostgreSQL advisory lock): concurrent
-    calls return 0 at once instead of overfilling. Returns how many spares it created."""
+    Each spare is counted and created under a transaction-level advisory lock, so
+    concurrent fillers (beat, the refill after a claim, several workers) never overfill:
+    a filler that finds the lock taken stops, leaving the work to the one holding it.
+    Returns how many spares this call created."""
     target = settings.TENANT_SPARE_POOL_SIZE if size is None else size
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_POOL_FILL_LOCK_ID])
-        if not cursor.fetchone()[0]:
-            return 0
     created = 0
-    try:
-        missing = target - Organization.objects.filter(status=Organization.Status.SPARE).count()
-        for _index in range(max(missing, 0)):
+    while True:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_POOL_FILL_LOCK_ID])
+                if not cursor.fetchone()[0]:
+                    break
+            if Organization.objects.filter(status=Organization.Status.SPARE).count() >= target:
+                break
             spare_create()
             created += 1
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [_POOL_FILL_LOCK_ID])
     if created:
         logger.info("spare pool: created %d spare schema(s)", created)
     return created
@@ -92,6 +98,10 @@ def _spare_claim(*, pk: int | None = None) -> Organization | None:
     if pk is not None:
         spares = spares.filter(pk=pk)
     return spares.order_by("created_at", "pk").first()
+
+
+# Violating one of these means another organisation got the address first.
+_SLUG_CONSTRAINTS = ("tenants_organization_slug_ci_unique", "tenants_domain_domain_key")
 
 
 def _slug_taken_error(slug: str) -> ValidationError:
@@ -125,7 +135,10 @@ def organization_create(*, slug: str, name: str, owner: User) -> Organization:
     written in one transaction. Raises ValidationError (field `slug` or `name`) for an
     invalid, reserved or taken slug — also when a concurrent sign-up takes it first.
     """
-    slug = validate_slug(slug)
+    try:
+        slug = validate_slug(slug)
+    except ValidationError as exc:
+        raise ValidationError({"slug": exc.error_list}) from exc
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": _("The organisation needs a name.")}, code="name_required")
@@ -147,6 +160,8 @@ def organization_create(*, slug: str, name: str, owner: User) -> Organization:
                     return organization
         except IntegrityError as exc:
             # The unique constraints on slug and domain decide races between sign-ups.
+            if not any(name in str(exc) for name in _SLUG_CONSTRAINTS):
+                raise
             logger.info("organisation slug %r lost a race: %s", slug, exc)
             raise _slug_taken_error(slug) from exc
         logger.warning("spare pool empty: creating a schema directly for %r", slug)
@@ -154,11 +169,17 @@ def organization_create(*, slug: str, name: str, owner: User) -> Organization:
     raise RuntimeError("could not claim a spare schema after creating one")  # pragma: no cover
 
 
+REFILL_QUEUED_KEY = "tenants:spare-pool-refill-queued"
+
+
 def _spare_pool_refill_later() -> None:
+    """Ask a worker to refill the pool, at most one request in flight: a burst of sign-ups
+    queues one refill, not one per sign-up (beat refills every minute regardless)."""
     from config.celery import send_in_schema
     from shared_apps.tenants.tasks import spare_pool_fill_task
 
-    send_in_schema(spare_pool_fill_task, schema_name=settings.PUBLIC_SCHEMA_NAME)
+    if caches["platform"].add(REFILL_QUEUED_KEY, True, 60):
+        send_in_schema(spare_pool_fill_task, schema_name=settings.PUBLIC_SCHEMA_NAME)
 
 
 def membership_add(*, organization: Organization, user: User, role: str) -> Membership:
