@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "shared_apps.tenants.middleware.SuspendedOrganizationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -150,6 +151,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A task sent while the broker is down fails fast instead of blocking the web request;
 # the outbox re-dispatch job catches up (DESIGN.md section 5).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+# Keep Django's LOGGING (every line names its schema) in workers too.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # tenant-schemas-celery: a worker keeps schema -> tenant lookups this long.
 CELERY_TASK_TENANT_CACHE_SECONDS = 60
 CELERY_BEAT_SCHEDULER = "config.beat:TesseraBeatScheduler"
@@ -172,7 +175,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/admin/login/"
 
-# Sessions work across the organisation subdomains (DESIGN.md section 2).
+# One login serves the root domain and the organisation subdomains (identity issue:
+# "sessions work across the org subdomains"); access to an organisation is still decided
+# by its Membership on every request.
 SESSION_COOKIE_DOMAIN = env("SESSION_COOKIE_DOMAIN", default=None) or (
     None if BASE_DOMAIN == "localhost" else f".{BASE_DOMAIN}"
 )
@@ -213,7 +218,11 @@ USE_TZ = True
 
 # --- Static and media ------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / ".data" / "static"
+STATIC_ROOT = Path(env("TESSERA_STATIC_ROOT", default=str(BASE_DIR / ".data" / "static")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 MEDIA_ROOT = Path(env("TESSERA_MEDIA_ROOT", default=str(BASE_DIR / ".data" / "media")))
 
 # --- Email -----------------------------------------------------------------------------

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from shared_apps.accounts.models import User
-from shared_apps.accounts.services import user_deactivate
+from shared_apps.accounts.services import user_deactivate, user_reactivate
 
 
 @admin.register(User)
@@ -11,7 +11,9 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ["email", "full_name", "is_active", "is_staff", "date_joined"]
     list_filter = ["is_active", "is_staff", "is_superuser"]
     search_fields = ["email", "full_name"]
-    readonly_fields = ["date_joined", "last_login", "deactivated_at"]
+    # `is_active` changes only through the actions, which keep every organisation's
+    # Member row in step (shared_apps.accounts.services).
+    readonly_fields = ["is_active", "date_joined", "last_login", "deactivated_at"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Profile", {"fields": ["full_name", "language"]}),
@@ -19,7 +21,7 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
-    actions = ["deactivate"]
+    actions = ["deactivate", "reactivate"]
 
     def has_delete_permission(self, request, obj=None):
         # Users are deactivated, never hard-deleted (DESIGN.md section 3).
@@ -31,3 +33,10 @@ class UserAdmin(DjangoUserAdmin):
         for user in users:
             user_deactivate(user=user, actor=request.user)
         self.message_user(request, f"Deactivated {len(users)} user(s).", messages.SUCCESS)
+
+    @admin.action(description="Reactivate selected users")
+    def reactivate(self, request, queryset):
+        users = list(queryset.filter(is_active=False))
+        for user in users:
+            user_reactivate(user=user, actor=request.user)
+        self.message_user(request, f"Reactivated {len(users)} user(s).", messages.SUCCESS)

@@ -11,10 +11,6 @@ from shared_apps.tenants.services import member_sync
 logger = logging.getLogger(__name__)
 
 
-def user_create(*, email: str, password: str | None = None, full_name: str = "") -> User:
-    return User.objects.create_user(email=email, password=password, full_name=full_name)
-
-
 def user_deactivate(*, user: User, actor: User | None = None) -> User:
     """Deactivate `user` everywhere: no login (Django's ModelBackend refuses inactive
     users, which also ends their existing sessions on the next request), and their Member row marked
@@ -30,4 +26,17 @@ def user_deactivate(*, user: User, actor: User | None = None) -> User:
         for membership in user.memberships.select_related("organization"):
             member_sync(organization=membership.organization, user=user, role=membership.role, is_active=False)
     logger.info("user %s deactivated by %s", user.pk, actor.pk if actor else "system")
+    return user
+
+
+def user_reactivate(*, user: User, actor: User | None = None) -> User:
+    """Undo `user_deactivate`: login works again and the user's Member rows are active
+    again in the organisations they still belong to."""
+    with transaction.atomic():
+        user.is_active = True
+        user.deactivated_at = None
+        user.save(update_fields=["is_active", "deactivated_at"])
+        for membership in user.memberships.select_related("organization"):
+            member_sync(organization=membership.organization, user=user, role=membership.role, is_active=True)
+    logger.info("user %s reactivated by %s", user.pk, actor.pk if actor else "system")
     return user

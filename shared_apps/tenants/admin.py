@@ -10,10 +10,25 @@ class DomainInline(admin.TabularInline):
     extra = 0
 
 
-class MembershipInline(admin.TabularInline):
+class ReadOnlyMembershipMixin:
+    """Memberships are written with the organisation's Member row by the services
+    (invitations, sign-up, create_org), never edited alone here."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class MembershipInline(ReadOnlyMembershipMixin, admin.TabularInline):
     model = Membership
     extra = 0
-    autocomplete_fields = ["user"]
+    fields = ["user", "role", "created_at"]
+    readonly_fields = fields
 
 
 @admin.register(Organization)
@@ -61,12 +76,11 @@ class DomainAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ReadOnlyMembershipMixin, admin.ModelAdmin):
     list_display = ["user", "organization", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__email", "organization__name", "organization__slug"]
     list_select_related = ["user", "organization"]
-    autocomplete_fields = ["user", "organization"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(~Q(organization__status=Organization.Status.SPARE))

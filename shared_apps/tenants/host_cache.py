@@ -13,7 +13,6 @@ from shared_apps.tenants.models import Domain, Organization
 
 _MISSING = "missing"
 _MISSING_SECONDS = 30
-_FIELDS = ("id", "schema_name", "name", "slug", "status")
 
 
 def _key(hostname: str) -> str:
@@ -24,11 +23,14 @@ def _cache():
     return caches["platform"]
 
 
+def _to_fields(organization: Organization) -> dict:
+    return {field.attname: getattr(organization, field.attname) for field in Organization._meta.concrete_fields}
+
+
 def _from_fields(fields: dict) -> Organization:
-    organization = Organization(**fields)
-    organization._state.adding = False
-    organization._state.db = "default"
-    return organization
+    # Every concrete field is cached, so the instance is whole: saving it loses nothing.
+    names = [field.attname for field in Organization._meta.concrete_fields]
+    return Organization.from_db("default", names, [fields[name] for name in names])
 
 
 def _lookup_database(hostname: str) -> Organization | None:
@@ -50,7 +52,7 @@ def organization_for_host(hostname: str) -> Organization | None:
     if organization is None:
         _cache().set(_key(hostname), _MISSING, _MISSING_SECONDS)
         return None
-    _cache().set(_key(hostname), {f: getattr(organization, f) for f in _FIELDS}, settings.TENANT_HOST_CACHE_SECONDS)
+    _cache().set(_key(hostname), _to_fields(organization), settings.TENANT_HOST_CACHE_SECONDS)
     return organization
 
 

@@ -3,7 +3,7 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from shared_apps.accounts.models import User
-from shared_apps.accounts.services import user_deactivate
+from shared_apps.accounts.services import user_deactivate, user_reactivate
 from shared_apps.tenants.models import Membership, Organization, OrgRole
 from shared_apps.tenants.services import membership_add, organization_create, spare_create
 from tenant_apps.members.models import Member
@@ -73,3 +73,19 @@ def test_no_tenant_schema_has_a_foreign_key_to_the_user_table(org_a, org_b):
     schemas = {schema for schema, _name in _foreign_keys_into_user_table()}
     assert org_a.schema_name not in schemas
     assert org_b.schema_name not in schemas
+
+
+@pytest.mark.django_db
+def test_reactivated_user_regains_access(org_a):
+    person = UserFactory()
+    membership_add(organization=org_a, user=person, role=OrgRole.MEMBER)
+    user_deactivate(user=person, actor=None)
+
+    user_reactivate(user=person, actor=None)
+
+    person.refresh_from_db()
+    assert person.is_active is True
+    assert person.deactivated_at is None
+    with schema_context(org_a.schema_name):
+        assert Member.objects.get(user_id=person.pk).is_active is True
+    assert client_for(org_a, person).get("/api/v1/organization/").status_code == 200
