@@ -1,6 +1,7 @@
 """Tests: real PostgreSQL and Redis, isolated from a running `make run`."""
 
 import os
+from urllib.parse import urlsplit, urlunsplit
 
 from .base import *  # noqa: F403
 from .base import CACHES, DATABASES, REDIS_URL, env
@@ -20,7 +21,7 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 _xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
 _worker_index = int(_xdist_worker[2:]) if _xdist_worker.startswith("gw") else 0
 _redis_db = env.int("TESSERA_TEST_REDIS_DB", default=15) - _worker_index
-TEST_REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + f"/{_redis_db}"
+TEST_REDIS_URL = urlunsplit(urlsplit(REDIS_URL)._replace(path=f"/{_redis_db}"))
 for _alias, _cache in CACHES.items():
     _cache["LOCATION"] = TEST_REDIS_URL
     _cache["KEY_PREFIX"] = f"test-{_xdist_worker}-{_alias}"

@@ -1,7 +1,9 @@
-"""A Redis cache that degrades to "miss" when Redis is unreachable.
+"""A Redis cache that degrades to "miss" when Redis is unreachable or refuses work.
 
 DESIGN.md section 6: a cache outage falls back to the database, never to an error. Reads
-return the default, writes are dropped; both are logged (once per burst, not per call).
+return the default, writes are dropped. After a failure the cache stays "open" for
+`_RETRY_AFTER_SECONDS` (a circuit breaker): requests skip Redis entirely instead of each
+waiting out the socket timeout. Failures are logged at most every 30 seconds.
 """
 
 import logging
@@ -9,23 +11,26 @@ import time
 from functools import wraps
 
 from django.core.cache.backends.redis import RedisCache
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
-_OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+_OUTAGE_ERRORS = (RedisError, OSError)
 _LOG_EVERY_SECONDS = 30.0
+_RETRY_AFTER_SECONDS = 5.0
 
 
 def _degrade(fallback):
     def decorator(method):
         @wraps(method)
         def wrapper(self, *args, **kwargs):
+            now = time.monotonic()
+            if now < self._skip_until:
+                return fallback(*args, **kwargs)
             try:
                 return method(self, *args, **kwargs)
             except _OUTAGE_ERRORS:
-                now = time.monotonic()
+                self._skip_until = now + _RETRY_AFTER_SECONDS
                 if now - self._last_outage_log > _LOG_EVERY_SECONDS:
                     self._last_outage_log = now
                     logger.warning("cache unavailable, serving from the database", exc_info=True)
@@ -36,19 +41,23 @@ def _degrade(fallback):
     return decorator
 
 
-def _default_from(position: int, name: str = "default"):
+def _argument(position: int, name: str, default=None):
+    """Fallback returning the caller's argument `name` (positional index `position`,
+    counted after `self`), e.g. the `default` of `get(key, default)`."""
+
     def fallback(*args, **kwargs):
         if name in kwargs:
             return kwargs[name]
-        return args[position] if len(args) > position else None
+        return args[position] if len(args) > position else default
 
     return fallback
 
 
 class ResilientRedisCache(RedisCache):
     _last_outage_log = float("-inf")
+    _skip_until = float("-inf")
 
-    get = _degrade(_default_from(1))(RedisCache.get)
+    get = _degrade(_argument(1, "default"))(RedisCache.get)
     get_many = _degrade(lambda *a, **k: {})(RedisCache.get_many)
     set = _degrade(lambda *a, **k: None)(RedisCache.set)
     set_many = _degrade(lambda keys, *a, **k: list(keys))(RedisCache.set_many)
@@ -57,7 +66,7 @@ class ResilientRedisCache(RedisCache):
     delete = _degrade(lambda *a, **k: False)(RedisCache.delete)
     delete_many = _degrade(lambda *a, **k: None)(RedisCache.delete_many)
     has_key = _degrade(lambda *a, **k: False)(RedisCache.has_key)
-    incr = _degrade(_default_from(1, "delta"))(RedisCache.incr)
+    incr = _degrade(_argument(1, "delta", default=1))(RedisCache.incr)
 
     def clear(self):
         # FLUSHDB would wipe every tenant's keys (DESIGN.md section 6): invalidate with

@@ -93,7 +93,7 @@ def test_send_in_schema_survives_an_unreachable_broker():
     assert time.monotonic() - started < 5  # fails fast instead of blocking the request
 
 
-def test_task_arguments_round_trip_through_json():
+def test_celery_settings_follow_the_design():
     assert app.conf.task_serializer == "json"
     assert app.conf.accept_content == ["json"]
     assert app.conf.task_acks_late is True

@@ -26,3 +26,13 @@ def test_cache_outage_degrades_to_misses_not_errors(dead_cache):
 def test_cache_clear_is_refused_because_it_would_wipe_every_tenant():
     with pytest.raises(NotImplementedError):
         caches["default"].clear()
+
+
+def test_cache_outage_opens_the_breaker_so_requests_skip_redis(dead_cache, monkeypatch):
+    assert dead_cache.get("first") is None  # fails against Redis, opens the breaker
+    calls = []
+    monkeypatch.setattr(dead_cache, "_cache", lambda: calls.append(1))
+
+    assert dead_cache.get("second", "fallback") == "fallback"
+    assert dead_cache.incr("counter") == 1
+    assert calls == []  # Redis not even tried while the breaker is open
