@@ -82,7 +82,12 @@ def test_app_environment_matches_the_settings_and_the_services():
         assert urlparse(environment["REDIS_URL"]).hostname == "redis"
         assert environment["EMAIL_HOST"] in services
         assert environment["EMAIL_PORT"] == "1025"  # mailpit's SMTP port
-        assert set(services[name]["depends_on"]) == {"postgres", "redis"}
+    # web migrates on start; worker and beat wait for it (and so for postgres and redis).
+    assert set(services["web"]["depends_on"]) == {"postgres", "redis"}
+    assert services["worker"]["depends_on"] == {"web": {"condition": "service_healthy"}}
+    assert services["beat"]["depends_on"] == {"web": {"condition": "service_healthy"}}
+    assert services["web"]["healthcheck"]["test"] == ["CMD", "python", "platform/healthcheck.py"]
+    assert (ROOT / "platform" / "healthcheck.py").is_file()
     assert services["web"]["environment"]["MIGRATE_ON_START"] == "1"
     assert "8000:8000" in services["web"]["ports"]
     assert "MIGRATE_ON_START" in (ROOT / "platform" / "entrypoint.sh").read_text()
