@@ -1,14 +1,20 @@
-"""URLs of the root domain (BASE_DOMAIN): landing page, platform admin, API docs."""
+"""URLs of the root domain (BASE_DOMAIN): landing page, sign-up and login, the user's
+organisations, platform admin, API docs."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from shared_apps.core.views import landing
+from shared_apps.tenants.views import SignupView, organization_picker
 
 urlpatterns = [
     path("", landing, name="landing"),
+    path("accounts/signup/", SignupView.as_view(), name="account_signup"),
+    path("accounts/", include("allauth.urls")),
+    path("organizations/", organization_picker, name="organization-picker"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("shared_apps.tenants.urls_public")),
     path("api/schema/", SpectacularAPIView.as_view(urlconf="config.urls_public"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

@@ -7,6 +7,9 @@ from shared_apps.core.views import organization_home
 
 urlpatterns = [
     path("", organization_home, name="organization-home"),
+    # Login, logout, password reset and email change on every organisation's domain
+    # (sign-up is refused here: the adapter opens it on the root domain only).
+    path("accounts/", include("allauth.urls")),
     path("api/v1/", include("shared_apps.tenants.urls")),
     path("api/schema/", SpectacularAPIView.as_view(urlconf="config.urls_tenant"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

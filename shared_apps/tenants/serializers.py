@@ -7,3 +7,24 @@ class CurrentOrganizationOutputSerializer(serializers.Serializer):
     domain = serializers.CharField()
     role = serializers.CharField(help_text="The requesting user's organisation role.")
     created_at = serializers.DateTimeField()
+
+
+class SignupInputSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    organization_name = serializers.CharField(max_length=200)
+    slug = serializers.CharField(max_length=40, help_text="The organisation's address: <slug>.<BASE_DOMAIN>.")
+
+
+class SignupOutputSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    organization = serializers.CharField(help_text="The organisation's name.")
+    url = serializers.URLField(help_text="Where the organisation lives once the email is verified.")
+    email_verification_sent = serializers.BooleanField()
+
+
+class UserOrganizationOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    slug = serializers.CharField()
+    url = serializers.URLField()
+    role = serializers.CharField()

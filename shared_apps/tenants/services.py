@@ -40,6 +40,12 @@ def domain_for_slug(slug: str) -> str:
     return f"{slug}.{settings.BASE_DOMAIN}"
 
 
+def organization_url(organization: Organization, path: str = "/") -> str:
+    """Absolute URL of `path` on the organisation's domain, as people open it."""
+    port = f":{settings.SITE_PORT}" if settings.SITE_PORT else ""
+    return f"{settings.SITE_SCHEME}://{domain_for_slug(organization.slug)}{port}{path}"
+
+
 def member_sync(*, organization: Organization, user: User, role: str, is_active: bool = True) -> None:
     """Create or update the tenant-local Member for `user` inside `organization`'s schema.
 

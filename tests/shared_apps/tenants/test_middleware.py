@@ -2,17 +2,37 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from shared_apps.accounts.models import User
 from shared_apps.tenants.models import Domain, Membership, OrgRole
 from shared_apps.tenants.services import membership_add, organization_status_set, spare_create
 from tests.conftest import client_for
 from tests.factories import UserFactory
 
 
+def _owner(organization):
+    return User.objects.get(email=f"owner@{organization.slug}.test")
+
+
 @pytest.mark.django_db
 def test_organisation_domain_serves_that_organisation(org_a):
-    response = client_for(org_a).get("/")
+    response = client_for(org_a, _owner(org_a)).get("/")
     assert response.status_code == 200
     assert "Alpha Corp" in response.text
+
+
+@pytest.mark.django_db
+def test_organisation_home_sends_anonymous_visitors_to_log_in(org_a):
+    response = client_for(org_a).get("/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/"
+
+
+@pytest.mark.django_db
+def test_organisation_home_refuses_a_member_of_another_organisation(org_a, org_b):
+    response = client_for(org_a, _owner(org_b)).get("/")
+    assert response.status_code == 403
+    assert "Members only" in response.text
+    assert "Alpha Corp" in response.text  # names where they are, shows nothing of it
 
 
 @pytest.mark.django_db
@@ -52,7 +72,7 @@ def test_a_spare_schema_is_not_reachable_even_with_a_domain():
 
 @pytest.mark.django_db
 def test_host_lookup_is_cached_after_the_first_request(org_a):
-    client = client_for(org_a)
+    client = client_for(org_a, _owner(org_a))
     with CaptureQueriesContext(connection) as first:
         assert client.get("/").status_code == 200
     with CaptureQueriesContext(connection) as second:
@@ -65,22 +85,21 @@ def test_host_lookup_is_cached_after_the_first_request(org_a):
 
 @pytest.mark.django_db
 def test_changing_a_domain_invalidates_the_cached_lookup(org_a):
-    old = client_for(org_a)
+    old = client_for(org_a, _owner(org_a))
     assert old.get("/").status_code == 200  # now cached
 
     domain = Domain.objects.get(tenant=org_a)
     domain.domain = "alpha-renamed.localhost"
     domain.save()
 
-    from django.test import Client
-
     assert old.get("/").status_code == 404
-    assert Client(HTTP_HOST="alpha-renamed.localhost").get("/").status_code == 200
+    renamed = client_for(None, _owner(org_a))
+    assert renamed.get("/", HTTP_HOST="alpha-renamed.localhost").status_code == 200
 
 
 @pytest.mark.django_db
 def test_changing_an_organisation_invalidates_the_cached_lookup(org_a):
-    client = client_for(org_a)
+    client = client_for(org_a, _owner(org_a))
     assert "Alpha Corp" in client.get("/").text  # now cached
 
     org_a.name = "Alpha Renamed"
@@ -124,6 +143,10 @@ def test_suspended_organisation_answers_403_to_members_and_keeps_its_data(org_a)
 @pytest.mark.django_db
 def test_platform_staff_still_reach_a_suspended_organisation(org_a):
     staff = UserFactory(is_staff=True)
+    member = UserFactory()
+    for user in (staff, member):
+        membership_add(organization=org_a, user=user, role=OrgRole.MEMBER)
     organization_status_set(organization=org_a, status="suspended")
 
     assert client_for(org_a, staff).get("/").status_code == 200
+    assert client_for(org_a, member).get("/").status_code == 403
