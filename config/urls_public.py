@@ -15,6 +15,7 @@ urlpatterns = [
     path("organizations/", organization_picker, name="organization-picker"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("shared_apps.tenants.urls_public")),
+    path("api/v1/", include("shared_apps.accounts.urls")),
     path("api/schema/", SpectacularAPIView.as_view(urlconf="config.urls_public"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

@@ -220,7 +220,10 @@ CSRF_TRUSTED_ORIGINS = env.list(
 
 # --- API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: DRF then answers unauthenticated requests 401 with
+    # `WWW-Authenticate: Token` (session auth alone can only say 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "shared_apps.accounts.tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from shared_apps.accounts.models import User
+from shared_apps.accounts.models import ApiToken, User
 from shared_apps.accounts.services import user_deactivate, user_reactivate
 
 
@@ -40,3 +40,14 @@ class UserAdmin(DjangoUserAdmin):
         for user in users:
             user_reactivate(user=user, actor=request.user)
         self.message_user(request, f"Reactivated {len(users)} user(s).", messages.SUCCESS)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "user", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    search_fields = ["user__email", "name", "prefix"]
+    list_select_related = ["user"]
+    readonly_fields = ["user", "name", "prefix", "key_digest", "created_at", "expires_at", "last_used_at"]
+
+    def has_add_permission(self, request):
+        return False  # keys are created by their owners, shown once

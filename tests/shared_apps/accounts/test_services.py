@@ -64,7 +64,8 @@ def test_deactivated_user_loses_access_at_once(org_a):
 
     user_deactivate(user=person, actor=None)
 
-    assert client.get("/api/v1/organization/").status_code == 403
+    # The session no longer authenticates anyone.
+    assert client.get("/api/v1/organization/").status_code == 401
     assert Membership.objects.filter(user=person).exists()  # history is kept
 
 

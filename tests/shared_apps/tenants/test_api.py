@@ -29,7 +29,8 @@ def test_current_organization_for_each_member_role(org_a, role):
 @pytest.mark.django_db
 def test_current_organization_refuses_anonymous(org_a):
     response = client_for(org_a).get(URL)
-    assert response.status_code == 403
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
 
 
 @pytest.mark.django_db
@@ -51,7 +52,7 @@ def test_current_organization_refuses_a_deactivated_member(org_a):
     user.is_active = False
     user.save(update_fields=["is_active"])
 
-    assert client.get(URL).status_code == 403
+    assert client.get(URL).status_code == 401
 
 
 @pytest.mark.django_db

@@ -89,7 +89,7 @@ def test_signup_api_flow_end_to_end():
     }
     _assert_organisation_ready("navy", "grace@navy.example")
     # Not logged in before the email is verified.
-    assert client.get("/api/v1/organization/", HTTP_HOST="navy.localhost").status_code == 403
+    assert client.get("/api/v1/organization/", HTTP_HOST="navy.localhost").status_code == 401
 
     response = client.post(_confirmation_path())
     assert response["Location"] == "http://navy.localhost/"
@@ -273,7 +273,7 @@ def test_failed_logins_are_rate_limited():
 
 @pytest.mark.django_db
 def test_user_organizations_api_needs_login_and_lists_only_own(org_a, org_b):
-    assert _root().get("/api/v1/organizations/").status_code == 403
+    assert _root().get("/api/v1/organizations/").status_code == 401
     person = UserFactory()
     membership_add(organization=org_b, user=person, role=OrgRole.GUEST)
     body = client_for(None, person).get("/api/v1/organizations/").json()

@@ -1,0 +1,106 @@
+"""Personal API tokens: creation, revocation and the DRF authentication class."""
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+from django.core.cache import caches
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+
+from shared_apps.accounts.models import ApiToken, User
+
+KEY_PREFIX = "tsr_"
+_PREFIX_LENGTH = 12
+# Failed token authentications allowed per client address and window.
+FAILURES_ALLOWED = 20
+FAILURE_WINDOW_SECONDS = 300
+# last_used_at is written at most this often per token, not on every request.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def api_token_create(*, user: User, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+    """Create a token for `user`; returns it and its key. The key is not stored and
+    cannot be shown again."""
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user, name=name, prefix=key[:_PREFIX_LENGTH], key_digest=_digest(key), expires_at=expires_at
+    )
+    return token, key
+
+
+def api_token_revoke(*, token: ApiToken) -> ApiToken:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def _client_address(request) -> str:
+    return request.META.get("REMOTE_ADDR", "unknown")
+
+
+def _failure_key(request) -> str:
+    return f"api-token-failures:{_client_address(request)}"
+
+
+class ApiTokenAuthentication(BaseAuthentication):
+    """`Authorization: Token <key>`. Revoked, expired or unknown keys are refused (401);
+    more than FAILURES_ALLOWED failures from one address in FAILURE_WINDOW_SECONDS are
+    answered 429 until the window passes."""
+
+    keyword = "Token"
+
+    def authenticate(self, request):
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword.lower().encode():
+            return None
+        failures = caches["platform"]
+        if (failures.get(_failure_key(request)) or 0) >= FAILURES_ALLOWED:
+            raise exceptions.Throttled(detail=_("Too many failed token authentications; try again later."))
+        if len(parts) != 2:
+            self._fail(request)
+            raise exceptions.AuthenticationFailed(_("Invalid token header: use 'Token <key>'."))
+        try:
+            key = parts[1].decode()
+        except UnicodeError as exc:
+            self._fail(request)
+            raise exceptions.AuthenticationFailed(_("Invalid token.")) from exc
+        return self._authenticate_key(request, key)
+
+    def _authenticate_key(self, request, key: str):
+        digest = _digest(key)
+        now = timezone.now()
+        candidates = ApiToken.objects.select_related("user").filter(prefix=key[:_PREFIX_LENGTH])
+        token = next((t for t in candidates if hmac.compare_digest(t.key_digest, digest)), None)
+        if token is None or not token.user.is_active:
+            self._fail(request)
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
+        if token.revoked_at is not None:
+            self._fail(request)
+            raise exceptions.AuthenticationFailed(_("This token has been revoked."))
+        if token.expires_at is not None and token.expires_at <= now:
+            self._fail(request)
+            raise exceptions.AuthenticationFailed(_("This token has expired."))
+        if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user, token
+
+    def _fail(self, request) -> None:
+        failures = caches["platform"]
+        key = _failure_key(request)
+        if not failures.add(key, 1, FAILURE_WINDOW_SECONDS):
+            try:
+                failures.incr(key)
+            except ValueError:  # expired between add() and incr()
+                failures.add(key, 1, FAILURE_WINDOW_SECONDS)
+
+    def authenticate_header(self, request) -> str:
+        return self.keyword
