@@ -4,13 +4,16 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from shared_apps.core.views import organization_home
+from tenant_apps.members.views import invitation_page
 
 urlpatterns = [
     path("", organization_home, name="organization-home"),
     # Login, logout, password reset and email change on every organisation's domain
     # (sign-up is refused here: the adapter opens it on the root domain only).
     path("accounts/", include("allauth.urls")),
+    path("invitations/<str:token>/", invitation_page, name="invitation"),
     path("api/v1/", include("shared_apps.tenants.urls")),
+    path("api/v1/", include("tenant_apps.members.urls")),
     path("api/schema/", SpectacularAPIView.as_view(urlconf="config.urls_tenant"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

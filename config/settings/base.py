@@ -286,3 +286,6 @@ LOGGING = {
 # Shared apps write tenant-local Member rows through this function (run inside the
 # organisation's schema), never by importing tenant apps.
 TESSERA_MEMBER_SYNC = "tenant_apps.members.services.member_sync"
+
+# Days an invitation link stays valid.
+TESSERA_INVITATION_DAYS = env.int("TESSERA_INVITATION_DAYS", default=7)

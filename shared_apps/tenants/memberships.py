@@ -1,0 +1,197 @@
+"""Who is in an organisation: invitations, role changes, removal.
+
+Every write keeps the public `Membership` and the organisation's `Member` row in one
+transaction (`member_sync`). Rules:
+- owners and admins invite, change roles and remove people;
+- only an owner grants, changes or removes the owner role (admins cannot touch owners);
+- anyone may leave (remove themselves);
+- an organisation always keeps at least one owner.
+"""
+
+import hashlib
+import logging
+import secrets
+from datetime import timedelta
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from shared_apps.accounts.models import User
+from shared_apps.tenants.models import Invitation, Membership, Organization, OrgRole
+from shared_apps.tenants.services import member_sync, membership_add, organization_url
+
+logger = logging.getLogger(__name__)
+
+MANAGER_ROLES = {OrgRole.OWNER, OrgRole.ADMIN}
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _require_manager(*, actor_membership: Membership, target_role: str | None = None) -> None:
+    if actor_membership.role not in MANAGER_ROLES:
+        raise PermissionDenied(_("Only owners and admins can manage members."))
+    if target_role == OrgRole.OWNER and actor_membership.role != OrgRole.OWNER:
+        raise PermissionDenied(_("Only an owner can grant, change or remove the owner role."))
+
+
+def _ensure_another_owner(*, membership: Membership) -> None:
+    """Call inside a transaction. Locks the organisation's owner rows, so two owners
+    demoting or removing each other at once cannot leave it with none."""
+    owners = list(
+        Membership.objects.select_for_update()
+        .filter(organization_id=membership.organization_id, role=OrgRole.OWNER)
+        .values_list("pk", flat=True)
+    )
+    if membership.role == OrgRole.OWNER and not set(owners) - {membership.pk}:
+        raise ValidationError(
+            _("An organisation needs at least one owner: make someone else owner first."), code="last_owner"
+        )
+
+
+def invitation_url(invitation: Invitation, token: str) -> str:
+    return organization_url(invitation.organization, f"/invitations/{token}/")
+
+
+def invitation_create(
+    *, organization: Organization, email: str, role: str, actor_membership: Membership
+) -> tuple[Invitation, str]:
+    """Invite `email` with `role`; emails a single-use link valid TESSERA_INVITATION_DAYS.
+    A pending invitation to the same address is replaced (the old link stops working).
+    Returns the invitation and the link's token (not stored: only its digest is)."""
+    _require_manager(actor_membership=actor_membership, target_role=role)
+    email = email.strip().lower()
+    if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
+        raise ValidationError({"email": _("%(email)s is already a member.") % {"email": email}}, code="already_member")
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    with transaction.atomic():
+        Invitation.objects.filter(
+            organization=organization, email__iexact=email, accepted_at=None, revoked_at=None
+        ).update(revoked_at=now)
+        invitation = Invitation.objects.create(
+            organization=organization,
+            email=email,
+            role=role,
+            token_digest=_digest(token),
+            invited_by=actor_membership.user,
+            expires_at=now + timedelta(days=settings.TESSERA_INVITATION_DAYS),
+        )
+        url = invitation_url(invitation, token)
+        transaction.on_commit(lambda: _invitation_email_send(invitation=invitation, url=url))
+    return invitation, token
+
+
+def _invitation_email_send(*, invitation: Invitation, url: str) -> None:
+    context = {"invitation": invitation, "organization": invitation.organization, "url": url}
+    subject = _("You are invited to join %(name)s on Tessera") % {"name": invitation.organization.name}
+    body = render_to_string("tenants/email/invitation.txt", context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email])
+
+
+def invitation_revoke(*, invitation: Invitation, actor_membership: Membership) -> Invitation:
+    _require_manager(actor_membership=actor_membership, target_role=invitation.role)
+    if invitation.is_pending:
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at"])
+    return invitation
+
+
+def invitation_for_token(*, organization: Organization, token: str, lock: bool = False) -> Invitation:
+    """The pending invitation behind `token` for this organisation, or a ValidationError
+    saying exactly why the link does not work."""
+    invitations = Invitation.objects.select_related("organization")
+    if lock:
+        invitations = invitations.select_for_update(of=("self",))
+    invitation = invitations.filter(organization=organization, token_digest=_digest(token or "")).first()
+    if invitation is None:
+        raise ValidationError(_("This invitation link is not valid. Check that you copied all of it."), code="invalid")
+    if invitation.accepted_at is not None:
+        raise ValidationError(_("This invitation has already been used."), code="used")
+    if invitation.revoked_at is not None:
+        raise ValidationError(_("This invitation was withdrawn. Ask for a new one."), code="revoked")
+    if invitation.expires_at <= timezone.now():
+        raise ValidationError(_("This invitation has expired. Ask for a new one."), code="expired")
+    return invitation
+
+
+def invitation_accept(
+    *,
+    organization: Organization,
+    token: str,
+    user: User | None = None,
+    password: str | None = None,
+    full_name: str = "",
+) -> Membership:
+    """Accept an invitation: as the logged-in `user` (whose email must match), or by
+    creating the account with `password` when none exists for the invited address.
+    Account, Membership and Member are written in one transaction; the link is then used
+    up. Raises ValidationError with a message a person can act on."""
+    with transaction.atomic():
+        invitation = invitation_for_token(organization=organization, token=token, lock=True)
+        if user is not None and user.is_authenticated:
+            if user.email.lower() != invitation.email.lower():
+                raise ValidationError(
+                    _("This invitation is for %(email)s. Log in with that address to accept it.")
+                    % {"email": invitation.email},
+                    code="wrong_user",
+                )
+        else:
+            if User.objects.filter(email__iexact=invitation.email).exists():
+                raise ValidationError(
+                    _("An account for %(email)s exists already: log in to accept the invitation.")
+                    % {"email": invitation.email},
+                    code="login_required",
+                )
+            if not password:
+                raise ValidationError({"password": _("Choose a password for your new account.")})
+            candidate = User(email=invitation.email, full_name=full_name)
+            try:
+                validate_password(password, user=candidate)
+            except ValidationError as exc:
+                raise ValidationError({"password": exc.messages}) from exc
+            user = User.objects.create_user(email=invitation.email, password=password, full_name=full_name)
+            # The link reached this mailbox: the address is verified.
+            EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+        membership = membership_add(organization=organization, user=user, role=invitation.role)
+        invitation.accepted_at = timezone.now()
+        invitation.accepted_by = user
+        invitation.save(update_fields=["accepted_at", "accepted_by"])
+    logger.info("invitation %s accepted by user %s", invitation.pk, user.pk)
+    return membership
+
+
+def membership_role_change(*, membership: Membership, role: str, actor_membership: Membership) -> Membership:
+    if role not in OrgRole.values:
+        raise ValidationError({"role": _("Unknown role.")})
+    touches_owner = OrgRole.OWNER in (role, membership.role)
+    _require_manager(actor_membership=actor_membership, target_role=OrgRole.OWNER if touches_owner else None)
+    if membership.role == role:
+        return membership
+    with transaction.atomic():
+        if role != OrgRole.OWNER:
+            _ensure_another_owner(membership=membership)
+        membership.role = role
+        membership.save(update_fields=["role"])
+        member_sync(organization=membership.organization, user=membership.user, role=role)
+    return membership
+
+
+def membership_remove(*, membership: Membership, actor_membership: Membership) -> None:
+    """Remove someone (or yourself) from the organisation. Access ends at once: every
+    request checks the Membership, whatever session or token it carries. The
+    organisation's Member row stays, inactive, for its history."""
+    if membership.pk != actor_membership.pk:
+        _require_manager(actor_membership=actor_membership, target_role=membership.role)
+    with transaction.atomic():
+        _ensure_another_owner(membership=membership)
+        member_sync(organization=membership.organization, user=membership.user, role=membership.role, is_active=False)
+        membership.delete()

@@ -1,0 +1,196 @@
+"""Members and invitations of the organisation the request's domain serves."""
+
+from django.contrib.auth import login
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from shared_apps.tenants.memberships import (
+    invitation_accept,
+    invitation_create,
+    invitation_revoke,
+    membership_remove,
+    membership_role_change,
+)
+from shared_apps.tenants.models import Invitation, Membership
+from shared_apps.tenants.permissions import IsOrganizationMember, membership_for_request
+from shared_apps.tenants.services import organization_url
+from tenant_apps.members.models import Member
+from tenant_apps.members.serializers import (
+    InvitationAcceptInputSerializer,
+    InvitationAcceptOutputSerializer,
+    InvitationCreateInputSerializer,
+    InvitationOutputSerializer,
+    MemberOutputSerializer,
+    MemberRoleInputSerializer,
+)
+
+
+def _call_service(function, **kwargs):
+    """Run a service, turning Django's PermissionDenied/ValidationError into DRF's 403/400."""
+    try:
+        return function(**kwargs)
+    except DjangoPermissionDenied as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except DjangoValidationError as exc:
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        raise ValidationError(detail) from exc
+
+
+def _membership_of(request, member: Member) -> Membership:
+    return get_object_or_404(
+        Membership.objects.select_related("user", "organization"),
+        organization_id=request.tenant.pk,
+        user_id=member.user_id,
+    )
+
+
+_MEMBER_EXAMPLE = {
+    "id": 3,
+    "user_id": 42,
+    "email": "mia@acme.example",
+    "display_name": "Mia Member",
+    "role": "member",
+    "joined_at": "2026-11-26T09:00:00Z",
+}
+
+
+class MemberListApi(APIView):
+    permission_classes = [IsOrganizationMember]
+
+    @extend_schema(
+        responses=MemberOutputSerializer(many=True), examples=[OpenApiExample("Members", value=[_MEMBER_EXAMPLE])]
+    )
+    def get(self, request):
+        """The organisation's current members (any member may list them)."""
+        members = Member.objects.filter(is_active=True).order_by("display_name", "email", "pk")
+        return Response(MemberOutputSerializer(members, many=True).data)
+
+
+class MemberDetailApi(APIView):
+    permission_classes = [IsOrganizationMember]
+
+    @extend_schema(
+        request=MemberRoleInputSerializer,
+        responses={200: MemberOutputSerializer, 400: OpenApiResponse(description="Last owner, or unknown role.")},
+        examples=[OpenApiExample("Make admin", request_only=True, value={"role": "admin"})],
+    )
+    def patch(self, request, member_id: int):
+        """Change a member's organisation role (owners and admins; owner role: owners)."""
+        member = get_object_or_404(Member, pk=member_id, is_active=True)
+        serializer = MemberRoleInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        _call_service(
+            membership_role_change,
+            membership=_membership_of(request, member),
+            role=serializer.validated_data["role"],
+            actor_membership=membership_for_request(request),
+        )
+        member.refresh_from_db()
+        return Response(MemberOutputSerializer(member).data)
+
+    @extend_schema(responses={204: OpenApiResponse(description="Removed."), 400: OpenApiResponse()})
+    def delete(self, request, member_id: int):
+        """Remove a member (owners and admins), or leave (yourself). Access ends at once."""
+        member = get_object_or_404(Member, pk=member_id, is_active=True)
+        _call_service(
+            membership_remove,
+            membership=_membership_of(request, member),
+            actor_membership=membership_for_request(request),
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InvitationListCreateApi(APIView):
+    permission_classes = [IsOrganizationMember]
+
+    def _require_manager(self, request) -> None:
+        if membership_for_request(request).role not in ("owner", "admin"):
+            raise PermissionDenied("Only owners and admins can see and send invitations.")
+
+    @extend_schema(responses=InvitationOutputSerializer(many=True))
+    def get(self, request):
+        """Pending invitations (owners and admins)."""
+        self._require_manager(request)
+        invitations = Invitation.objects.select_related("invited_by").filter(
+            organization_id=request.tenant.pk, accepted_at=None, revoked_at=None
+        )
+        return Response(InvitationOutputSerializer(invitations, many=True).data)
+
+    @extend_schema(
+        request=InvitationCreateInputSerializer,
+        responses={201: InvitationOutputSerializer},
+        examples=[OpenApiExample("Invite", request_only=True, value={"email": "sam@acme.example", "role": "member"})],
+    )
+    def post(self, request):
+        """Invite someone by email; the email carries a single-use, expiring link."""
+        self._require_manager(request)
+        serializer = InvitationCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        invitation, _token = _call_service(
+            invitation_create,
+            organization=request.tenant,
+            actor_membership=membership_for_request(request),
+            **serializer.validated_data,
+        )
+        return Response(InvitationOutputSerializer(invitation).data, status=status.HTTP_201_CREATED)
+
+
+class InvitationDetailApi(APIView):
+    permission_classes = [IsOrganizationMember]
+
+    @extend_schema(responses={204: OpenApiResponse(description="Withdrawn: the link stops working.")})
+    def delete(self, request, invitation_id: int):
+        invitation = get_object_or_404(
+            Invitation, pk=invitation_id, organization_id=request.tenant.pk, accepted_at=None, revoked_at=None
+        )
+        _call_service(invitation_revoke, invitation=invitation, actor_membership=membership_for_request(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InvitationAcceptApi(APIView):
+    """Accept an invitation with the token from its link: logged in as the invited
+    address, or creating that account (with `password`). A new account is logged in."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=InvitationAcceptInputSerializer,
+        responses={
+            200: InvitationAcceptOutputSerializer,
+            400: OpenApiResponse(description="Invalid, expired, used or withdrawn link; wrong account."),
+        },
+        examples=[
+            OpenApiExample(
+                "New account",
+                request_only=True,
+                value={"token": "…", "password": "correct horse battery", "full_name": "Sam"},
+            )
+        ],
+    )
+    def post(self, request):
+        serializer = InvitationAcceptInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        membership = _call_service(
+            invitation_accept,
+            organization=request.tenant,
+            token=data["token"],
+            user=request.user,
+            password=data.get("password"),
+            full_name=data.get("full_name", ""),
+        )
+        if not request.user.is_authenticated:
+            login(request._request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+        output = {
+            "organization": request.tenant.name,
+            "role": membership.role,
+            "url": organization_url(request.tenant),
+        }
+        return Response(InvitationAcceptOutputSerializer(output).data)
