@@ -66,6 +66,7 @@ TENANT_APPS = [
     # never resolve to per-tenant auth tables (DESIGN.md section 3).
     "django.contrib.contenttypes",
     "tenant_apps.members",
+    "tenant_apps.projects",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

@@ -2,6 +2,7 @@
 
 from shared_apps.accounts.models import User
 from tenant_apps.members.models import Member
+from tenant_apps.projects.permissions import permissions_version_bump
 
 
 def member_sync(*, user: User, role: str, is_active: bool = True) -> Member:
@@ -9,6 +10,8 @@ def member_sync(*, user: User, role: str, is_active: bool = True) -> Member:
 
     The entry point shared apps reach through `settings.TESSERA_MEMBER_SYNC` when they
     add, change or deactivate a membership."""
+    # Org role and active flag decide permissions: cached answers must go.
+    permissions_version_bump()
     member, _created = Member.objects.update_or_create(
         user_id=user.pk,
         defaults={

@@ -9,6 +9,7 @@ from shared_apps.accounts.models import User
 from shared_apps.tenants.migration_state import schemas_behind
 from shared_apps.tenants.models import Domain, Membership, Organization
 from tenant_apps.members.models import Member
+from tenant_apps.projects.models import Role
 
 
 @pytest.mark.django_db
@@ -41,8 +42,9 @@ def test_create_org_command_refuses_bad_slugs_clearly(org_a, slug, message):
 @pytest.mark.django_db
 def test_migrate_tenants_skips_current_schemas_and_migrates_those_behind(org_a, org_b):
     with connection.cursor() as cursor:
-        cursor.execute(f'DELETE FROM "{org_b.schema_name}".django_migrations WHERE app = %s', ["members"])  # noqa: S608
-        cursor.execute(f'DROP TABLE "{org_b.schema_name}".members_member')
+        cursor.execute(f'DELETE FROM "{org_b.schema_name}".django_migrations WHERE app = %s', ["projects"])  # noqa: S608
+        for table in ("projects_projectmember", "projects_project", "projects_role"):
+            cursor.execute(f'DROP TABLE "{org_b.schema_name}".{table}')
     assert schemas_behind() == [org_b.schema_name]
 
     out = StringIO()
@@ -51,7 +53,7 @@ def test_migrate_tenants_skips_current_schemas_and_migrates_those_behind(org_a, 
     assert "1 schema(s) migrated" in out.getvalue()
     assert schemas_behind() == []
     with schema_context(org_b.schema_name):
-        assert Member.objects.count() == 0  # the table is back
+        assert Role.objects.filter(is_builtin=True).count() == 4  # tables back, roles seeded
 
 
 @pytest.mark.django_db

@@ -1,0 +1,45 @@
+"""Every permission code of the product, in one place (DESIGN.md section 3), and the
+built-in project roles made of them. docs/permissions.md shows the same table; a test
+keeps the two in step."""
+
+from django.utils.translation import gettext_lazy as _
+
+PERMISSIONS: dict[str, str] = {
+    "project.view": _("See the project, its tasks, comments and attachments"),
+    "project.manage": _("Edit or archive the project and manage its members"),
+    "task.create": _("Create tasks"),
+    "task.edit": _("Edit tasks"),
+    "task.delete": _("Delete tasks"),
+    "task.assign": _("Assign and unassign people"),
+    "task.change_status": _("Move tasks between statuses"),
+    "comment.create": _("Comment on tasks"),
+    "comment.moderate": _("Edit or delete anyone's comments"),
+    "attachment.upload": _("Upload and delete attachments"),
+    "report.create": _("Request reports"),
+}
+ALL_CODES = frozenset(PERMISSIONS)
+
+PROJECT_MANAGER = "Project Manager"
+DEVELOPER = "Developer"
+REPORTER = "Reporter"
+VIEWER = "Viewer"
+
+BUILTIN_ROLES: dict[str, list[str]] = {
+    PROJECT_MANAGER: sorted(ALL_CODES),
+    DEVELOPER: [
+        "project.view",
+        "task.create",
+        "task.edit",
+        "task.assign",
+        "task.change_status",
+        "comment.create",
+        "attachment.upload",
+        "report.create",
+    ],
+    REPORTER: ["project.view", "task.create", "comment.create", "attachment.upload", "report.create"],
+    VIEWER: ["project.view"],
+}
+
+
+def unknown_codes(codes) -> list[str]:
+    return sorted(set(codes) - ALL_CODES)

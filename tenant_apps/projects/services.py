@@ -1,0 +1,98 @@
+"""Writes to roles, projects and project members. Call inside the organisation's schema;
+permission checks happen in the API layer (permissions.py), invariants here."""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from tenant_apps.members.models import Member
+from tenant_apps.projects.models import Project, ProjectMember, Role
+from tenant_apps.projects.permissions import permissions_version_bump
+from tenant_apps.projects.registry import PROJECT_MANAGER, unknown_codes
+
+
+def _validate_role_fields(*, name: str | None, permissions: list[str] | None, role: Role | None = None) -> None:
+    if name is not None:
+        if not name.strip():
+            raise ValidationError({"name": _("A role needs a name.")})
+        clash = Role.objects.filter(name__iexact=name.strip())
+        if role is not None:
+            clash = clash.exclude(pk=role.pk)
+        if clash.exists():
+            raise ValidationError({"name": _("A role named “%(name)s” exists already.") % {"name": name.strip()}})
+    if permissions is not None:
+        unknown = unknown_codes(permissions)
+        if unknown:
+            raise ValidationError(
+                {"permissions": _("Unknown permission codes: %(codes)s.") % {"codes": ", ".join(unknown)}}
+            )
+
+
+def role_create(*, name: str, permissions: list[str]) -> Role:
+    _validate_role_fields(name=name, permissions=permissions)
+    try:
+        with transaction.atomic():
+            return Role.objects.create(name=name.strip(), permissions=sorted(set(permissions)))
+    except IntegrityError as exc:  # a concurrent create with the same name
+        raise ValidationError({"name": _("A role named “%(name)s” exists already.") % {"name": name}}) from exc
+
+
+def role_update(*, role: Role, name: str | None = None, permissions: list[str] | None = None) -> Role:
+    if role.is_builtin:
+        raise ValidationError(_("Built-in roles cannot be changed; create a custom role instead."), code="builtin")
+    _validate_role_fields(name=name, permissions=permissions, role=role)
+    if name is not None:
+        role.name = name.strip()
+    if permissions is not None:
+        role.permissions = sorted(set(permissions))
+    role.save(update_fields=["name", "permissions", "updated_at"])
+    permissions_version_bump()
+    return role
+
+
+def role_delete(*, role: Role, reassign_to: Role | None = None) -> None:
+    """Delete a custom role. If project members hold it, `reassign_to` must name the role
+    they move to (in the same transaction)."""
+    if role.is_builtin:
+        raise ValidationError(_("Built-in roles cannot be deleted."), code="builtin")
+    with transaction.atomic():
+        holders = ProjectMember.objects.select_for_update().filter(role=role)
+        count = holders.count()
+        if count and reassign_to is None:
+            raise ValidationError(
+                _("%(count)d project member(s) have this role: choose a role to reassign them to.") % {"count": count},
+                code="in_use",
+            )
+        if reassign_to is not None and reassign_to.pk == role.pk:
+            raise ValidationError({"reassign_to": _("Choose a different role.")})
+        if count:
+            holders.update(role=reassign_to)
+        role.delete()
+    permissions_version_bump()
+
+
+def project_create(*, key: str, name: str, creator: Member, description: str = "") -> Project:
+    """Create a project; its creator becomes its Project Manager."""
+    with transaction.atomic():
+        project = Project(key=key, name=name, description=description, lead=creator)
+        project.full_clean()
+        project.save()
+        ProjectMember.objects.create(project=project, member=creator, role=Role.objects.get(name=PROJECT_MANAGER))
+    permissions_version_bump()
+    return project
+
+
+def project_member_set(*, project: Project, member: Member, role: Role) -> ProjectMember:
+    """Add `member` to `project` with `role`, or change their role there."""
+    if not member.is_active:
+        raise ValidationError({"member_id": _("This person is no longer in the organisation.")})
+    project_member, _created = ProjectMember.objects.update_or_create(
+        project=project, member=member, defaults={"role": role}
+    )
+    permissions_version_bump()
+    return project_member
+
+
+def project_member_remove(*, project_member: ProjectMember) -> None:
+    project_member.delete()
+    permissions_version_bump()

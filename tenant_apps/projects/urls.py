@@ -1,0 +1,19 @@
+from django.urls import path
+
+from tenant_apps.projects.apis import (
+    ProjectMemberDetailApi,
+    ProjectMemberListApi,
+    RoleDetailApi,
+    RoleListCreateApi,
+)
+
+urlpatterns = [
+    path("roles/", RoleListCreateApi.as_view(), name="api-roles"),
+    path("roles/<int:role_id>/", RoleDetailApi.as_view(), name="api-role-detail"),
+    path("projects/<str:key>/members/", ProjectMemberListApi.as_view(), name="api-project-members"),
+    path(
+        "projects/<str:key>/members/<int:member_id>/",
+        ProjectMemberDetailApi.as_view(),
+        name="api-project-member-detail",
+    ),
+]
