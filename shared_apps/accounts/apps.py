@@ -5,3 +5,6 @@ class AccountsConfig(AppConfig):
     name = "shared_apps.accounts"
     label = "accounts"
     verbose_name = "Accounts"
+
+    def ready(self) -> None:
+        from shared_apps.accounts import schema  # noqa: F401  (registers the OpenAPI auth scheme)

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 
-from shared_apps.tenants.models import Domain, Membership, Organization
+from shared_apps.tenants.models import Domain, Invitation, Membership, Organization
 from shared_apps.tenants.services import organization_status_set
 
 
@@ -84,3 +84,26 @@ class MembershipAdmin(ReadOnlyMembershipMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(~Q(organization__status=Organization.Status.SPARE))
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Invitations are sent from the organisation (API); staff can see and withdraw them."""
+
+    list_display = [
+        "email",
+        "organization",
+        "role",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "revoked_at",
+    ]
+    list_filter = ["role"]
+    search_fields = ["email", "organization__name", "organization__slug"]
+    list_select_related = ["organization", "invited_by"]
+    readonly_fields = [field.name for field in Invitation._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

@@ -66,3 +66,21 @@ def test_migrate_tenants_with_nothing_to_do_touches_no_schema(org_a, org_b):
 @pytest.mark.django_db
 def test_migrations_are_in_sync_with_the_models():
     call_command("makemigrations", "--check", "--dry-run", stdout=StringIO())
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent_and_its_logins_work():
+    from django.test import Client
+
+    from shared_apps.tenants.management.commands.seed_demo import DEMO_PASSWORD, DEMO_PEOPLE
+
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())
+
+    acme = Organization.objects.get(slug="acme")
+    assert Membership.objects.filter(organization=acme).count() == len(DEMO_PEOPLE)
+    for email, _name, role in DEMO_PEOPLE:
+        client = Client(HTTP_HOST="acme.localhost")
+        response = client.post("/accounts/login/", {"login": email, "password": DEMO_PASSWORD})
+        assert response.status_code == 302, (email, response.content[:300])
+        assert client.get("/api/v1/organization/").json()["role"] == role

@@ -278,3 +278,37 @@ def test_user_organizations_api_needs_login_and_lists_only_own(org_a, org_b):
     membership_add(organization=org_b, user=person, role=OrgRole.GUEST)
     body = client_for(None, person).get("/api/v1/organizations/").json()
     assert [item["slug"] for item in body] == ["bravo"]
+
+
+@pytest.mark.django_db
+def test_password_reset_on_an_organisation_domain_links_back_to_it(org_a):
+    person = UserFactory(email="forgetful@example.test")
+    person.emailaddress_set.create(email=person.email, primary=True, verified=True)
+    membership_add(organization=org_a, user=person, role=OrgRole.MEMBER)
+    client = client_for(org_a)
+
+    response = client.post("/accounts/password/reset/", {"email": "forgetful@example.test"})
+
+    assert response.status_code == 302
+    match = re.search(r"http://alpha\.localhost(/accounts/password/reset/key/\S+/)", mail.outbox[0].body)
+    assert match, mail.outbox[0].body
+    form = client.get(match.group(1), follow=True)
+    assert form.status_code == 200
+    done = client.post(
+        form.redirect_chain[-1][0] if form.redirect_chain else match.group(1),
+        {"password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert done.status_code == 302
+    person.refresh_from_db()
+    assert person.check_password(PASSWORD)
+
+
+@pytest.mark.django_db
+def test_email_and_password_pages_work_on_every_domain(org_a):
+    person = UserFactory()
+    person.emailaddress_set.create(email=person.email, primary=True, verified=True)
+    membership_add(organization=org_a, user=person, role=OrgRole.MEMBER)
+    for organization in (None, org_a):
+        client = client_for(organization, person)
+        assert client.get("/accounts/email/").status_code == 200
+        assert client.get("/accounts/password/change/").status_code == 200

@@ -1,0 +1,36 @@
+import pytest
+import yaml
+from django.core.management import call_command
+
+EXPECTED_PATHS = {
+    "config.urls_public": {
+        "/api/v1/signup/",
+        "/api/v1/organizations/",
+        "/api/v1/tokens/",
+        "/api/v1/tokens/{token_id}/",
+    },
+    "config.urls_tenant": {
+        "/api/v1/organization/",
+        "/api/v1/members/",
+        "/api/v1/members/{member_id}/",
+        "/api/v1/invitations/",
+        "/api/v1/invitations/{invitation_id}/",
+        "/api/v1/invitations/accept/",
+        "/api/v1/roles/",
+        "/api/v1/roles/{role_id}/",
+        "/api/v1/projects/{key}/members/",
+        "/api/v1/projects/{key}/members/{member_id}/",
+    },
+}
+
+
+@pytest.mark.parametrize("urlconf", sorted(EXPECTED_PATHS))
+def test_openapi_schema_is_valid_without_warnings_and_complete(urlconf, tmp_path):
+    target = tmp_path / "schema.yaml"
+    # --fail-on-warn: every endpoint's input, output and auth scheme must resolve.
+    call_command("spectacular", "--urlconf", urlconf, "--validate", "--fail-on-warn", "--file", str(target))
+    schema = yaml.safe_load(target.read_text())
+    assert EXPECTED_PATHS[urlconf] <= set(schema["paths"])
+    assert "apiToken" in schema["components"]["securitySchemes"]
+    with_examples = [path for path, operations in schema["paths"].items() if "examples" in yaml.safe_dump(operations)]
+    assert len(with_examples) >= 3
