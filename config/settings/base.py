@@ -119,8 +119,9 @@ CACHES = {
         "BACKEND": "shared_apps.core.cache.ResilientRedisCache",
         "LOCATION": env("CACHE_URL", default=REDIS_URL),
         # Every key is prefixed with the current schema: tenants never read each
-        # other's entries (django-tenants docs, "Caching").
-        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        # other's entries (django-tenants docs, "Caching"); only allauth's rate-limit
+        # counters are platform-wide (see the function).
+        "KEY_FUNCTION": "shared_apps.core.cache.make_key",
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="tessera"),
         "TIMEOUT": 300,
         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
@@ -201,6 +202,9 @@ ACCOUNT_PREVENT_ENUMERATION = False
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Tessera] "
 # allauth's defaults throttle failed logins per IP and per account; kept explicit here.
+# Behind N reverse proxies the client address is the N-th from the right in
+# X-Forwarded-For; 0 trusts only REMOTE_ADDR. Used by every per-address rate limit.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TESSERA_TRUSTED_PROXY_COUNT", default=0)
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
     "signup": "20/m/ip",

@@ -1,17 +1,34 @@
 """allauth glue: where people land after logging in or verifying their email, and which
 hosts count as "ours" for redirects."""
 
+from urllib.parse import urlsplit
+
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from shared_apps.tenants.selectors import organizations_for_user
 from shared_apps.tenants.services import organization_url
 
 
 def _is_platform_host(host: str) -> bool:
-    host = host.split(":")[0].lower()
     return host == settings.BASE_DOMAIN or host.endswith(f".{settings.BASE_DOMAIN}")
+
+
+def is_platform_url(url: str) -> bool:
+    """Whether `url` is relative or points at the root domain or an organisation domain.
+
+    Django's own check runs on the URL with backslashes made slashes (browsers do the
+    same), and anything with user info, escapes or odd characters in the host fails."""
+    normalised = url.replace("\\", "/")
+    parts = urlsplit(normalised)
+    if not parts.netloc:
+        return url_has_allowed_host_and_scheme(normalised, allowed_hosts=None)
+    host = (parts.hostname or "").lower()
+    if "@" in parts.netloc or "%" in parts.netloc or not _is_platform_host(host):
+        return False
+    return url_has_allowed_host_and_scheme(normalised, allowed_hosts={parts.netloc})
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -22,13 +39,7 @@ class AccountAdapter(DefaultAccountAdapter):
         return tenant is None or tenant.is_public
 
     def is_safe_url(self, url):
-        from django.utils.http import url_has_allowed_host_and_scheme
-
-        if url and url.startswith(("http://", "https://")):
-            from urllib.parse import urlsplit
-
-            return _is_platform_host(urlsplit(url).netloc)
-        return url_has_allowed_host_and_scheme(url, allowed_hosts=None)
+        return bool(url) and is_platform_url(url)
 
     def get_login_redirect_url(self, request) -> str:
         """On an organisation's domain: stay there. On the root domain: straight into the

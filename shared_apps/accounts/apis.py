@@ -1,6 +1,7 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,8 +26,10 @@ _TOKEN_EXAMPLE = {
 
 
 class ApiTokenListCreateApi(APIView):
-    """The requesting user's personal API tokens (root domain). Keys are never listed."""
+    """The requesting user's personal API tokens (root domain). Keys are never listed.
+    Managed with a browser session only: a leaked token cannot mint new ones."""
 
+    authentication_classes = [SessionAuthentication]
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
@@ -59,6 +62,7 @@ class ApiTokenListCreateApi(APIView):
 
 
 class ApiTokenDetailApi(APIView):
+    authentication_classes = [SessionAuthentication]
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses={204: OpenApiResponse(description="Revoked."), 404: OpenApiResponse()})

@@ -5,6 +5,7 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
+from allauth.account.adapter import get_adapter
 from django.core.cache import caches
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -44,7 +45,9 @@ def api_token_revoke(*, token: ApiToken) -> ApiToken:
 
 
 def _client_address(request) -> str:
-    return request.META.get("REMOTE_ADDR", "unknown")
+    # The same client address allauth's limits use (honours ALLAUTH_TRUSTED_PROXY_COUNT,
+    # so behind a proxy each client is counted, not the proxy).
+    return get_adapter().get_client_ip(request) or "unknown"
 
 
 def _failure_key(request) -> str:

@@ -11,6 +11,7 @@ import time
 from functools import wraps
 
 from django.core.cache.backends.redis import RedisCache
+from django_tenants.cache import make_key as tenant_make_key
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -72,3 +73,12 @@ class ResilientRedisCache(RedisCache):
         # FLUSHDB would wipe every tenant's keys (DESIGN.md section 6): invalidate with
         # per-tenant version keys instead.
         raise NotImplementedError("cache.clear() wipes every tenant; use version keys")
+
+
+def make_key(key: str, key_prefix: str, version) -> str:
+    """django-tenants' key function (every key prefixed with the active schema), except
+    allauth's rate-limit counters: a login or password-reset limit must hold across the
+    root and every organisation domain, not once per schema."""
+    if key.startswith("allauth:rl:"):
+        return f"platform:{key_prefix}:{version}:{key}"
+    return tenant_make_key(key, key_prefix, version)

@@ -2,6 +2,7 @@ from allauth.core import ratelimit
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import Throttled, ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -58,6 +59,8 @@ class SignupApi(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes = []  # no session needed, so no CSRF token either
+    # JSON only: a cross-site HTML form cannot post JSON without a CORS preflight.
+    parser_classes = [JSONParser]
 
     @extend_schema(
         request=SignupInputSerializer,

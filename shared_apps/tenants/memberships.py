@@ -19,13 +19,15 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from shared_apps.accounts.models import User
 from shared_apps.tenants.models import Invitation, Membership, Organization, OrgRole
-from shared_apps.tenants.services import member_sync, membership_add, organization_url
+from shared_apps.tenants.services import member_sync, membership_create, organization_url
 
 logger = logging.getLogger(__name__)
 
@@ -43,18 +45,7 @@ def _require_manager(*, actor_membership: Membership, target_role: str | None = 
         raise PermissionDenied(_("Only an owner can grant, change or remove the owner role."))
 
 
-def _ensure_another_owner(*, membership: Membership) -> None:
-    """Call inside a transaction. Locks the organisation's owner rows, so two owners
-    demoting or removing each other at once cannot leave it with none."""
-    owners = list(
-        Membership.objects.select_for_update()
-        .filter(organization_id=membership.organization_id, role=OrgRole.OWNER)
-        .values_list("pk", flat=True)
-    )
-    if membership.role == OrgRole.OWNER and not set(owners) - {membership.pk}:
-        raise ValidationError(
-            _("An organisation needs at least one owner: make someone else owner first."), code="last_owner"
-        )
+_LAST_OWNER_MESSAGE = gettext_lazy("An organisation needs at least one owner: make someone else owner first.")
 
 
 def invitation_url(invitation: Invitation, token: str) -> str:
@@ -161,7 +152,7 @@ def invitation_accept(
             user = User.objects.create_user(email=invitation.email, password=password, full_name=full_name)
             # The link reached this mailbox: the address is verified.
             EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
-        membership = membership_add(organization=organization, user=user, role=invitation.role)
+        membership = membership_create(organization=organization, user=user, role=invitation.role)
         invitation.accepted_at = timezone.now()
         invitation.accepted_by = user
         invitation.save(update_fields=["accepted_at", "accepted_by"])
@@ -169,16 +160,41 @@ def invitation_accept(
     return membership
 
 
+def _lock_with_owners(*, organization_id: int, pks: list[int]) -> dict[int, Membership]:
+    """Lock `pks` and every owner row of the organisation in one statement, in primary
+    key order: concurrent role changes and removals serialise without deadlocking, and
+    the checks below read rows no one else can change until this transaction ends."""
+    rows = (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("user", "organization")
+        .filter(Q(pk__in=pks) | Q(organization_id=organization_id, role=OrgRole.OWNER))
+        .order_by("pk")
+    )
+    return {row.pk: row for row in rows}
+
+
+def _locked_pair(*, membership: Membership, actor_membership: Membership) -> tuple[Membership, Membership, int]:
+    """The target and the actor as locked, current rows, and the number of owners."""
+    rows = _lock_with_owners(organization_id=membership.organization_id, pks=[membership.pk, actor_membership.pk])
+    if actor_membership.pk not in rows:
+        raise PermissionDenied(_("You are no longer a member of this organisation."))
+    if membership.pk not in rows:
+        raise ValidationError(_("This person is no longer a member."), code="gone")
+    owners = sum(1 for row in rows.values() if row.role == OrgRole.OWNER)
+    return rows[membership.pk], rows[actor_membership.pk], owners
+
+
 def membership_role_change(*, membership: Membership, role: str, actor_membership: Membership) -> Membership:
     if role not in OrgRole.values:
         raise ValidationError({"role": _("Unknown role.")})
-    touches_owner = OrgRole.OWNER in (role, membership.role)
-    _require_manager(actor_membership=actor_membership, target_role=OrgRole.OWNER if touches_owner else None)
-    if membership.role == role:
-        return membership
     with transaction.atomic():
-        if role != OrgRole.OWNER:
-            _ensure_another_owner(membership=membership)
+        membership, actor, owners = _locked_pair(membership=membership, actor_membership=actor_membership)
+        touches_owner = OrgRole.OWNER in (role, membership.role)
+        _require_manager(actor_membership=actor, target_role=OrgRole.OWNER if touches_owner else None)
+        if membership.role == role:
+            return membership
+        if membership.role == OrgRole.OWNER and owners <= 1:
+            raise ValidationError(_LAST_OWNER_MESSAGE, code="last_owner")
         membership.role = role
         membership.save(update_fields=["role"])
         member_sync(organization=membership.organization, user=membership.user, role=role)
@@ -188,10 +204,19 @@ def membership_role_change(*, membership: Membership, role: str, actor_membershi
 def membership_remove(*, membership: Membership, actor_membership: Membership) -> None:
     """Remove someone (or yourself) from the organisation. Access ends at once: every
     request checks the Membership, whatever session or token it carries. The
-    organisation's Member row stays, inactive, for its history."""
-    if membership.pk != actor_membership.pk:
-        _require_manager(actor_membership=actor_membership, target_role=membership.role)
+    organisation's Member row stays, inactive, for its history; their project roles go,
+    so being invited again starts from nothing."""
     with transaction.atomic():
-        _ensure_another_owner(membership=membership)
-        member_sync(organization=membership.organization, user=membership.user, role=membership.role, is_active=False)
+        membership, actor, owners = _locked_pair(membership=membership, actor_membership=actor_membership)
+        if membership.pk != actor.pk:
+            _require_manager(actor_membership=actor, target_role=membership.role)
+        if membership.role == OrgRole.OWNER and owners <= 1:
+            raise ValidationError(_LAST_OWNER_MESSAGE, code="last_owner")
+        member_sync(
+            organization=membership.organization,
+            user=membership.user,
+            role=membership.role,
+            is_active=False,
+            forget_project_roles=True,
+        )
         membership.delete()

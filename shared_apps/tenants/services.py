@@ -46,13 +46,21 @@ def organization_url(organization: Organization, path: str = "/") -> str:
     return f"{settings.SITE_SCHEME}://{domain_for_slug(organization.slug)}{port}{path}"
 
 
-def member_sync(*, organization: Organization, user: User, role: str, is_active: bool = True) -> None:
-    """Create or update the tenant-local Member for `user` inside `organization`'s schema.
+def member_sync(
+    *,
+    organization: Organization,
+    user: User,
+    role: str,
+    is_active: bool = True,
+    forget_project_roles: bool = False,
+) -> None:
+    """Create or update the tenant-local Member for `user` inside `organization`'s schema
+    (with `forget_project_roles`, also drop their project roles: they left).
 
     Runs on the caller's connection, so it joins the caller's transaction."""
     sync = import_string(settings.TESSERA_MEMBER_SYNC)
     with schema_context(organization.schema_name):
-        sync(user=user, role=role, is_active=is_active)
+        sync(user=user, role=role, is_active=is_active, forget_project_roles=forget_project_roles)
 
 
 def spare_create() -> Organization:
@@ -188,8 +196,25 @@ def _spare_pool_refill_later() -> None:
         send_in_schema(spare_pool_fill_task, schema_name=settings.PUBLIC_SCHEMA_NAME)
 
 
+def membership_create(*, organization: Organization, user: User, role: str) -> Membership:
+    """Add `user`, who must not be a member yet (ValidationError otherwise, also when a
+    concurrent call added them first)."""
+    already = ValidationError(_("You are already a member of this organisation."), code="already_member")
+    if Membership.objects.filter(user=user, organization=organization).exists():
+        raise already
+    try:
+        with transaction.atomic():
+            membership = Membership.objects.create(user=user, organization=organization, role=role)
+    except IntegrityError as exc:
+        raise already from exc
+    member_sync(organization=organization, user=user, role=role)
+    return membership
+
+
 def membership_add(*, organization: Organization, user: User, role: str) -> Membership:
-    """Add `user` to `organization` (public Membership and tenant Member together)."""
+    """Add `user` to `organization`, or set their role if they are in it already (public
+    Membership and tenant Member together). For operators' tools (seed data, commands);
+    invitations use `membership_create`, which never changes an existing role."""
     with transaction.atomic():
         membership, _created = Membership.objects.update_or_create(
             user=user, organization=organization, defaults={"role": role}

@@ -3,7 +3,8 @@
 from allauth.account import app_settings as allauth_settings
 from allauth.account.internal.flows.signup import complete_signup
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from shared_apps.tenants.forms import OrganizationSignupForm
 
@@ -21,6 +22,11 @@ def signup_submit(*, request, form: OrganizationSignupForm):
     except ValidationError as exc:
         for field, errors in exc.message_dict.items():
             form.add_error(field if field in form.fields else None, errors)
+        return None
+    except IntegrityError:
+        # The only unique value not already decided by the organisation service: a
+        # concurrent sign-up registered the same email first.
+        form.add_error("email", _("A user is already registered with this email address."))
         return None
     return complete_signup(
         request,

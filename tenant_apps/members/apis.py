@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -147,6 +148,8 @@ class InvitationDetailApi(APIView):
 
     @extend_schema(responses={204: OpenApiResponse(description="Withdrawn: the link stops working.")})
     def delete(self, request, invitation_id: int):
+        if membership_for_request(request).role not in ("owner", "admin"):
+            raise PermissionDenied("Only owners and admins can withdraw invitations.")
         invitation = get_object_or_404(
             Invitation, pk=invitation_id, organization_id=request.tenant.pk, accepted_at=None, revoked_at=None
         )
@@ -159,6 +162,9 @@ class InvitationAcceptApi(APIView):
     address, or creating that account (with `password`). A new account is logged in."""
 
     permission_classes = [AllowAny]
+    # JSON only: it may log a browser in, so a cross-site HTML form must not reach it
+    # (anonymous requests get no CSRF check from DRF).
+    parser_classes = [JSONParser]
 
     @extend_schema(
         request=InvitationAcceptInputSerializer,

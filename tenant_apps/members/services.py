@@ -2,10 +2,11 @@
 
 from shared_apps.accounts.models import User
 from tenant_apps.members.models import Member
+from tenant_apps.projects.models import ProjectMember
 from tenant_apps.projects.permissions import permissions_version_bump
 
 
-def member_sync(*, user: User, role: str, is_active: bool = True) -> Member:
+def member_sync(*, user: User, role: str, is_active: bool = True, forget_project_roles: bool = False) -> Member:
     """Create or update the Member mirroring `user` in the current schema.
 
     The entry point shared apps reach through `settings.TESSERA_MEMBER_SYNC` when they
@@ -22,4 +23,6 @@ def member_sync(*, user: User, role: str, is_active: bool = True) -> Member:
             "language": user.language,
         },
     )
+    if forget_project_roles:
+        ProjectMember.objects.filter(member=member).delete()
     return member

@@ -1,6 +1,7 @@
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from shared_apps.accounts.models import User
 from shared_apps.tenants.memberships import invitation_accept, invitation_for_token
@@ -17,14 +18,17 @@ def invitation_page(request, token: str):
             request, "members/invitation.html", {"organization": organization, "error": exc.messages[0]}, status=400
         )
     errors: list[str] = []
-    if request.method == "POST":
+    full_name = request.POST.get("full_name", "").strip()
+    if request.method == "POST" and len(full_name) > User._meta.get_field("full_name").max_length:
+        errors = [_("Your name is too long (at most 150 characters).")]
+    elif request.method == "POST":
         try:
             membership = invitation_accept(
                 organization=organization,
                 token=token,
                 user=request.user,
                 password=request.POST.get("password") or None,
-                full_name=request.POST.get("full_name", "").strip(),
+                full_name=full_name,
             )
         except ValidationError as exc:
             errors = exc.messages

@@ -3,6 +3,7 @@ permission checks happen in the API layer (permissions.py), invariants here."""
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
 
 from tenant_apps.members.models import Member
@@ -67,7 +68,11 @@ def role_delete(*, role: Role, reassign_to: Role | None = None) -> None:
             raise ValidationError({"reassign_to": _("Choose a different role.")})
         if count:
             holders.update(role=reassign_to)
-        role.delete()
+        try:
+            with transaction.atomic():
+                role.delete()
+        except ProtectedError as exc:  # someone was given this role meanwhile
+            raise ValidationError(_("The role was just given to someone; try again."), code="in_use") from exc
     permissions_version_bump()
 
 

@@ -143,9 +143,20 @@ def test_token_creation_refuses_bad_input(payload, field):
 
 
 @pytest.mark.django_db
-def test_tokens_need_a_login_and_live_on_the_root_domain(org_a):
-    assert Client(HTTP_HOST="localhost").get(TOKENS).status_code == 401
+def test_tokens_need_a_browser_login_and_live_on_the_root_domain(org_a):
+    assert Client(HTTP_HOST="localhost").get(TOKENS).status_code == 403
     assert client_for(org_a, UserFactory()).get(TOKENS).status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_token_cannot_mint_or_revoke_tokens():
+    user = UserFactory()
+    token, key = api_token_create(user=user, name="leaked", expires_at=timezone.now() + timedelta(days=1))
+    by_token = _with_token(None, key)
+
+    assert by_token.post(TOKENS, {"name": "forever"}, content_type="application/json").status_code == 403
+    assert by_token.delete(f"{TOKENS}{token.pk}/").status_code == 403
+    assert ApiToken.objects.filter(user=user).count() == 1
 
 
 @pytest.mark.django_db
