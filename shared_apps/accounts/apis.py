@@ -13,6 +13,7 @@ from shared_apps.accounts.serializers import (
     ApiTokenOutputSerializer,
 )
 from shared_apps.accounts.tokens import api_token_create, api_token_revoke
+from shared_apps.core.pagination import paginated, paginated_response
 
 _TOKEN_EXAMPLE = {
     "id": 7,
@@ -33,12 +34,14 @@ class ApiTokenListCreateApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        responses=ApiTokenOutputSerializer(many=True),
-        examples=[OpenApiExample("Tokens", value=[_TOKEN_EXAMPLE])],
+        responses=paginated(ApiTokenOutputSerializer),
+        examples=[
+            OpenApiExample("Tokens", value={"count": 1, "next": None, "previous": None, "results": [_TOKEN_EXAMPLE]})
+        ],
     )
     def get(self, request):
         tokens = ApiToken.objects.filter(user=request.user)
-        return Response(ApiTokenOutputSerializer(tokens, many=True).data)
+        return paginated_response(view=self, request=request, items=tokens, serializer_class=ApiTokenOutputSerializer)
 
     @extend_schema(
         request=ApiTokenCreateInputSerializer,

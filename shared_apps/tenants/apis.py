@@ -7,6 +7,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from shared_apps.core.pagination import paginated, paginated_response
 from shared_apps.tenants.forms import OrganizationSignupForm
 from shared_apps.tenants.permissions import IsOrganizationMember, membership_for_request
 from shared_apps.tenants.selectors import organizations_for_user
@@ -134,14 +135,19 @@ class UserOrganizationsApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        responses=UserOrganizationOutputSerializer(many=True),
+        responses=paginated(UserOrganizationOutputSerializer),
         examples=[
             OpenApiExample(
                 "Two organisations",
-                value=[
-                    {"name": "Acme", "slug": "acme", "url": "https://acme.example.com/", "role": "owner"},
-                    {"name": "Globex", "slug": "globex", "url": "https://globex.example.com/", "role": "member"},
-                ],
+                value={
+                    "count": 2,
+                    "next": None,
+                    "previous": None,
+                    "results": [
+                        {"name": "Acme", "slug": "acme", "url": "https://acme.example.com/", "role": "owner"},
+                        {"name": "Globex", "slug": "globex", "url": "https://globex.example.com/", "role": "member"},
+                    ],
+                },
             )
         ],
     )
@@ -150,4 +156,6 @@ class UserOrganizationsApi(APIView):
             {"name": organization.name, "slug": organization.slug, "url": organization_url(organization), "role": role}
             for organization, role in organizations_for_user(request.user)
         ]
-        return Response(UserOrganizationOutputSerializer(data, many=True).data)
+        return paginated_response(
+            view=self, request=request, items=data, serializer_class=UserOrganizationOutputSerializer
+        )

@@ -12,6 +12,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from shared_apps.core.pagination import paginated, paginated_response
 from shared_apps.tenants.memberships import (
     invitation_accept,
     invitation_create,
@@ -66,12 +67,15 @@ class MemberListApi(APIView):
     permission_classes = [IsOrganizationMember]
 
     @extend_schema(
-        responses=MemberOutputSerializer(many=True), examples=[OpenApiExample("Members", value=[_MEMBER_EXAMPLE])]
+        responses=paginated(MemberOutputSerializer),
+        examples=[
+            OpenApiExample("Members", value={"count": 1, "next": None, "previous": None, "results": [_MEMBER_EXAMPLE]})
+        ],
     )
     def get(self, request):
         """The organisation's current members (any member may list them)."""
         members = Member.objects.filter(is_active=True).order_by("display_name", "email", "pk")
-        return Response(MemberOutputSerializer(members, many=True).data)
+        return paginated_response(view=self, request=request, items=members, serializer_class=MemberOutputSerializer)
 
 
 class MemberDetailApi(APIView):
@@ -115,14 +119,38 @@ class InvitationListCreateApi(APIView):
         if membership_for_request(request).role not in ("owner", "admin"):
             raise PermissionDenied("Only owners and admins can see and send invitations.")
 
-    @extend_schema(responses=InvitationOutputSerializer(many=True))
+    @extend_schema(
+        responses=paginated(InvitationOutputSerializer),
+        examples=[
+            OpenApiExample(
+                "Pending",
+                value={
+                    "count": 1,
+                    "next": None,
+                    "previous": None,
+                    "results": [
+                        {
+                            "id": 9,
+                            "email": "sam@acme.example",
+                            "role": "member",
+                            "invited_by": "ada@acme.example",
+                            "created_at": "2026-11-26T09:00:00Z",
+                            "expires_at": "2026-12-03T09:00:00Z",
+                        }
+                    ],
+                },
+            )
+        ],
+    )
     def get(self, request):
         """Pending invitations (owners and admins)."""
         self._require_manager(request)
         invitations = Invitation.objects.select_related("invited_by").filter(
             organization_id=request.tenant.pk, accepted_at=None, revoked_at=None
         )
-        return Response(InvitationOutputSerializer(invitations, many=True).data)
+        return paginated_response(
+            view=self, request=request, items=invitations, serializer_class=InvitationOutputSerializer
+        )
 
     @extend_schema(
         request=InvitationCreateInputSerializer,

@@ -6,6 +6,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from shared_apps.core.pagination import paginated, paginated_response
 from shared_apps.tenants.models import OrgRole
 from shared_apps.tenants.permissions import IsOrganizationMember, membership_for_request
 from tenant_apps.members.models import Member
@@ -41,16 +42,30 @@ def _require_org_admin(request) -> None:
         raise PermissionDenied("Only organisation owners and admins manage roles.")
 
 
+_PROJECT_MEMBER_EXAMPLE = {
+    "member_id": 3,
+    "email": "mia@acme.example",
+    "display_name": "Mia Member",
+    "role_id": 2,
+    "role": "Developer",
+}
 _ROLE_EXAMPLE = {"id": 5, "name": "QA", "permissions": ["project.view", "task.change_status"], "is_builtin": False}
 
 
 class RoleListCreateApi(APIView):
     permission_classes = [IsOrganizationMember]
 
-    @extend_schema(responses=RoleOutputSerializer(many=True), examples=[OpenApiExample("Roles", value=[_ROLE_EXAMPLE])])
+    @extend_schema(
+        responses=paginated(RoleOutputSerializer),
+        examples=[
+            OpenApiExample("Roles", value={"count": 1, "next": None, "previous": None, "results": [_ROLE_EXAMPLE]})
+        ],
+    )
     def get(self, request):
         """Built-in and custom project roles with their permission codes."""
-        return Response(RoleOutputSerializer(Role.objects.all(), many=True).data)
+        return paginated_response(
+            view=self, request=request, items=Role.objects.all(), serializer_class=RoleOutputSerializer
+        )
 
     @extend_schema(
         request=RoleCreateInputSerializer,
@@ -128,12 +143,24 @@ class ProjectScopedApi(APIView):
 class ProjectMemberListApi(ProjectScopedApi):
     required_permissions = {"GET": "project.view", "POST": "project.manage"}
 
-    @extend_schema(responses=ProjectMemberOutputSerializer(many=True))
+    @extend_schema(
+        responses=paginated(ProjectMemberOutputSerializer),
+        examples=[
+            OpenApiExample(
+                "Members",
+                value={"count": 1, "next": None, "previous": None, "results": [_PROJECT_MEMBER_EXAMPLE]},
+            )
+        ],
+    )
     def get(self, request, key: str):
         """People in the project and their project roles."""
-        members = ProjectMember.objects.filter(project=self.project).select_related("member", "role")
-        return Response(
-            ProjectMemberOutputSerializer(members.order_by("member__display_name", "member__email"), many=True).data
+        members = (
+            ProjectMember.objects.filter(project=self.project)
+            .select_related("member", "role")
+            .order_by("member__display_name", "member__email", "pk")
+        )
+        return paginated_response(
+            view=self, request=request, items=members, serializer_class=ProjectMemberOutputSerializer
         )
 
     @extend_schema(

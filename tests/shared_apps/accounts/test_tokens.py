@@ -33,7 +33,7 @@ def test_token_is_shown_once_and_stored_only_as_a_digest():
     key = created.json()["key"]
     assert key.startswith("tsr_")
     assert len(key) > 40
-    listed = client.get(TOKENS).json()
+    listed = client.get(TOKENS).json()["results"]
     assert [item["name"] for item in listed] == ["deploy"]
     assert "key" not in listed[0]
     assert key.startswith(listed[0]["prefix"])
@@ -119,7 +119,7 @@ def test_revoking_only_your_own_tokens():
     token, _key = api_token_create(user=owner, name="mine")
 
     assert client_for(None, other).delete(f"{TOKENS}{token.pk}/").status_code == 404
-    assert client_for(None, other).get(TOKENS).json() == []
+    assert client_for(None, other).get(TOKENS).json()["results"] == []
     token.refresh_from_db()
     assert token.revoked_at is None
 
@@ -168,6 +168,6 @@ def test_token_list_query_count_is_constant():
     client.get(TOKENS)
 
     with CaptureQueriesContext(connection) as queries:
-        assert len(client.get(TOKENS).json()) == 5
-    # search_path, session, user, tokens
-    assert len(queries.captured_queries) == 4, [q["sql"] for q in queries.captured_queries]
+        assert len(client.get(TOKENS).json()["results"]) == 5
+    # search_path, session, user, count, tokens
+    assert len(queries.captured_queries) == 5, [q["sql"] for q in queries.captured_queries]

@@ -232,7 +232,7 @@ def test_login_with_several_organisations_shows_the_picker(org_a, org_b):
     page = client.get("/organizations/")
     assert "http://alpha.localhost/" in page.text
     assert "http://bravo.localhost/" in page.text
-    api = client.get("/api/v1/organizations/").json()
+    api = client.get("/api/v1/organizations/").json()["results"]
     assert [(item["slug"], item["role"]) for item in api] == [("alpha", "member"), ("bravo", "admin")]
 
 
@@ -276,7 +276,7 @@ def test_user_organizations_api_needs_login_and_lists_only_own(org_a, org_b):
     assert _root().get("/api/v1/organizations/").status_code == 401
     person = UserFactory()
     membership_add(organization=org_b, user=person, role=OrgRole.GUEST)
-    body = client_for(None, person).get("/api/v1/organizations/").json()
+    body = client_for(None, person).get("/api/v1/organizations/").json()["results"]
     assert [item["slug"] for item in body] == ["bravo"]
 
 

@@ -219,8 +219,9 @@ def test_roles_list_query_count_is_constant(org_a):
             role_create(name=f"Custom {index}", permissions=["project.view"])
     client.get("/api/v1/roles/")
     with CaptureQueriesContext(connection) as queries:
-        assert len(client.get("/api/v1/roles/").json()) == 7
-    assert len(queries.captured_queries) == 5, [q["sql"] for q in queries.captured_queries]
+        assert len(client.get("/api/v1/roles/").json()["results"]) == 7
+    # search_path, session, user, membership, count, the page
+    assert len(queries.captured_queries) == 6, [q["sql"] for q in queries.captured_queries]
 
 
 # --- Project members API ---------------------------------------------------------------
@@ -241,7 +242,7 @@ def test_project_role_matrix_for_project_members(org_a, project, project_role):
 
     listed = client.get(base)
     assert listed.status_code == 200
-    assert member.email in {item["email"] for item in listed.json()}
+    assert member.email in {item["email"] for item in listed.json()["results"]}
     calls = [
         lambda: client.post(base, {"member_id": other.pk, "role_id": viewer.pk}, content_type="application/json"),
         lambda: client.patch(f"{base}{other.pk}/", {"role_id": developer.pk}, content_type="application/json"),
@@ -318,9 +319,9 @@ def test_project_members_list_query_count_is_constant(org_a, project):
             project_member_set(project=project, member=member, role=viewer)
     client.get("/api/v1/projects/WEB/members/")
     with CaptureQueriesContext(connection) as queries:
-        assert len(client.get("/api/v1/projects/WEB/members/").json()) == 5
-    # search_path, session, user, membership, member, project, list (permissions from cache)
-    assert len(queries.captured_queries) == 7, [q["sql"] for q in queries.captured_queries]
+        assert len(client.get("/api/v1/projects/WEB/members/").json()["results"]) == 5
+    # search_path, session, user, membership, member, project, count, page (permissions cached)
+    assert len(queries.captured_queries) == 8, [q["sql"] for q in queries.captured_queries]
 
 
 @pytest.mark.django_db
