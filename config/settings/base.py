@@ -212,12 +212,17 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/m/ip,5/m/key",
 }
 
+
 # One login serves the root domain and the organisation subdomains (identity issue:
 # "sessions work across the org subdomains"); access to an organisation is still decided
 # by its Membership on every request.
-SESSION_COOKIE_DOMAIN = env("SESSION_COOKIE_DOMAIN", default=None) or (
-    None if BASE_DOMAIN == "localhost" else f".{BASE_DOMAIN}"
-)
+def session_cookie_domain(base_domain: str) -> str | None:
+    """`.example.com` for `example.com`; none for `localhost`, whose subdomains browsers
+    will not share a cookie across."""
+    return None if base_domain == "localhost" else f".{base_domain}"
+
+
+SESSION_COOKIE_DOMAIN = env("SESSION_COOKIE_DOMAIN", default=None) or session_cookie_domain(BASE_DOMAIN)
 CSRF_TRUSTED_ORIGINS = env.list(
     "CSRF_TRUSTED_ORIGINS",
     default=[f"{SITE_SCHEME}://{BASE_DOMAIN}", f"{SITE_SCHEME}://*.{BASE_DOMAIN}"],

@@ -58,7 +58,8 @@ def test_signup_page_flow_end_to_end():
     assert response.status_code == 302, response.text
     assert response["Location"] == "/accounts/confirm-email/"
     _assert_organisation_ready("rocket", "ada@rocket.example")
-    assert "rocket" in mail.outbox[0].body or "Confirm" in mail.outbox[0].subject
+    assert mail.outbox[0].to == ["ada@rocket.example"]
+    assert "Confirm" in mail.outbox[0].subject
 
     confirm = _confirmation_path()
     assert client.get(confirm).status_code == 200
@@ -312,3 +313,80 @@ def test_email_and_password_pages_work_on_every_domain(org_a):
         client = client_for(organization, person)
         assert client.get("/accounts/email/").status_code == 200
         assert client.get("/accounts/password/change/").status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "https://evil.example\\@alpha.localhost/",
+        "https://evil.example\\.localhost/",
+        "/\\evil.example/",
+        "https://alpha.localhost@evil.example/",
+        "https://evil.example%2f.localhost/",
+    ],
+)
+def test_login_never_redirects_off_the_platform(org_a, target):
+    person = UserFactory(email="redirected@example.test")
+    person.set_password(PASSWORD)
+    person.save()
+    person.emailaddress_set.create(email=person.email, primary=True, verified=True)
+    membership_add(organization=org_a, user=person, role=OrgRole.MEMBER)
+
+    response = _root().post("/accounts/login/", {"login": person.email, "password": PASSWORD, "next": target})
+
+    assert response.status_code == 302
+    assert "evil" not in response["Location"]
+
+
+@pytest.mark.django_db
+def test_login_may_redirect_to_an_organisation_domain(org_a):
+    person = UserFactory(email="hopper@example.test")
+    person.set_password(PASSWORD)
+    person.save()
+    person.emailaddress_set.create(email=person.email, primary=True, verified=True)
+    membership_add(organization=org_a, user=person, role=OrgRole.MEMBER)
+
+    response = _root().post(
+        "/accounts/login/", {"login": person.email, "password": PASSWORD, "next": "http://alpha.localhost/api/docs/"}
+    )
+    assert response["Location"] == "http://alpha.localhost/api/docs/"
+
+
+@pytest.mark.django_db
+def test_signup_api_takes_json_only_and_is_rate_limited():
+    client = _root()
+    form_post = client.post(
+        "/api/v1/signup/", {"email": "f@example.test", "password": PASSWORD, "organization_name": "F", "slug": "fff"}
+    )
+    assert form_post.status_code == 415
+
+    payload = {"email": "r@example.test", "password": PASSWORD, "organization_name": "R", "slug": "www"}
+    codes = [client.post("/api/v1/signup/", payload, content_type="application/json").status_code for _ in range(21)]
+    assert codes[:20] == [400] * 20
+    assert codes[20] == 429
+
+
+def test_session_cookie_covers_every_organisation_subdomain():
+    from config.settings.base import session_cookie_domain
+
+    assert session_cookie_domain("example.com") == ".example.com"
+    assert session_cookie_domain("localhost") is None
+
+
+@pytest.mark.django_db
+def test_user_organizations_query_count_is_constant(org_a, org_b):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    person = UserFactory()
+    for organization in (org_a, org_b):
+        membership_add(organization=organization, user=person, role=OrgRole.MEMBER)
+    client = client_for(None, person)
+    client.get("/api/v1/organizations/")
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/organizations/").json()["count"] == 2
+    # search_path, session, user, memberships with their organisations
+    assert len(queries.captured_queries) == 4, [q["sql"] for q in queries.captured_queries]

@@ -1,9 +1,11 @@
+import hashlib
 import re
+import threading
 from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -11,8 +13,8 @@ from django_tenants.utils import schema_context
 
 from shared_apps.accounts.models import User
 from shared_apps.accounts.tokens import api_token_create
-from shared_apps.tenants.memberships import invitation_create
-from shared_apps.tenants.models import Invitation, Membership, OrgRole
+from shared_apps.tenants.memberships import invitation_create, membership_role_change
+from shared_apps.tenants.models import Invitation, Membership, Organization, OrgRole
 from shared_apps.tenants.services import membership_add
 from tenant_apps.members.models import Member
 from tests.conftest import client_for
@@ -222,13 +224,25 @@ def test_a_member_of_another_organisation_gets_nothing_here(org_a, org_b, people
 
 
 @pytest.mark.django_db
-def test_member_ids_of_another_organisation_are_404(org_a, org_b, people):
+def test_ids_from_another_organisation_are_404(org_a, org_b, people, invite):
+    """Member ids are per schema and invitation ids are filtered by organisation: an id
+    taken from bravo never reaches bravo's rows through alpha's domain."""
     stranger = UserFactory()
     membership_add(organization=org_b, user=stranger, role=OrgRole.MEMBER)
+    bravo_member = _member_id(org_b, stranger)
     with schema_context(org_a.schema_name):
-        missing = Member.objects.order_by("-pk").first().pk + 1000
-    response = client_for(org_a, people[OrgRole.OWNER]).delete(f"/api/v1/members/{missing}/")
-    assert response.status_code == 404
+        missing = max(Member.objects.order_by("-pk").first().pk, bravo_member) + 1
+    bravo_owner = Membership.objects.get(organization=org_b, role=OrgRole.OWNER)
+    bravo_invitation, _token = invitation_create(
+        organization=org_b, email="b@example.test", role="member", actor_membership=bravo_owner
+    )
+    owner = client_for(org_a, people[OrgRole.OWNER])
+
+    assert owner.delete(f"/api/v1/members/{missing}/").status_code == 404
+    assert owner.delete(f"/api/v1/invitations/{bravo_invitation.pk}/").status_code == 404
+    bravo_invitation.refresh_from_db()
+    assert bravo_invitation.revoked_at is None
+    assert Membership.objects.filter(organization=org_b, user=stranger).exists()
 
 
 @pytest.mark.django_db
@@ -275,7 +289,9 @@ def _token_from(response, email) -> str:
 @pytest.mark.django_db
 def test_invitation_accepted_with_a_new_account(org_a, people, invite):
     token = invite(client_for(org_a, people[OrgRole.ADMIN]), role="admin")
-    assert not Invitation.objects.filter(token_digest=token).exists()  # only a digest is stored
+    stored = Invitation.objects.get(email="sam@example.test")
+    assert stored.token_digest == hashlib.sha256(token.encode()).hexdigest()  # only a digest is stored
+    assert token not in {str(value) for value in Invitation.objects.filter(pk=stored.pk).values().get().values()}
     newcomer = Client(HTTP_HOST="alpha.localhost")
 
     response = newcomer.post(
@@ -382,3 +398,107 @@ def test_invitation_page_creates_the_account_and_joins(org_a, people, invite):
     assert response.status_code == 302
     assert browser.get("/").status_code == 200
     assert browser.get(f"/invitations/{token}/").status_code == 400  # used up
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/v1/invitations/accept/"])
+def test_accepting_takes_json_only(org_a, people, invite, path):
+    token = invite(client_for(org_a, people[OrgRole.OWNER]), email="form@example.test")
+    response = Client(HTTP_HOST="alpha.localhost").post(path, {"token": token, "password": PASSWORD})
+    assert response.status_code == 415
+    assert not User.objects.filter(email="form@example.test").exists()
+
+
+@pytest.mark.django_db
+def test_a_removed_member_invited_again_starts_without_project_roles(org_a, people, invite):
+    from tenant_apps.projects.models import ProjectMember, Role
+    from tenant_apps.projects.services import project_create, project_member_set
+
+    person = people[OrgRole.MEMBER]
+    with schema_context(org_a.schema_name):
+        owner_member = Member.objects.get(email="owner@alpha.test")
+        project = project_create(key="OPS", name="Ops", creator=owner_member)
+        project_member_set(
+            project=project, member=Member.objects.get(user_id=person.pk), role=Role.objects.get(name="Project Manager")
+        )
+    owner = client_for(org_a, people[OrgRole.OWNER])
+    assert owner.delete(f"/api/v1/members/{_member_id(org_a, person)}/").status_code == 204
+
+    token = invite(owner, email=person.email)
+    assert (
+        client_for(org_a, person)
+        .post("/api/v1/invitations/accept/", {"token": token}, content_type="application/json")
+        .status_code
+        == 200
+    )
+    with schema_context(org_a.schema_name):
+        assert not ProjectMember.objects.filter(member__user_id=person.pk).exists()
+    assert client_for(org_a, person).get("/api/v1/projects/OPS/members/").status_code == 200  # sees, as a member
+    assert (
+        client_for(org_a, person)
+        .delete(f"/api/v1/projects/OPS/members/{_member_id(org_a, people[OrgRole.OWNER])}/")
+        .status_code
+        == 403
+    )
+
+
+def _parallel(count: int, work) -> list:
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = work(index)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results
+
+
+def test_one_invitation_accepted_twice_at_once_makes_one_membership(committed):
+    org_a = Organization.objects.get(slug="alpha")
+    owner = Membership.objects.get(organization=org_a, role=OrgRole.OWNER)
+    _invitation, token = invitation_create(
+        organization=org_a, email="racer@example.test", role="member", actor_membership=owner
+    )
+
+    responses = _parallel(
+        2,
+        lambda i: Client(HTTP_HOST="alpha.localhost").post(
+            "/api/v1/invitations/accept/", {"token": token, "password": PASSWORD}, content_type="application/json"
+        ),
+    )
+
+    assert sorted(response.status_code for response in responses) == [200, 400], [r.content for r in responses]
+    assert Membership.objects.filter(organization=org_a, user__email="racer@example.test").count() == 1
+    assert User.objects.filter(email="racer@example.test").count() == 1
+
+
+def test_two_owners_demoting_each_other_at_once_leave_one_owner(committed):
+    org_a = Organization.objects.get(slug="alpha")
+    second = UserFactory()
+    membership_add(organization=org_a, user=second, role=OrgRole.OWNER)
+    owners = list(Membership.objects.filter(organization=org_a, role=OrgRole.OWNER).order_by("pk"))
+    assert len(owners) == 2
+
+    def demote_the_other(index: int):
+        other = owners[1 - index]
+        try:
+            return membership_role_change(membership=other, role=OrgRole.ADMIN, actor_membership=owners[index])
+        except Exception as exc:  # collected: one of the two must be refused
+            return exc
+
+    results = _parallel(2, demote_the_other)
+
+    assert Membership.objects.filter(organization=org_a, role=OrgRole.OWNER).count() == 1, results
+    assert sum(isinstance(result, Exception) for result in results) == 1
+    for membership in owners:  # restore for the next tests
+        Membership.objects.filter(pk=membership.pk).update(role=OrgRole.OWNER)
+        with schema_context(org_a.schema_name):
+            Member.objects.filter(user_id=membership.user_id).update(role=OrgRole.OWNER)

@@ -15,7 +15,13 @@ from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project, ProjectMember, Role
 from tenant_apps.projects.permissions import project_permissions
 from tenant_apps.projects.registry import ALL_CODES, BUILTIN_ROLES, PERMISSIONS
-from tenant_apps.projects.services import project_create, project_member_set, role_create, role_update
+from tenant_apps.projects.services import (
+    project_create,
+    project_member_remove,
+    project_member_set,
+    role_create,
+    role_update,
+)
 from tests.conftest import client_for
 from tests.factories import UserFactory
 
@@ -95,15 +101,20 @@ def test_permission_answers_are_cached_and_invalidated_on_every_change(org_a, pr
         project_member_set(project=project, member=member, role=Role.objects.get(name="Project Manager"))
         assert project_permissions(member=member, project=project) == ALL_CODES
 
+        # An organisation role change alone (no project change) must reach the cache:
+        # without a project role, a member sees the project and a guest does not.
+        project_member_remove(project_member=ProjectMember.objects.get(member=member))
+        member.refresh_from_db()
+        assert project_permissions(member=member, project=project) == {"project.view"}
+
     owner = Membership.objects.get(organization=org_a, user__email="owner@alpha.test")
     membership_role_change(
         membership=Membership.objects.get(organization=org_a, user=user), role=OrgRole.GUEST, actor_membership=owner
     )
     with schema_context(org_a.schema_name):
         member.refresh_from_db()
-        ProjectMember.objects.filter(member=member).delete()
-        project_member_set(project=project, member=member, role=Role.objects.get(name="Viewer"))
-        assert project_permissions(member=member, project=project) == {"project.view"}
+        assert member.role == OrgRole.GUEST
+        assert project_permissions(member=member, project=project) == frozenset()
 
 
 @pytest.mark.django_db
@@ -346,3 +357,51 @@ def test_a_member_of_another_organisation_reaches_no_role_or_project_endpoint(or
     assert _state(org_a) == before
     with schema_context(org_a.schema_name):
         assert Project.objects.filter(key="WEB").exists()
+
+
+@pytest.mark.django_db
+def test_the_commit_bump_reaches_the_organisation_even_outside_its_schema(
+    org_a, project, django_capture_on_commit_callbacks
+):
+    """Admin actions and commands change memberships from the public schema: the bump
+    after commit must still land in the organisation's cache."""
+    from django.core.cache import cache
+
+    from tenant_apps.projects.permissions import _VERSION_KEY
+
+    user, _member_row = _member(org_a, OrgRole.MEMBER)
+    with schema_context(org_a.schema_name):
+        before = cache.get(_VERSION_KEY)
+    owner = Membership.objects.get(organization=org_a, user__email="owner@alpha.test")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        membership_role_change(
+            membership=Membership.objects.get(organization=org_a, user=user), role=OrgRole.GUEST, actor_membership=owner
+        )
+    assert callbacks
+    with schema_context(org_a.schema_name):
+        assert cache.get(_VERSION_KEY) == before + 2  # once now, once on commit
+    assert cache.get(_VERSION_KEY) is None  # nothing landed in public
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "payload", "field"),
+    [
+        ("roles", {"permissions": ["task.fly"]}, "permissions"),
+        ("roles", {"name": ""}, "name"),
+        ("roles", {"name": "Developer"}, "name"),
+        ("members", {"role_id": 999999}, "role_id"),
+        ("members", {"role_id": "x"}, "role_id"),
+    ],
+)
+def test_patch_endpoints_refuse_bad_input(org_a, project, path, payload, field):
+    client = client_for(org_a, Membership.objects.get(organization=org_a, role=OrgRole.OWNER).user)
+    with schema_context(org_a.schema_name):
+        custom = role_create(name="Custom", permissions=["project.view"])
+        owner_member = Member.objects.get(email="owner@alpha.test")
+    url = f"/api/v1/roles/{custom.pk}/" if path == "roles" else f"/api/v1/projects/WEB/members/{owner_member.pk}/"
+    before = _state(org_a)
+    response = client.patch(url, payload, content_type="application/json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert _state(org_a) == before
