@@ -19,8 +19,8 @@ class OrganizationSignupForm(SignupForm):
     slug = forms.CharField(
         label=_("Address"),
         max_length=SLUG_MAX_LENGTH,
-        help_text=_("Lowercase letters, digits and hyphens: your organisation will live at <address>.%(domain)s")
-        % {"domain": domain_for_slug("")[1:]},
+        help_text=_("3 to 40 lowercase letters, digits and hyphens: your organisation will live at %(example)s")
+        % {"example": domain_for_slug("your-address")},
     )
 
     field_order = ["email", "password1", "password2", "organization_name", "slug"]
