@@ -1,17 +1,16 @@
 """Members and invitations of the organisation the request's domain serves."""
 
 from django.contrib.auth import login
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from shared_apps.core.api import service_call
 from shared_apps.core.pagination import paginated, paginated_response
 from shared_apps.tenants.memberships import (
     invitation_accept,
@@ -32,17 +31,6 @@ from tenant_apps.members.serializers import (
     MemberOutputSerializer,
     MemberRoleInputSerializer,
 )
-
-
-def _call_service(function, **kwargs):
-    """Run a service, turning Django's PermissionDenied/ValidationError into DRF's 403/400."""
-    try:
-        return function(**kwargs)
-    except DjangoPermissionDenied as exc:
-        raise PermissionDenied(str(exc)) from exc
-    except DjangoValidationError as exc:
-        detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
-        raise ValidationError(detail) from exc
 
 
 def _membership_of(request, member: Member) -> Membership:
@@ -91,7 +79,7 @@ class MemberDetailApi(APIView):
         member = get_object_or_404(Member, pk=member_id, is_active=True)
         serializer = MemberRoleInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        _call_service(
+        service_call(
             membership_role_change,
             membership=_membership_of(request, member),
             role=serializer.validated_data["role"],
@@ -104,7 +92,7 @@ class MemberDetailApi(APIView):
     def delete(self, request, member_id: int):
         """Remove a member (owners and admins), or leave (yourself). Access ends at once."""
         member = get_object_or_404(Member, pk=member_id, is_active=True)
-        _call_service(
+        service_call(
             membership_remove,
             membership=_membership_of(request, member),
             actor_membership=membership_for_request(request),
@@ -162,7 +150,7 @@ class InvitationListCreateApi(APIView):
         self._require_manager(request)
         serializer = InvitationCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        invitation, _token = _call_service(
+        invitation, _token = service_call(
             invitation_create,
             organization=request.tenant,
             actor_membership=membership_for_request(request),
@@ -181,7 +169,7 @@ class InvitationDetailApi(APIView):
         invitation = get_object_or_404(
             Invitation, pk=invitation_id, organization_id=request.tenant.pk, accepted_at=None, revoked_at=None
         )
-        _call_service(invitation_revoke, invitation=invitation, actor_membership=membership_for_request(request))
+        service_call(invitation_revoke, invitation=invitation, actor_membership=membership_for_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -212,7 +200,7 @@ class InvitationAcceptApi(APIView):
         serializer = InvitationAcceptInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        membership = _call_service(
+        membership = service_call(
             invitation_accept,
             organization=request.tenant,
             token=data["token"],

@@ -1,4 +1,3 @@
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -6,6 +5,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from shared_apps.core.api import service_call
 from shared_apps.core.pagination import paginated, paginated_response
 from shared_apps.tenants.models import OrgRole
 from shared_apps.tenants.permissions import IsOrganizationMember, membership_for_request
@@ -28,13 +28,6 @@ from tenant_apps.projects.services import (
     role_delete,
     role_update,
 )
-
-
-def _service(function, **kwargs):
-    try:
-        return function(**kwargs)
-    except DjangoValidationError as exc:
-        raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}) from exc
 
 
 def _require_org_admin(request) -> None:
@@ -79,7 +72,7 @@ class RoleListCreateApi(APIView):
         _require_org_admin(request)
         serializer = RoleCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        role = _service(role_create, **serializer.validated_data)
+        role = service_call(role_create, **serializer.validated_data)
         return Response(RoleOutputSerializer(role).data, status=status.HTTP_201_CREATED)
 
 
@@ -93,7 +86,7 @@ class RoleDetailApi(APIView):
         role = get_object_or_404(Role, pk=role_id)
         serializer = RoleUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return Response(RoleOutputSerializer(_service(role_update, role=role, **serializer.validated_data)).data)
+        return Response(RoleOutputSerializer(service_call(role_update, role=role, **serializer.validated_data)).data)
 
     @extend_schema(
         parameters=[OpenApiParameter("reassign_to", int, description="Role id that current holders move to.")],
@@ -114,7 +107,7 @@ class RoleDetailApi(APIView):
             reassign_to = Role.objects.filter(pk=reassign_id).first()
             if reassign_to is None:
                 raise ValidationError({"reassign_to": ["No such role."]})
-        _service(role_delete, role=role, reassign_to=reassign_to)
+        service_call(role_delete, role=role, reassign_to=reassign_to)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -181,7 +174,7 @@ class ProjectMemberListApi(ProjectScopedApi):
             errors["role_id"] = ["No such role."]
         if errors:
             raise ValidationError(errors)
-        project_member = _service(project_member_set, project=self.project, member=member, role=role)
+        project_member = service_call(project_member_set, project=self.project, member=member, role=role)
         return Response(ProjectMemberOutputSerializer(project_member).data, status=status.HTTP_201_CREATED)
 
 
@@ -202,7 +195,7 @@ class ProjectMemberDetailApi(ProjectScopedApi):
         role = Role.objects.filter(pk=serializer.validated_data["role_id"]).first()
         if role is None:
             raise ValidationError({"role_id": ["No such role."]})
-        updated = _service(project_member_set, project=self.project, member=project_member.member, role=role)
+        updated = service_call(project_member_set, project=self.project, member=project_member.member, role=role)
         return Response(ProjectMemberOutputSerializer(updated).data)
 
     @extend_schema(responses={204: OpenApiResponse(description="Removed from the project.")})

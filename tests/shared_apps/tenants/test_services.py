@@ -1,10 +1,8 @@
-import threading
-
 import pytest
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, connections
+from django.db import connection
 from django_tenants.utils import schema_context
 
 from shared_apps.tenants.migration_state import schemas_behind
@@ -12,6 +10,7 @@ from shared_apps.tenants.models import Domain, Membership, Organization, OrgRole
 from shared_apps.tenants.services import organization_create, spare_create, spare_pool_fill
 from tenant_apps.members.models import Member
 from tests.factories import UserFactory
+from tests.helpers import run_together
 
 
 def _spares() -> int:
@@ -161,33 +160,11 @@ def test_spare_pool_fill_tops_up_to_the_target():
     assert _spares() == 2
 
 
-def _in_threads(count: int, work) -> list:
-    """Run `work(index)` in `count` threads released together; return results or errors."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = work(index)
-        except Exception as exc:  # collected and asserted on by the test
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
-
-
 def test_concurrent_creations_never_claim_the_same_spare(committed):
     spares = {spare_create().schema_name for _ in range(4)}
     owners = [UserFactory() for _ in range(4)]
 
-    results = _in_threads(4, lambda i: organization_create(slug=f"race-{i}", name=f"Race {i}", owner=owners[i]))
+    results = run_together(4, lambda i: organization_create(slug=f"race-{i}", name=f"Race {i}", owner=owners[i]))
 
     assert all(isinstance(result, Organization) for result in results), results
     claimed = [result.schema_name for result in results]
@@ -204,7 +181,7 @@ def test_concurrent_sign_ups_for_one_slug_create_one_organisation(committed):
     spare_create()
     owners = [UserFactory() for _ in range(2)]
 
-    results = _in_threads(2, lambda i: organization_create(slug="contested", name=f"Team {i}", owner=owners[i]))
+    results = run_together(2, lambda i: organization_create(slug="contested", name=f"Team {i}", owner=owners[i]))
 
     winners = [result for result in results if isinstance(result, Organization)]
     losers = [result for result in results if isinstance(result, ValidationError)]
@@ -217,7 +194,7 @@ def test_concurrent_sign_ups_for_one_slug_create_one_organisation(committed):
 
 
 def test_concurrent_pool_fillers_never_overfill(committed):
-    results = _in_threads(3, lambda _i: spare_pool_fill(size=3))
+    results = run_together(3, lambda _i: spare_pool_fill(size=3))
 
     assert all(isinstance(result, int) for result in results), results
     assert sum(results) == 3
@@ -234,7 +211,7 @@ def test_claims_during_a_refill_never_get_a_half_built_schema(committed):
             return spare_pool_fill(size=4)
         return [organization_create(slug=f"during-{index}-{n}", name="During", owner=owners[index]) for n in range(3)]
 
-    results = _in_threads(3, work)
+    results = run_together(3, work)
 
     assert not any(isinstance(result, Exception) for result in results), results
     for organizations in results[1:]:

@@ -1,9 +1,7 @@
 import re
-import threading
 
 import pytest
 from django.core import mail
-from django.db import connections
 from django.test import Client
 from django_tenants.utils import schema_context
 
@@ -13,6 +11,7 @@ from shared_apps.tenants.services import membership_add, spare_create
 from tenant_apps.members.models import Member
 from tests.conftest import client_for
 from tests.factories import UserFactory
+from tests.helpers import run_together, verified_user
 
 PASSWORD = "a-long-enough-passphrase-42"
 
@@ -170,30 +169,20 @@ def test_signup_is_closed_on_organisation_domains(org_a):
 def test_concurrent_signups_for_one_slug_create_one_organisation(committed):
     spare_create()
     spare_create()
-    barrier = threading.Barrier(2)
-    responses = [None, None]
 
-    def sign_up(index: int) -> None:
-        try:
-            barrier.wait()
-            responses[index] = _root().post(
-                "/api/v1/signup/",
-                {
-                    "email": f"racer{index}@example.test",
-                    "password": PASSWORD,
-                    "organization_name": f"Racer {index}",
-                    "slug": "photo-finish",
-                },
-                content_type="application/json",
-            )
-        finally:
-            connections.close_all()
+    def sign_up(index: int):
+        return _root().post(
+            "/api/v1/signup/",
+            {
+                "email": f"racer{index}@example.test",
+                "password": PASSWORD,
+                "organization_name": f"Racer {index}",
+                "slug": "photo-finish",
+            },
+            content_type="application/json",
+        )
 
-    threads = [threading.Thread(target=sign_up, args=(index,)) for index in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    responses = run_together(2, sign_up)
 
     codes = sorted(response.status_code for response in responses)
     assert codes == [201, 400], [response.content for response in responses]
@@ -219,10 +208,7 @@ def test_login_on_the_root_domain_goes_to_the_only_organisation(org_a):
 
 @pytest.mark.django_db
 def test_login_with_several_organisations_shows_the_picker(org_a, org_b):
-    person = UserFactory(email="both@example.test")
-    person.set_password(PASSWORD)
-    person.save()
-    person.emailaddress_set.create(email=person.email, primary=True, verified=True)
+    person = verified_user("both@example.test", PASSWORD)
     membership_add(organization=org_a, user=person, role=OrgRole.MEMBER)
     membership_add(organization=org_b, user=person, role=OrgRole.ADMIN)
     client = _root()
@@ -239,10 +225,7 @@ def test_login_with_several_organisations_shows_the_picker(org_a, org_b):
 
 @pytest.mark.django_db
 def test_login_works_on_an_organisation_domain(org_a):
-    person = UserFactory(email="local@example.test")
-    person.set_password(PASSWORD)
-    person.save()
-    person.emailaddress_set.create(email=person.email, primary=True, verified=True)
+    person = verified_user("local@example.test", PASSWORD)
     membership_add(organization=org_a, user=person, role=OrgRole.MEMBER)
     client = client_for(org_a)
 
@@ -255,10 +238,7 @@ def test_login_works_on_an_organisation_domain(org_a):
 
 @pytest.mark.django_db
 def test_failed_logins_are_rate_limited():
-    target = UserFactory(email="target@example.test")
-    target.set_password(PASSWORD)
-    target.save()
-    target.emailaddress_set.create(email=target.email, primary=True, verified=True)
+    verified_user("target@example.test", PASSWORD)
     client = _root()
     answers = [
         client.post("/accounts/login/", {"login": "target@example.test", "password": "wrong"}).text for _ in range(6)
@@ -329,10 +309,7 @@ def test_email_and_password_pages_work_on_every_domain(org_a):
     ],
 )
 def test_login_never_redirects_off_the_platform(org_a, target):
-    person = UserFactory(email="redirected@example.test")
-    person.set_password(PASSWORD)
-    person.save()
-    person.emailaddress_set.create(email=person.email, primary=True, verified=True)
+    person = verified_user("redirected@example.test", PASSWORD)
     membership_add(organization=org_a, user=person, role=OrgRole.MEMBER)
 
     response = _root().post("/accounts/login/", {"login": person.email, "password": PASSWORD, "next": target})
@@ -343,10 +320,7 @@ def test_login_never_redirects_off_the_platform(org_a, target):
 
 @pytest.mark.django_db
 def test_login_may_redirect_to_an_organisation_domain(org_a):
-    person = UserFactory(email="hopper@example.test")
-    person.set_password(PASSWORD)
-    person.save()
-    person.emailaddress_set.create(email=person.email, primary=True, verified=True)
+    person = verified_user("hopper@example.test", PASSWORD)
     membership_add(organization=org_a, user=person, role=OrgRole.MEMBER)
 
     response = _root().post(
