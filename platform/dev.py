@@ -135,7 +135,11 @@ class EmbeddedPostgres:
             self._run(
                 str(self.bin / "initdb"),
                 "-D", str(self.pgdata),
-                "--auth=trust", "--encoding=UTF8", "--locale=C", "-U", "postgres",
+                "--auth=trust", "--encoding=UTF8", "-U", "postgres",
+                # Unicode case mapping without depending on the OS's locales: full-text
+                # search must lowercase Cyrillic ("Задача" -> "задач"), which the C
+                # locale does not do.
+                "--locale-provider=builtin", "--builtin-locale=C.UTF-8", "--locale=C",
             )  # fmt: skip
             with open(self.pgdata / "postgresql.conf", "a") as conf:
                 # Room for many schemas and test databases; fast, non-durable local writes

@@ -54,6 +54,8 @@ SHARED_APPS = [
     "django.contrib.messages",
     "django.contrib.admin",
     "django.contrib.staticfiles",
+    # Full-text search and trigram lookups (no tables).
+    "django.contrib.postgres",
     "allauth",
     "allauth.account",
     "rest_framework",
@@ -67,6 +69,7 @@ TENANT_APPS = [
     "django.contrib.contenttypes",
     "tenant_apps.members",
     "tenant_apps.projects",
+    "tenant_apps.tasks",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

@@ -6,28 +6,37 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from shared_apps.core.api import service_call
-from shared_apps.core.pagination import paginated, paginated_response
+from shared_apps.core.pagination import TesseraPagination, paginated, paginated_response
 from shared_apps.tenants.models import OrgRole
 from shared_apps.tenants.permissions import IsOrganizationMember, membership_for_request
 from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project, ProjectMember, Role
-from tenant_apps.projects.permissions import HasProjectPermission, user_can
+from tenant_apps.projects.permissions import HasProjectPermission, member_for_request, user_can
+from tenant_apps.projects.selectors import projects_visible_to
 from tenant_apps.projects.serializers import (
+    ProjectArchivedQuerySerializer,
+    ProjectCreateInputSerializer,
     ProjectMemberAddInputSerializer,
     ProjectMemberOutputSerializer,
     ProjectMemberRoleInputSerializer,
+    ProjectOutputSerializer,
+    ProjectUpdateInputSerializer,
     RoleCreateInputSerializer,
     RoleDeleteQuerySerializer,
     RoleOutputSerializer,
     RoleUpdateInputSerializer,
 )
 from tenant_apps.projects.services import (
+    project_create,
+    project_delete,
     project_member_remove,
     project_member_set,
+    project_update,
     role_create,
     role_delete,
     role_update,
 )
+from tenant_apps.tasks.cache import task_counts_by_project
 
 
 def _require_org_admin(request) -> None:
@@ -201,4 +210,110 @@ class ProjectMemberDetailApi(ProjectScopedApi):
     @extend_schema(responses={204: OpenApiResponse(description="Removed from the project.")})
     def delete(self, request, key: str, member_id: int):
         project_member_remove(project_member=self._project_member(member_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _project_data(project: Project, counts: dict[str, int]) -> dict:
+    return {
+        "key": project.key,
+        "name": project.name,
+        "description": project.description,
+        "lead_id": project.lead_id,
+        "archived": project.archived,
+        "created_at": project.created_at,
+        "updated_at": project.updated_at,
+        "task_counts": counts,
+    }
+
+
+_PROJECT_EXAMPLE = {
+    "key": "WEB",
+    "name": "Website",
+    "description": "",
+    "lead_id": 1,
+    "archived": False,
+    "created_at": "2026-11-26T09:00:00Z",
+    "updated_at": "2026-11-26T09:00:00Z",
+    "task_counts": {"todo": 4, "in_progress": 2, "done": 9},
+}
+
+
+class ProjectListCreateApi(APIView):
+    permission_classes = [IsOrganizationMember]
+
+    @extend_schema(
+        operation_id="projects_list",
+        parameters=[OpenApiParameter("archived", bool, description="Only archived (true) or active (false) projects.")],
+        responses=paginated(ProjectOutputSerializer),
+        examples=[
+            OpenApiExample(
+                "Projects", value={"count": 1, "next": None, "previous": None, "results": [_PROJECT_EXAMPLE]}
+            )
+        ],
+    )
+    def get(self, request):
+        """Projects you can see, with their task counts by status."""
+        archived = ProjectArchivedQuerySerializer(data=request.query_params)
+        archived.is_valid(raise_exception=True)
+        projects = projects_visible_to(member_for_request(request)).order_by("key")
+        if archived.validated_data.get("archived") is not None:
+            projects = projects.filter(archived=archived.validated_data["archived"])
+        paginator = TesseraPagination()
+        page = paginator.paginate_queryset(projects, request, view=self)
+        counts = task_counts_by_project([project.pk for project in page])
+        data = [_project_data(project, counts[project.pk]) for project in page]
+        return paginator.get_paginated_response(ProjectOutputSerializer(data, many=True).data)
+
+    @extend_schema(
+        request=ProjectCreateInputSerializer,
+        responses={201: ProjectOutputSerializer},
+        examples=[OpenApiExample("Website", request_only=True, value={"key": "WEB", "name": "Website"})],
+    )
+    def post(self, request):
+        """Create a project (owners, admins and members; not guests). You become its
+        Project Manager."""
+        if membership_for_request(request).role == OrgRole.GUEST:
+            raise PermissionDenied("Guests cannot create projects.")
+        serializer = ProjectCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if Project.objects.filter(key=serializer.validated_data["key"]).exists():
+            raise ValidationError({"key": ["A project with this key exists already."]})
+        project = service_call(project_create, creator=member_for_request(request), **serializer.validated_data)
+        return Response(ProjectOutputSerializer(_project_data(project, {})).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectDetailApi(ProjectScopedApi):
+    required_permissions = {"GET": "project.view", "PATCH": "project.manage", "DELETE": "project.manage"}
+
+    @extend_schema(responses=ProjectOutputSerializer, examples=[OpenApiExample("Website", value=_PROJECT_EXAMPLE)])
+    def get(self, request, key: str):
+        counts = task_counts_by_project([self.project.pk])[self.project.pk]
+        return Response(ProjectOutputSerializer(_project_data(self.project, counts)).data)
+
+    @extend_schema(
+        request=ProjectUpdateInputSerializer,
+        responses={200: ProjectOutputSerializer},
+        examples=[OpenApiExample("Archive", request_only=True, value={"archived": True})],
+    )
+    def patch(self, request, key: str):
+        """Rename, describe, set the lead (a project member), archive or unarchive."""
+        serializer = ProjectUpdateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        if "lead_id" in data:
+            lead_id = data.pop("lead_id")
+            data["lead"] = None if lead_id is None else Member.objects.filter(pk=lead_id).first()
+            if lead_id is not None and data["lead"] is None:
+                raise ValidationError({"lead_id": ["No such member."]})
+        project = service_call(project_update, project=self.project, data=data)
+        counts = task_counts_by_project([project.pk])[project.pk]
+        return Response(ProjectOutputSerializer(_project_data(project, counts)).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("confirm", str, required=True, description="The project key, repeated.")],
+        responses={204: OpenApiResponse(description="Deleted with all its tasks."), 400: OpenApiResponse()},
+    )
+    def delete(self, request, key: str):
+        """Delete the project and everything in it. `?confirm=<KEY>` is required."""
+        service_call(project_delete, project=self.project, confirm_key=request.query_params.get("confirm", ""))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -36,6 +36,9 @@ class Project(models.Model):
     description = models.TextField(blank=True)
     lead = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     archived = models.BooleanField(default=False)
+    # The last task number handed out: incremented with UPDATE ... RETURNING inside the
+    # creating transaction, so numbers are gap-free and unique under concurrency.
+    task_sequence = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -8,54 +8,24 @@ memberships, project members or roles bumps a per-tenant version, so every cache
 answer of that organisation is invalidated at once.
 """
 
-import secrets
-
 from django.core.cache import cache
-from django.db import connection, transaction
-from django_tenants.utils import schema_context
 from rest_framework.permissions import BasePermission
 
+from shared_apps.core.cache_namespaces import CacheNamespace
 from shared_apps.tenants.models import OrgRole
 from shared_apps.tenants.permissions import membership_for_request
 from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project, ProjectMember
 from tenant_apps.projects.registry import ALL_CODES
 
-_VERSION_KEY = "permissions:version"
 _TTL_SECONDS = 600
-
-
-def _version() -> int:
-    """The organisation's current version. Seeded randomly: if the key is ever evicted,
-    answers cached under an earlier version are not revived."""
-    version = cache.get(_VERSION_KEY)
-    if version is None:
-        cache.add(_VERSION_KEY, secrets.randbelow(2**31), None)
-        version = cache.get(_VERSION_KEY) or 0
-    return version
-
-
-def _bump() -> None:
-    if not cache.add(_VERSION_KEY, secrets.randbelow(2**31), None):
-        try:
-            cache.incr(_VERSION_KEY)
-        except ValueError:  # expired between add() and incr()
-            cache.add(_VERSION_KEY, 1, None)
+PERMISSIONS_CACHE = CacheNamespace("permissions")
 
 
 def permissions_version_bump() -> None:
     """Call, inside the organisation's schema, after any change that can alter someone's
-    permissions. Bumps now and again on commit: a request that read the new version
-    before the commit and cached an answer from the old rows is superseded. The commit
-    callback runs in the schema captured here (it may fire after a schema_context exits)."""
-    _bump()
-    schema = connection.schema_name
-
-    def bump_in_schema() -> None:
-        with schema_context(schema):
-            _bump()
-
-    transaction.on_commit(bump_in_schema)
+    permissions: every cached answer of the organisation is invalidated."""
+    PERMISSIONS_CACHE.bump()
 
 
 def _compute(*, member: Member, project: Project) -> frozenset[str]:
@@ -74,7 +44,7 @@ def project_permissions(*, member: Member | None, project: Project) -> frozenset
     """The codes `member` holds in `project` (empty for None)."""
     if member is None:
         return frozenset()
-    key = f"permissions:{_version()}:{member.pk}:{project.pk}"
+    key = PERMISSIONS_CACHE.key(member.pk, project.pk)
     cached = cache.get(key)
     if cached is not None:
         return frozenset(cached)

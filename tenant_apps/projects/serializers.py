@@ -46,3 +46,35 @@ class ProjectMemberAddInputSerializer(serializers.Serializer):
 
 class ProjectMemberRoleInputSerializer(serializers.Serializer):
     role_id = serializers.IntegerField()
+
+
+class ProjectCreateInputSerializer(serializers.Serializer):
+    key = serializers.RegexField(
+        r"^[A-Z][A-Z0-9]{1,9}$",
+        max_length=10,
+        error_messages={"invalid": "2 to 10 uppercase letters or digits, starting with a letter."},
+    )
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+
+
+class ProjectUpdateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+    lead_id = serializers.IntegerField(required=False, allow_null=True)
+    archived = serializers.BooleanField(required=False)
+
+
+class ProjectOutputSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    lead_id = serializers.IntegerField(allow_null=True)
+    archived = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    task_counts = serializers.DictField(child=serializers.IntegerField(), help_text="Tasks per status.")
+
+
+class ProjectArchivedQuerySerializer(serializers.Serializer):
+    archived = serializers.BooleanField(required=False, allow_null=True, default=None)

@@ -101,3 +101,27 @@ def project_member_set(*, project: Project, member: Member, role: Role) -> Proje
 def project_member_remove(*, project_member: ProjectMember) -> None:
     project_member.delete()
     permissions_version_bump()
+
+
+def project_update(*, project: Project, data: dict) -> Project:
+    """Change name, description, lead or archived. The key is fixed: task numbers use it."""
+    if "lead" in data and data["lead"] is not None:
+        lead = data["lead"]
+        if not lead.is_active or not ProjectMember.objects.filter(project=project, member=lead).exists():
+            raise ValidationError({"lead_id": _("The lead must be a member of the project.")})
+    for field in ("name", "description", "lead", "archived"):
+        if field in data:
+            setattr(project, field, data[field])
+    project.full_clean(exclude=["key"])
+    project.save()
+    return project
+
+
+def project_delete(*, project: Project, confirm_key: str) -> None:
+    """Delete the project with its tasks, comments, attachments and their files. The
+    caller must repeat the project's key, so a slip of the finger deletes nothing."""
+    if (confirm_key or "").strip() != project.key:
+        raise ValidationError({"confirm": _("Type the project key (%(key)s) to confirm.") % {"key": project.key}})
+    with transaction.atomic():
+        project.delete()
+    permissions_version_bump()

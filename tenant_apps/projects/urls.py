@@ -1,6 +1,8 @@
 from django.urls import path
 
 from tenant_apps.projects.apis import (
+    ProjectDetailApi,
+    ProjectListCreateApi,
     ProjectMemberDetailApi,
     ProjectMemberListApi,
     RoleDetailApi,
@@ -8,6 +10,8 @@ from tenant_apps.projects.apis import (
 )
 
 urlpatterns = [
+    path("projects/", ProjectListCreateApi.as_view(), name="api-projects"),
+    path("projects/<str:key>/", ProjectDetailApi.as_view(), name="api-project-detail"),
     path("roles/", RoleListCreateApi.as_view(), name="api-roles"),
     path("roles/<int:role_id>/", RoleDetailApi.as_view(), name="api-role-detail"),
     path("projects/<str:key>/members/", ProjectMemberListApi.as_view(), name="api-project-members"),

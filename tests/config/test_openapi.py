@@ -20,6 +20,12 @@ EXPECTED_PATHS = {
         "/api/v1/roles/{role_id}/",
         "/api/v1/projects/{key}/members/",
         "/api/v1/projects/{key}/members/{member_id}/",
+        "/api/v1/projects/",
+        "/api/v1/projects/{key}/",
+        "/api/v1/projects/{key}/tasks/",
+        "/api/v1/projects/{key}/tasks/{number}/",
+        "/api/v1/projects/{key}/tasks/{number}/activity/",
+        "/api/v1/tasks/",
     },
 }
 

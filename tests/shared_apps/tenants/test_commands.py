@@ -42,9 +42,16 @@ def test_create_org_command_refuses_bad_slugs_clearly(org_a, slug, message):
 @pytest.mark.django_db
 def test_migrate_tenants_skips_current_schemas_and_migrates_those_behind(org_a, org_b):
     with connection.cursor() as cursor:
-        cursor.execute(f'DELETE FROM "{org_b.schema_name}".django_migrations WHERE app = %s', ["projects"])  # noqa: S608
-        for table in ("projects_projectmember", "projects_project", "projects_role"):
-            cursor.execute(f'DROP TABLE "{org_b.schema_name}".{table}')
+        cursor.execute(
+            f'DELETE FROM "{org_b.schema_name}".django_migrations WHERE app IN (%s, %s)',  # noqa: S608
+            ["projects", "tasks"],
+        )
+        cursor.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename ~ '^(projects|tasks)_'",
+            [org_b.schema_name],
+        )
+        for (table,) in cursor.fetchall():
+            cursor.execute(f'DROP TABLE IF EXISTS "{org_b.schema_name}"."{table}" CASCADE')
     assert schemas_behind() == [org_b.schema_name]
 
     out = StringIO()

@@ -354,11 +354,13 @@ def test_the_commit_bump_reaches_the_organisation_even_outside_its_schema(
     after commit must still land in the organisation's cache."""
     from django.core.cache import cache
 
-    from tenant_apps.projects.permissions import _VERSION_KEY
+    from tenant_apps.projects.permissions import PERMISSIONS_CACHE
+
+    version_key = PERMISSIONS_CACHE._version_key
 
     user, _member_row = _member(org_a, OrgRole.MEMBER)
     with schema_context(org_a.schema_name):
-        before = cache.get(_VERSION_KEY)
+        before = PERMISSIONS_CACHE.version()
     owner = Membership.objects.get(organization=org_a, user__email="owner@alpha.test")
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         membership_role_change(
@@ -366,8 +368,8 @@ def test_the_commit_bump_reaches_the_organisation_even_outside_its_schema(
         )
     assert callbacks
     with schema_context(org_a.schema_name):
-        assert cache.get(_VERSION_KEY) == before + 2  # once now, once on commit
-    assert cache.get(_VERSION_KEY) is None  # nothing landed in public
+        assert cache.get(version_key) == before + 2  # once now, once on commit
+    assert cache.get(version_key) is None  # nothing landed in public
 
 
 @pytest.mark.django_db

@@ -1,0 +1,15 @@
+from django.db.models import QuerySet
+
+from shared_apps.tenants.models import OrgRole
+from tenant_apps.members.models import Member
+from tenant_apps.projects.models import Project
+
+
+def projects_visible_to(member: Member | None) -> QuerySet[Project]:
+    """The projects `member` may see: all for owners, admins and members; the ones they
+    belong to for guests (the same rule as the permission service)."""
+    if member is None or not member.is_active:
+        return Project.objects.none()
+    if member.role in (OrgRole.OWNER, OrgRole.ADMIN, OrgRole.MEMBER):
+        return Project.objects.all()
+    return Project.objects.filter(memberships__member=member)

@@ -1,0 +1,250 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from shared_apps.core.api import service_call
+from shared_apps.core.pagination import paginated, paginated_response
+from shared_apps.tenants.permissions import IsOrganizationMember
+from tenant_apps.members.models import Member
+from tenant_apps.projects.apis import ProjectScopedApi
+from tenant_apps.projects.permissions import member_for_request, project_permissions
+from tenant_apps.projects.selectors import projects_visible_to
+from tenant_apps.tasks.filters import TaskFilter
+from tenant_apps.tasks.models import Activity, Label, Task
+from tenant_apps.tasks.serializers import ActivityOutputSerializer, TaskOutputSerializer, TaskWriteInputSerializer
+from tenant_apps.tasks.services import StaleVersion, task_create, task_delete, task_update
+
+_PERSON_FIELDS = ("id", "display_name", "email")
+
+_TASK_EXAMPLE = {
+    "key": "WEB-42",
+    "number": 42,
+    "project": "WEB",
+    "title": "Fix the login form",
+    "description": "It rejects emails with a **plus** sign.",
+    "status": "in_progress",
+    "priority": "high",
+    "reporter": {"id": 1, "display_name": "Ada", "email": "ada@acme.example"},
+    "assignees": [{"id": 3, "display_name": "Mia", "email": "mia@acme.example"}],
+    "labels": [{"id": 2, "name": "bug", "color": "#d1242f"}],
+    "due_date": "2026-12-01",
+    "created_at": "2026-11-26T09:00:00Z",
+    "updated_at": "2026-11-26T10:00:00Z",
+    "completed_at": None,
+    "version": 3,
+}
+
+FILTER_PARAMETERS = [
+    OpenApiParameter("search", str, description="Words (English/Russian forms), prefixes, title typos, or WEB-42."),
+    OpenApiParameter("status", str, many=True, description="todo, in_progress, in_review, done, cancelled."),
+    OpenApiParameter("priority", str, many=True, description="none, low, medium, high, urgent."),
+    OpenApiParameter("assignee", str, description="Member id, `me` or `none`."),
+    OpenApiParameter("label", int),
+    OpenApiParameter("created_after", str),
+    OpenApiParameter("created_before", str),
+    OpenApiParameter("updated_after", str),
+    OpenApiParameter("updated_before", str),
+    OpenApiParameter("completed_after", str),
+    OpenApiParameter("completed_before", str),
+    OpenApiParameter("due_after", str),
+    OpenApiParameter("due_before", str),
+    OpenApiParameter("ordering", str, description="number, created, updated, due, priority, relevance; `-` reverses."),
+    OpenApiParameter("page", int),
+    OpenApiParameter("page_size", int),
+]
+
+
+def _with_relations(queryset: QuerySet[Task]) -> QuerySet[Task]:
+    """Everything the task serializer shows, in a fixed number of queries per page."""
+    people = Member.objects.only(*_PERSON_FIELDS)
+    return queryset.select_related("project", "reporter").prefetch_related(
+        Prefetch("assignees", queryset=people), Prefetch("labels", queryset=Label.objects.all())
+    )
+
+
+def _filtered(request, queryset: QuerySet[Task], *, allowed_extra: set[str] = frozenset()) -> QuerySet[Task]:
+    known = set(TaskFilter.base_filters) | {"page", "page_size"} | allowed_extra
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise ValidationError({name: ["Unknown parameter."] for name in unknown})
+    request.tessera_member = member_for_request(request)
+    filterset = TaskFilter(request.query_params, queryset=queryset, request=request)
+    if not filterset.is_valid():
+        raise ValidationError(filterset.errors)
+    try:
+        return filterset.qs
+    except DjangoValidationError as exc:
+        raise ValidationError(exc.message_dict) from exc
+
+
+def _etag(task: Task) -> str:
+    return f'"{task.pk}.{task.version}"'
+
+
+def _task_response(task: Task, *, status_code: int = status.HTTP_200_OK) -> Response:
+    response = Response(TaskOutputSerializer(task).data, status=status_code)
+    response["ETag"] = _etag(task)
+    return response
+
+
+def _resolve_relations(project, data: dict) -> dict:
+    """assignee_ids / label_ids -> objects, 400 for ids that do not exist here."""
+    data = dict(data)
+    data.pop("version", None)
+    if "assignee_ids" in data:
+        ids = set(data.pop("assignee_ids"))
+        members = list(Member.objects.filter(pk__in=ids))
+        missing = sorted(ids - {member.pk for member in members})
+        if missing:
+            raise ValidationError({"assignee_ids": [f"No such member: {', '.join(map(str, missing))}."]})
+        data["assignees"] = members
+    if "label_ids" in data:
+        ids = set(data.pop("label_ids"))
+        labels = list(Label.objects.filter(pk__in=ids, project=project))
+        missing = sorted(ids - {label.pk for label in labels})
+        if missing:
+            raise ValidationError({"label_ids": [f"No such label in {project.key}: {', '.join(map(str, missing))}."]})
+        data["labels"] = labels
+    return data
+
+
+class TaskListApi(ProjectScopedApi):
+    required_permissions = {"GET": "project.view", "POST": "task.create"}
+
+    @extend_schema(
+        operation_id="project_tasks_list",
+        parameters=FILTER_PARAMETERS,
+        responses=paginated(TaskOutputSerializer),
+        examples=[
+            OpenApiExample("Tasks", value={"count": 1, "next": None, "previous": None, "results": [_TASK_EXAMPLE]})
+        ],
+    )
+    def get(self, request, key: str):
+        """The project's tasks: filter, search, order, paginate."""
+        tasks = _filtered(request, Task.objects.filter(project=self.project))
+        return paginated_response(
+            view=self, request=request, items=_with_relations(tasks), serializer_class=TaskOutputSerializer
+        )
+
+    @extend_schema(
+        request=TaskWriteInputSerializer,
+        responses={201: TaskOutputSerializer},
+        examples=[
+            OpenApiExample(
+                "New task",
+                request_only=True,
+                value={
+                    "title": "Fix the login form",
+                    "priority": "high",
+                    "assignee_ids": [3],
+                    "due_date": "2026-12-01",
+                },
+            )
+        ],
+    )
+    def post(self, request, key: str):
+        """Create a task; it gets the project's next number (KEY-n)."""
+        serializer = TaskWriteInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        codes = project_permissions(member=member_for_request(request), project=self.project)
+        if serializer.validated_data.get("assignee_ids") and "task.assign" not in codes:
+            raise PermissionDenied("Your role may not assign people.")
+        data = _resolve_relations(self.project, serializer.validated_data)
+        task = service_call(task_create, project=self.project, actor=member_for_request(request), **data)
+        return _task_response(_with_relations(Task.objects.filter(pk=task.pk)).get(), status_code=201)
+
+
+class TaskDetailApi(ProjectScopedApi):
+    required_permissions = {"GET": "project.view", "PATCH": "project.view", "DELETE": "task.delete"}
+
+    def _task(self, number: int) -> Task:
+        return get_object_or_404(_with_relations(Task.objects.filter(project=self.project)), number=number)
+
+    @extend_schema(responses=TaskOutputSerializer, examples=[OpenApiExample("Task", value=_TASK_EXAMPLE)])
+    def get(self, request, key: str, number: int):
+        """One task. Its ETag header (or `version`) makes a later update safe."""
+        return _task_response(self._task(number))
+
+    @extend_schema(
+        request=TaskWriteInputSerializer(partial=True),
+        parameters=[OpenApiParameter("If-Match", str, location=OpenApiParameter.HEADER, required=False)],
+        responses={
+            200: TaskOutputSerializer,
+            412: OpenApiResponse(description="The task changed since you read it; nothing was changed."),
+        },
+        examples=[OpenApiExample("Start work", request_only=True, value={"status": "in_progress", "version": 3})],
+    )
+    def patch(self, request, key: str, number: int):
+        """Change some fields. Status needs task.change_status, assignees task.assign,
+        anything else task.edit. Send `If-Match: <ETag>` or `version`: a stale update gets
+        412 and changes nothing."""
+        task = self._task(number)
+        serializer = TaskWriteInputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        codes = project_permissions(member=member_for_request(request), project=self.project)
+        needed = {"task.change_status" if f == "status" else "task.assign" if f == "assignee_ids" else "task.edit"
+                  for f in data if f != "version"}  # fmt: skip
+        if not needed <= codes:
+            raise PermissionDenied(f"Your role may not do this ({', '.join(sorted(needed - codes))}).")
+        expected = data.get("version")
+        if_match = request.headers.get("If-Match")
+        if if_match and if_match.strip() != "*":
+            if if_match.strip() != _etag(task):
+                return _precondition_failed(task)
+            expected = task.version
+        try:
+            updated = service_call(
+                task_update,
+                task=task,
+                actor=member_for_request(request),
+                data=_resolve_relations(self.project, data),
+                expected_version=expected,
+            )
+        except StaleVersion:
+            return _precondition_failed(Task.objects.get(pk=task.pk))
+        return _task_response(_with_relations(Task.objects.filter(pk=updated.pk)).get())
+
+    @extend_schema(responses={204: OpenApiResponse(description="Deleted with its comments and attachments.")})
+    def delete(self, request, key: str, number: int):
+        task_delete(task=self._task(number))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _precondition_failed(task: Task) -> Response:
+    response = Response(
+        {"detail": "The task changed since you read it. Reload it and try again.", "version": task.version},
+        status=status.HTTP_412_PRECONDITION_FAILED,
+    )
+    response["ETag"] = _etag(task)
+    return response
+
+
+class TaskActivityApi(ProjectScopedApi):
+    required_permissions = {"GET": "project.view"}
+
+    @extend_schema(responses=paginated(ActivityOutputSerializer))
+    def get(self, request, key: str, number: int):
+        """Every recorded change to the task, newest first."""
+        task = get_object_or_404(Task.objects.filter(project=self.project), number=number)
+        activity = Activity.objects.filter(task=task).select_related("actor").order_by("-created_at", "-pk")
+        return paginated_response(view=self, request=request, items=activity, serializer_class=ActivityOutputSerializer)
+
+
+class AllTasksApi(APIView):
+    """Tasks across every project you can see (`?project=KEY` narrows it)."""
+
+    permission_classes = [IsOrganizationMember]
+
+    @extend_schema(operation_id="tasks_list", parameters=FILTER_PARAMETERS, responses=paginated(TaskOutputSerializer))
+    def get(self, request):
+        visible = projects_visible_to(member_for_request(request))
+        tasks = _filtered(request, Task.objects.filter(project__in=visible))
+        return paginated_response(
+            view=self, request=request, items=_with_relations(tasks), serializer_class=TaskOutputSerializer
+        )

@@ -1,0 +1,146 @@
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+from tenant_apps.members.models import Member
+from tenant_apps.projects.models import Project
+
+
+class TaskStatus(models.TextChoices):
+    TODO = "todo", _("To do")
+    IN_PROGRESS = "in_progress", _("In progress")
+    IN_REVIEW = "in_review", _("In review")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class TaskPriority(models.IntegerChoices):
+    # Stored as integers so "order by priority" is a plain index scan.
+    NONE = 0, _("None")
+    LOW = 1, _("Low")
+    MEDIUM = 2, _("Medium")
+    HIGH = 3, _("High")
+    URGENT = 4, _("Urgent")
+
+
+class Label(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="labels")
+    name = models.CharField(max_length=50)
+    color = models.CharField(max_length=7, default="#8c959f")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint("project", Lower("name"), name="tasks_label_project_name_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Task(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks")
+    number = models.PositiveIntegerField()
+    title = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.TODO)
+    priority = models.PositiveSmallIntegerField(choices=TaskPriority.choices, default=TaskPriority.NONE)
+    reporter = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    assignees = models.ManyToManyField(Member, blank=True, related_name="assigned_tasks")
+    labels = models.ManyToManyField(Label, blank=True, related_name="tasks")
+    due_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # Optimistic concurrency: every update increments it; the ETag is derived from it.
+    version = models.PositiveIntegerField(default=1)
+    # English and Russian stems of title (weight A) and description (weight B), kept by
+    # PostgreSQL itself: no trigger, no drift.
+    search_vector = models.GeneratedField(
+        expression=(
+            SearchVector("title", config="english", weight="A")
+            + SearchVector("title", config="russian", weight="A")
+            + SearchVector("description", config="english", weight="B")
+            + SearchVector("description", config="russian", weight="B")
+        ),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        ordering = ["project_id", "number"]
+        constraints = [models.UniqueConstraint(fields=["project", "number"], name="tasks_task_project_number_unique")]
+        indexes = [
+            GinIndex(fields=["search_vector"], name="tasks_task_search_gin"),
+            # pg_trgm folds case itself, so the plain column serves case-insensitive matching.
+            GinIndex(fields=["title"], opclasses=["gin_trgm_ops"], name="tasks_task_title_trgm"),
+            models.Index(fields=["project", "status"], name="tasks_task_project_status"),
+            models.Index(fields=["status", "-updated_at"], name="tasks_task_status_updated"),
+            models.Index(fields=["completed_at"], name="tasks_task_completed_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project.key}-{self.number}"
+
+    @property
+    def key(self) -> str:
+        return f"{self.project.key}-{self.number}"
+
+
+class TaskNumberRedirect(models.Model):
+    """A task moved to another project keeps answering at its old number."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    number = models.PositiveIntegerField()
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="redirects")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "number"], name="tasks_redirect_project_number_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}/{self.number} -> task {self.task_id}"
+
+
+class Activity(models.Model):
+    """One recorded change: who changed which field of which task, from what, to what."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Created")
+        CHANGED = "changed", _("Changed")
+        MOVED = "moved", _("Moved")
+        COMMENTED = "commented", _("Commented")
+        COMMENT_EDITED = "comment_edited", _("Comment edited")
+        COMMENT_DELETED = "comment_deleted", _("Comment deleted")
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="activity")
+    actor = models.ForeignKey(Member, null=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    field = models.CharField(max_length=40, blank=True)
+    old_value = models.JSONField(null=True, blank=True)
+    new_value = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["task", "-created_at"], name="tasks_activity_task_created")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.field} on task {self.task_id}"
+
+
+class Comment(models.Model):
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(Member, null=True, on_delete=models.SET_NULL, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    edited = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["task", "created_at"], name="tasks_comment_task_created")]
+
+    def __str__(self) -> str:
+        return f"comment {self.pk} on task {self.task_id}"

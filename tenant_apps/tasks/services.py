@@ -1,0 +1,144 @@
+"""Writes to tasks. Call inside the organisation's schema. Every change records Activity
+in the same transaction (DESIGN.md section 4); permission checks are the API's."""
+
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tenant_apps.members.models import Member
+from tenant_apps.projects.models import Project, ProjectMember
+from tenant_apps.tasks.cache import task_counts_invalidate
+from tenant_apps.tasks.models import Activity, Label, Task, TaskStatus
+
+# Fields whose changes are recorded one Activity row each.
+_TRACKED = ("title", "description", "status", "priority", "due_date")
+
+
+class StaleVersion(Exception):
+    """The task changed since the client read it (optimistic concurrency): HTTP 412."""
+
+
+def _next_number(project: Project) -> int:
+    """Take the project's next task number. The row stays locked until the transaction
+    ends and a rollback returns the number, so numbers are gap-free and never repeat."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE projects_project SET task_sequence = task_sequence + 1 WHERE id = %s RETURNING task_sequence",
+            [project.pk],
+        )
+        return cursor.fetchone()[0]
+
+
+def _check_assignees(project: Project, assignees: list[Member]) -> None:
+    """Assignees must be active members of the project (or organisation owners/admins,
+    who may work on every project)."""
+    ids = {member.pk for member in assignees}
+    allowed = set(
+        ProjectMember.objects.filter(project=project, member_id__in=ids, member__is_active=True).values_list(
+            "member_id", flat=True
+        )
+    )
+    allowed |= {member.pk for member in assignees if member.is_active and member.role in ("owner", "admin")}
+    outsiders = sorted(ids - allowed)
+    if outsiders:
+        raise ValidationError(
+            {"assignee_ids": _("Not members of this project: %(ids)s.") % {"ids": ", ".join(map(str, outsiders))}}
+        )
+
+
+def _check_labels(project: Project, labels: list[Label]) -> None:
+    foreign = sorted(label.pk for label in labels if label.project_id != project.pk)
+    if foreign:
+        message = _("Labels of another project: %(ids)s.") % {"ids": ", ".join(map(str, foreign))}
+        raise ValidationError({"label_ids": message})
+
+
+def _json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def task_create(
+    *,
+    project: Project,
+    actor: Member,
+    title: str,
+    description: str = "",
+    status: str = TaskStatus.TODO,
+    priority: int = 0,
+    due_date: date | None = None,
+    assignees: list[Member] | None = None,
+    labels: list[Label] | None = None,
+) -> Task:
+    assignees = assignees or []
+    labels = labels or []
+    if project.archived:
+        raise ValidationError(_("The project is archived: unarchive it to add tasks."), code="archived")
+    _check_assignees(project, assignees)
+    _check_labels(project, labels)
+    with transaction.atomic():
+        task = Task.objects.create(
+            project=project,
+            number=_next_number(project),
+            title=title,
+            description=description,
+            status=status,
+            priority=priority,
+            due_date=due_date,
+            reporter=actor,
+            completed_at=timezone.now() if status == TaskStatus.DONE else None,
+        )
+        task.assignees.set(assignees)
+        task.labels.set(labels)
+        Activity.objects.create(task=task, actor=actor, kind=Activity.Kind.CREATED)
+        task_counts_invalidate()
+    return task
+
+
+def task_update(*, task: Task, actor: Member, data: dict[str, Any], expected_version: int | None = None) -> Task:
+    """Apply `data` (any of the tracked fields, `assignees`, `labels`) to `task`.
+
+    With `expected_version`, the update happens only if the task is still at that
+    version (else StaleVersion, nothing changed). `completed_at` is set on entering
+    done and cleared on leaving it."""
+    with transaction.atomic():
+        current = Task.objects.select_for_update().select_related("project").get(pk=task.pk)
+        if expected_version is not None and current.version != expected_version:
+            raise StaleVersion(current.version)
+        changes: list[tuple[str, Any, Any]] = []
+        for field in _TRACKED:
+            if field in data and data[field] != getattr(current, field):
+                changes.append((field, _json(getattr(current, field)), _json(data[field])))
+                setattr(current, field, data[field])
+        if "status" in data:
+            if current.status == TaskStatus.DONE and current.completed_at is None:
+                current.completed_at = timezone.now()
+            elif current.status != TaskStatus.DONE:
+                current.completed_at = None
+        for relation, check in (("assignees", _check_assignees), ("labels", _check_labels)):
+            if relation in data:
+                check(current.project, data[relation])
+                before = sorted(getattr(current, relation).values_list("pk", flat=True))
+                after = sorted(item.pk for item in data[relation])
+                if before != after:
+                    getattr(current, relation).set(data[relation])
+                    changes.append((relation, before, after))
+        if changes:
+            current.version += 1
+            current.save()
+            Activity.objects.bulk_create(
+                Activity(
+                    task=current, actor=actor, kind=Activity.Kind.CHANGED, field=field, old_value=old, new_value=new
+                )
+                for field, old, new in changes
+            )
+            task_counts_invalidate()
+    return current
+
+
+def task_delete(*, task: Task) -> None:
+    task.delete()
+    task_counts_invalidate()

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from tenant_apps.tasks.apis import AllTasksApi, TaskActivityApi, TaskDetailApi, TaskListApi
+
+urlpatterns = [
+    path("tasks/", AllTasksApi.as_view(), name="api-tasks"),
+    path("projects/<str:key>/tasks/", TaskListApi.as_view(), name="api-project-tasks"),
+    path("projects/<str:key>/tasks/<int:number>/", TaskDetailApi.as_view(), name="api-task-detail"),
+    path("projects/<str:key>/tasks/<int:number>/activity/", TaskActivityApi.as_view(), name="api-task-activity"),
+]
