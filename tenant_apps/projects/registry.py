@@ -13,7 +13,7 @@ PERMISSIONS: dict[str, str] = {
     "task.assign": _("Assign and unassign people"),
     "task.change_status": _("Move tasks between statuses"),
     "comment.create": _("Comment on tasks"),
-    "comment.moderate": _("Edit or delete anyone's comments"),
+    "comment.moderate": _("Delete anyone's comments"),
     "attachment.upload": _("Upload and delete attachments"),
     "report.create": _("Request reports"),
 }

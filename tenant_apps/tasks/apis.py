@@ -15,9 +15,23 @@ from tenant_apps.projects.apis import ProjectScopedApi
 from tenant_apps.projects.permissions import member_for_request, project_permissions
 from tenant_apps.projects.selectors import projects_visible_to
 from tenant_apps.tasks.filters import TaskFilter
-from tenant_apps.tasks.models import Activity, Label, Task
-from tenant_apps.tasks.serializers import ActivityOutputSerializer, TaskOutputSerializer, TaskWriteInputSerializer
-from tenant_apps.tasks.services import StaleVersion, task_create, task_delete, task_update
+from tenant_apps.tasks.models import Activity, Comment, Label, Task
+from tenant_apps.tasks.serializers import (
+    ActivityOutputSerializer,
+    CommentInputSerializer,
+    CommentOutputSerializer,
+    TaskOutputSerializer,
+    TaskWriteInputSerializer,
+)
+from tenant_apps.tasks.services import (
+    StaleVersion,
+    comment_create,
+    comment_delete,
+    comment_update,
+    task_create,
+    task_delete,
+    task_update,
+)
 
 _PERSON_FIELDS = ("id", "display_name", "email")
 
@@ -248,3 +262,55 @@ class AllTasksApi(APIView):
         return paginated_response(
             view=self, request=request, items=_with_relations(tasks), serializer_class=TaskOutputSerializer
         )
+
+
+class CommentListApi(ProjectScopedApi):
+    required_permissions = {"GET": "project.view", "POST": "comment.create"}
+
+    @extend_schema(operation_id="task_comments_list", responses=paginated(CommentOutputSerializer))
+    def get(self, request, key: str, number: int):
+        """The task's comments, oldest first."""
+        task = get_object_or_404(Task.objects.filter(project=self.project), number=number)
+        comments = Comment.objects.filter(task=task).select_related("author").order_by("created_at", "pk")
+        return paginated_response(view=self, request=request, items=comments, serializer_class=CommentOutputSerializer)
+
+    @extend_schema(
+        request=CommentInputSerializer,
+        responses={201: CommentOutputSerializer},
+        examples=[OpenApiExample("Comment", request_only=True, value={"body": "Reproduced on **Firefox** too."})],
+    )
+    def post(self, request, key: str, number: int):
+        task = get_object_or_404(Task.objects.filter(project=self.project), number=number)
+        serializer = CommentInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        comment = comment_create(task=task, author=member_for_request(request), body=serializer.validated_data["body"])
+        return Response(CommentOutputSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+
+class CommentDetailApi(ProjectScopedApi):
+    required_permissions = {"PATCH": "comment.create", "DELETE": "project.view"}
+
+    def _comment(self, number: int, comment_id: int) -> Comment:
+        return get_object_or_404(
+            Comment.objects.select_related("author"), pk=comment_id, task__project=self.project, task__number=number
+        )
+
+    @extend_schema(request=CommentInputSerializer, responses={200: CommentOutputSerializer})
+    def patch(self, request, key: str, number: int, comment_id: int):
+        """Edit your own comment (it is marked edited)."""
+        comment = self._comment(number, comment_id)
+        serializer = CommentInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        updated = service_call(
+            comment_update, comment=comment, actor=member_for_request(request), body=serializer.validated_data["body"]
+        )
+        return Response(CommentOutputSerializer(updated).data)
+
+    @extend_schema(responses={204: OpenApiResponse(description="Deleted.")})
+    def delete(self, request, key: str, number: int, comment_id: int):
+        """Delete your own comment, or anyone's with comment.moderate."""
+        comment = self._comment(number, comment_id)
+        member = member_for_request(request)
+        may_moderate = "comment.moderate" in project_permissions(member=member, project=self.project)
+        service_call(comment_delete, comment=comment, actor=member, may_moderate=may_moderate)
+        return Response(status=status.HTTP_204_NO_CONTENT)

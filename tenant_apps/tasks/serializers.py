@@ -65,3 +65,16 @@ class ActivityOutputSerializer(serializers.Serializer):
     new_value = serializers.JSONField(allow_null=True)
     actor = TaskPersonOutputSerializer(allow_null=True)
     created_at = serializers.DateTimeField()
+
+
+class CommentOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    author = TaskPersonOutputSerializer(allow_null=True)
+    body = serializers.CharField(help_text="Markdown, stored raw; render it sanitised.")
+    edited = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class CommentInputSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=20_000)

@@ -4,7 +4,7 @@ in the same transaction (DESIGN.md section 4); permission checks are the API's."
 from datetime import date
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project, ProjectMember
 from tenant_apps.tasks.cache import task_counts_invalidate
-from tenant_apps.tasks.models import Activity, Label, Task, TaskStatus
+from tenant_apps.tasks.models import Activity, Comment, Label, Task, TaskStatus
 
 # Fields whose changes are recorded one Activity row each.
 _TRACKED = ("title", "description", "status", "priority", "due_date")
@@ -142,3 +142,39 @@ def task_update(*, task: Task, actor: Member, data: dict[str, Any], expected_ver
 def task_delete(*, task: Task) -> None:
     task.delete()
     task_counts_invalidate()
+
+
+def comment_create(*, task: Task, author: Member, body: str) -> Comment:
+    with transaction.atomic():
+        comment = Comment.objects.create(task=task, author=author, body=body)
+        Activity.objects.create(
+            task=task, actor=author, kind=Activity.Kind.COMMENTED, new_value={"comment": comment.pk}
+        )
+    return comment
+
+
+def comment_update(*, comment: Comment, actor: Member, body: str) -> Comment:
+    """Authors edit their own comments; the comment is marked edited."""
+    if comment.author_id != actor.pk:
+        raise PermissionDenied(_("You can edit only your own comments."))
+    if body == comment.body:
+        return comment
+    with transaction.atomic():
+        comment.body = body
+        comment.edited = True
+        comment.save(update_fields=["body", "edited", "updated_at"])
+        Activity.objects.create(
+            task_id=comment.task_id, actor=actor, kind=Activity.Kind.COMMENT_EDITED, new_value={"comment": comment.pk}
+        )
+    return comment
+
+
+def comment_delete(*, comment: Comment, actor: Member, may_moderate: bool) -> None:
+    """Authors delete their own comments; holders of comment.moderate anyone's."""
+    if comment.author_id != actor.pk and not may_moderate:
+        raise PermissionDenied(_("You can delete only your own comments."))
+    with transaction.atomic():
+        Activity.objects.create(
+            task_id=comment.task_id, actor=actor, kind=Activity.Kind.COMMENT_DELETED, old_value={"comment": comment.pk}
+        )
+        comment.delete()

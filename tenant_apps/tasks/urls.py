@@ -1,10 +1,23 @@
 from django.urls import path
 
-from tenant_apps.tasks.apis import AllTasksApi, TaskActivityApi, TaskDetailApi, TaskListApi
+from tenant_apps.tasks.apis import (
+    AllTasksApi,
+    CommentDetailApi,
+    CommentListApi,
+    TaskActivityApi,
+    TaskDetailApi,
+    TaskListApi,
+)
 
 urlpatterns = [
     path("tasks/", AllTasksApi.as_view(), name="api-tasks"),
     path("projects/<str:key>/tasks/", TaskListApi.as_view(), name="api-project-tasks"),
     path("projects/<str:key>/tasks/<int:number>/", TaskDetailApi.as_view(), name="api-task-detail"),
     path("projects/<str:key>/tasks/<int:number>/activity/", TaskActivityApi.as_view(), name="api-task-activity"),
+    path("projects/<str:key>/tasks/<int:number>/comments/", CommentListApi.as_view(), name="api-task-comments"),
+    path(
+        "projects/<str:key>/tasks/<int:number>/comments/<int:comment_id>/",
+        CommentDetailApi.as_view(),
+        name="api-task-comment-detail",
+    ),
 ]

@@ -26,6 +26,8 @@ EXPECTED_PATHS = {
         "/api/v1/projects/{key}/tasks/{number}/",
         "/api/v1/projects/{key}/tasks/{number}/activity/",
         "/api/v1/tasks/",
+        "/api/v1/projects/{key}/tasks/{number}/comments/",
+        "/api/v1/projects/{key}/tasks/{number}/comments/{comment_id}/",
     },
 }
 

@@ -476,3 +476,101 @@ def test_fifty_concurrent_creations_number_without_gaps(committed):
     with schema_context(organization.schema_name):
         assert sorted(Task.objects.filter(project=project).values_list("number", flat=True)) == list(range(1, 51))
         Project.objects.filter(pk=project.pk).delete()
+
+
+# --- Comments --------------------------------------------------------------------------
+
+
+def _comments_url(task) -> str:
+    return f"/api/v1/projects/WEB/tasks/{task.number}/comments/"
+
+
+@pytest.mark.django_db
+def test_comment_lifecycle_with_activity(team):
+    task = team.task("Discuss")
+    reporter = team.client("Reporter")
+    created = reporter.post(_comments_url(task), {"body": "I see it **too**"}, content_type=JSON)
+    assert created.status_code == 201, created.content
+    comment = created.json()
+    assert (comment["body"], comment["edited"], comment["author"]["email"]) == (
+        "I see it **too**",
+        False,
+        "reporter@alpha.test",
+    )
+
+    edited = reporter.patch(f"{_comments_url(task)}{comment['id']}/", {"body": "Me too"}, content_type=JSON)
+    assert edited.json()["edited"] is True
+    listed = team.client("Viewer").get(_comments_url(task)).json()["results"]
+    assert [item["body"] for item in listed] == ["Me too"]
+
+    kinds = [a["kind"] for a in reporter.get(f"/api/v1/projects/WEB/tasks/{task.number}/activity/").json()["results"]]
+    assert kinds[:2] == ["comment_edited", "commented"]
+    assert reporter.delete(f"{_comments_url(task)}{comment['id']}/").status_code == 204
+    assert team.client("Viewer").get(_comments_url(task)).json()["count"] == 0
+
+
+@pytest.mark.django_db
+def test_only_authors_edit_and_moderators_delete_others_comments(team):
+    task = team.task("Discuss")
+    comment = team.client("Developer").post(_comments_url(task), {"body": "mine"}, content_type=JSON).json()
+    url = f"{_comments_url(task)}{comment['id']}/"
+    before = team.state()
+
+    assert team.client("Reporter").patch(url, {"body": "hijacked"}, content_type=JSON).status_code == 403
+    assert team.client("Project Manager").patch(url, {"body": "hijacked"}, content_type=JSON).status_code == 403
+    assert team.client("Reporter").delete(url).status_code == 403
+    assert team.client("Viewer").post(_comments_url(task), {"body": "x"}, content_type=JSON).status_code == 403
+    assert team.state() == before
+    with schema_context(team.organization.schema_name):
+        from tenant_apps.tasks.models import Comment
+
+        assert Comment.objects.get(pk=comment["id"]).body == "mine"
+
+    assert team.client("Project Manager").delete(url).status_code == 204  # comment.moderate
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("payload", "field"), [({}, "body"), ({"body": ""}, "body"), ({"body": "x" * 20_001}, "body")])
+def test_comment_bad_input(team, payload, field):
+    task = team.task("Discuss")
+    before = team.state()
+    response = team.client("Developer").post(_comments_url(task), payload, content_type=JSON)
+    assert response.status_code == 400
+    assert field in response.json()
+    assert team.state() == before
+
+
+@pytest.mark.django_db
+def test_comments_of_another_project_or_organisation_are_unreachable(team, org_b):
+    web_task = team.task("Web")
+    ops_task = team.task("Ops", project=team.ops)
+    with schema_context(team.organization.schema_name):
+        from tenant_apps.tasks.services import comment_create
+
+        ops_comment = comment_create(task=ops_task, author=team.owner_member, body="ops only")
+    pm = team.client("Project Manager")
+    # An OPS comment id through a WEB task URL is a 404, whatever the role.
+    assert pm.delete(f"{_comments_url(web_task)}{ops_comment.pk}/").status_code == 404
+    assert pm.patch(f"{_comments_url(web_task)}{ops_comment.pk}/", {"body": "x"}, content_type=JSON).status_code == 404
+
+    outsider = UserFactory()
+    membership_add(organization=org_b, user=outsider, role=OrgRole.OWNER)
+    client = client_for(team.organization, outsider)
+    assert client.get(_comments_url(web_task)).status_code == 403
+    assert client.post(_comments_url(web_task), {"body": "x"}, content_type=JSON).status_code == 403
+
+
+@pytest.mark.django_db
+def test_comment_list_query_count_is_constant(team):
+    task = team.task("Busy")
+    with schema_context(team.organization.schema_name):
+        from tenant_apps.tasks.services import comment_create
+
+        for index in range(6):
+            comment_create(task=task, author=team.members["Developer"], body=f"comment {index}")
+    client = team.client("Viewer")
+    client.get(_comments_url(task))
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(_comments_url(task)).json()["count"] == 6
+    # search_path, session, user, membership, member, project, task, count, page
+    assert len(queries.captured_queries) == 9, [q["sql"] for q in queries.captured_queries]
