@@ -74,4 +74,7 @@ class HasProjectPermission(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         code = view.required_permissions.get(request.method)
-        return code is not None and user_can(request, code, view.project)
+        if code is None:
+            # A method the view does not implement: let DRF answer 405, not 403.
+            return not hasattr(view, request.method.lower())
+        return user_can(request, code, view.project)

@@ -20,6 +20,8 @@ from tenant_apps.tasks.serializers import (
     ActivityOutputSerializer,
     CommentInputSerializer,
     CommentOutputSerializer,
+    LabelInputSerializer,
+    TaskLabelOutputSerializer,
     TaskOutputSerializer,
     TaskWriteInputSerializer,
 )
@@ -28,6 +30,7 @@ from tenant_apps.tasks.services import (
     comment_create,
     comment_delete,
     comment_update,
+    label_save,
     task_create,
     task_delete,
     task_update,
@@ -313,4 +316,42 @@ class CommentDetailApi(ProjectScopedApi):
         member = member_for_request(request)
         may_moderate = "comment.moderate" in project_permissions(member=member, project=self.project)
         service_call(comment_delete, comment=comment, actor=member, may_moderate=may_moderate)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LabelListApi(ProjectScopedApi):
+    required_permissions = {"GET": "project.view", "POST": "project.manage"}
+
+    @extend_schema(operation_id="project_labels_list", responses=paginated(TaskLabelOutputSerializer))
+    def get(self, request, key: str):
+        labels = Label.objects.filter(project=self.project).order_by("name", "pk")
+        return paginated_response(view=self, request=request, items=labels, serializer_class=TaskLabelOutputSerializer)
+
+    @extend_schema(
+        request=LabelInputSerializer,
+        responses={201: TaskLabelOutputSerializer},
+        examples=[OpenApiExample("Bug", request_only=True, value={"name": "bug", "color": "#d1242f"})],
+    )
+    def post(self, request, key: str):
+        """Create a label (project managers)."""
+        serializer = LabelInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        label = service_call(label_save, project=self.project, **serializer.validated_data)
+        return Response(TaskLabelOutputSerializer(label).data, status=status.HTTP_201_CREATED)
+
+
+class LabelDetailApi(ProjectScopedApi):
+    required_permissions = {"PATCH": "project.manage", "DELETE": "project.manage"}
+
+    @extend_schema(request=LabelInputSerializer, responses={200: TaskLabelOutputSerializer})
+    def patch(self, request, key: str, label_id: int):
+        label = get_object_or_404(Label, pk=label_id, project=self.project)
+        serializer = LabelInputSerializer(data={"name": label.name, **request.data})
+        serializer.is_valid(raise_exception=True)
+        updated = service_call(label_save, project=self.project, label=label, **serializer.validated_data)
+        return Response(TaskLabelOutputSerializer(updated).data)
+
+    @extend_schema(responses={204: OpenApiResponse(description="Deleted; tasks lose the label.")})
+    def delete(self, request, key: str, label_id: int):
+        get_object_or_404(Label, pk=label_id, project=self.project).delete()
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -78,3 +78,8 @@ class CommentOutputSerializer(serializers.Serializer):
 
 class CommentInputSerializer(serializers.Serializer):
     body = serializers.CharField(max_length=20_000)
+
+
+class LabelInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=50)
+    color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False, help_text="#rrggbb")

@@ -178,3 +178,20 @@ def comment_delete(*, comment: Comment, actor: Member, may_moderate: bool) -> No
             task_id=comment.task_id, actor=actor, kind=Activity.Kind.COMMENT_DELETED, old_value={"comment": comment.pk}
         )
         comment.delete()
+
+
+def label_save(*, project: Project, name: str, color: str | None = None, label: Label | None = None) -> Label:
+    """Create a label in `project`, or rename/recolour `label`. Names are unique per
+    project, case-insensitively."""
+    name = name.strip()
+    clash = Label.objects.filter(project=project, name__iexact=name)
+    if label is not None:
+        clash = clash.exclude(pk=label.pk)
+    if not name or clash.exists():
+        raise ValidationError({"name": _("A label named “%(name)s” exists in this project.") % {"name": name}})
+    label = label or Label(project=project)
+    label.name = name
+    if color:
+        label.color = color.lower()
+    label.save()
+    return label

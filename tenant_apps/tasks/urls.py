@@ -4,6 +4,8 @@ from tenant_apps.tasks.apis import (
     AllTasksApi,
     CommentDetailApi,
     CommentListApi,
+    LabelDetailApi,
+    LabelListApi,
     TaskActivityApi,
     TaskDetailApi,
     TaskListApi,
@@ -20,4 +22,6 @@ urlpatterns = [
         CommentDetailApi.as_view(),
         name="api-task-comment-detail",
     ),
+    path("projects/<str:key>/labels/", LabelListApi.as_view(), name="api-project-labels"),
+    path("projects/<str:key>/labels/<int:label_id>/", LabelDetailApi.as_view(), name="api-project-label-detail"),
 ]

@@ -28,6 +28,8 @@ EXPECTED_PATHS = {
         "/api/v1/tasks/",
         "/api/v1/projects/{key}/tasks/{number}/comments/",
         "/api/v1/projects/{key}/tasks/{number}/comments/{comment_id}/",
+        "/api/v1/projects/{key}/labels/",
+        "/api/v1/projects/{key}/labels/{label_id}/",
     },
 }
 

@@ -574,3 +574,46 @@ def test_comment_list_query_count_is_constant(team):
         assert client.get(_comments_url(task)).json()["count"] == 6
     # search_path, session, user, membership, member, project, task, count, page
     assert len(queries.captured_queries) == 9, [q["sql"] for q in queries.captured_queries]
+
+
+# --- Labels ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_labels_are_managed_by_project_managers_and_filter_tasks(team):
+    pm = team.client("Project Manager")
+    bug = pm.post("/api/v1/projects/WEB/labels/", {"name": "bug", "color": "#D1242F"}, content_type=JSON)
+    assert bug.status_code == 201
+    assert bug.json()["color"] == "#d1242f"
+    label_id = bug.json()["id"]
+    before = team.state()
+    assert (
+        team.client("Developer").post("/api/v1/projects/WEB/labels/", {"name": "x"}, content_type=JSON).status_code
+        == 403
+    )
+    assert team.client("Developer").delete(f"/api/v1/projects/WEB/labels/{label_id}/").status_code == 403
+    assert team.state() == before
+
+    for payload, field in [({"name": "BUG"}, "name"), ({"name": ""}, "name"), ({"name": "x", "color": "red"}, "color")]:
+        response = pm.post("/api/v1/projects/WEB/labels/", payload, content_type=JSON)
+        assert response.status_code == 400
+        assert field in response.json()
+
+    dev = team.client("Developer")
+    task = dev.post("/api/v1/projects/WEB/tasks/", {"title": "Broken", "label_ids": [label_id]}, content_type=JSON)
+    assert [label["name"] for label in task.json()["labels"]] == ["bug"]
+    dev.post("/api/v1/projects/WEB/tasks/", {"title": "Fine"}, content_type=JSON)
+    assert [t["title"] for t in dev.get(f"/api/v1/projects/WEB/tasks/?label={label_id}").json()["results"]] == [
+        "Broken"
+    ]
+    # A WEB label cannot be put on an OPS task.
+    owner = client_for(team.organization, User.objects.get(email="owner@alpha.test"))
+    refused = owner.post("/api/v1/projects/OPS/tasks/", {"title": "x", "label_ids": [label_id]}, content_type=JSON)
+    assert refused.status_code == 400
+    assert (
+        pm.patch(f"/api/v1/projects/WEB/labels/{label_id}/", {"name": "defect"}, content_type=JSON).json()["name"]
+        == "defect"
+    )
+    assert pm.get("/api/v1/projects/WEB/labels/").json()["count"] == 1
+    assert pm.delete(f"/api/v1/projects/WEB/labels/{label_id}/").status_code == 204
+    assert pm.get(f"/api/v1/projects/WEB/labels/{label_id}/").status_code == 405
