@@ -1,0 +1,229 @@
+"""Task list with search and filters: the API against raw SQL, measured side by side.
+
+Run with `make bench ARGS=...` or `python platform/dev.py bench bench/task_list.py
+[--tasks 100000] [--rounds 40]`. Builds its own database (`<DATABASE_URL's name>_bench`,
+dropped and recreated): one organisation, 20 projects, 50 people, N tasks with English
+and Russian titles. Then measures, in one run, p50/p95 of
+
+  api  GET /api/v1/tasks/?search=...&status=...&assignee=... through Django's test
+       client (middleware, auth, permission checks, filters, serializers: everything)
+  raw  the same page (count + 50 rows with project, assignees and labels) selected
+       with one hand-written SQL statement through psycopg2
+
+and prints both and their ratio, plus search alone.
+"""
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+EN_WORDS = [
+    *"login form design landing page payment checkout invoice report export import search".split(),
+    *"filter dashboard mobile layout cache database migration deploy release notification".split(),
+    *"email settings profile avatar upload attachment comment permission role token session".split(),
+    *"timeout error crash".split(),
+]
+RU_WORDS = [
+    *"задача назначена исправить ошибку оплаты отчёт выгрузка поиск фильтр страница вход".split(),
+    *"пароль уведомление письмо настройки профиль загрузка вложение комментарий права роль".split(),
+    *"сессия сбой".split(),
+]
+
+
+def _bench_database_url() -> str:
+    url = urlparse(os.environ["DATABASE_URL"])
+    return urlunparse(url._replace(path=url.path.rstrip("/") + "_bench"))
+
+
+def _recreate_database(url: str) -> None:
+    import psycopg2
+    from psycopg2 import sql
+
+    parsed = urlparse(url)
+    admin = psycopg2.connect(
+        host=parsed.hostname, port=parsed.port, user=parsed.username, password=parsed.password, dbname="postgres"
+    )
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        name = parsed.path.lstrip("/")
+        cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    admin.close()
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+
+
+def _title(rng: random.Random) -> str:
+    words = rng.sample(RU_WORDS if rng.random() < 0.3 else EN_WORDS, 4)
+    return " ".join(words).capitalize()
+
+
+RAW_PAGE_SQL = """
+WITH q AS (
+    SELECT websearch_to_tsquery('english', %(search)s) || websearch_to_tsquery('russian', %(search)s)
+        || to_tsquery('simple', %(prefix)s) || to_tsquery('english', %(prefix)s)
+        || to_tsquery('russian', %(prefix)s) AS query
+), matches AS (
+    SELECT t.id, t.project_id, t.number, t.title, t.description, t.status, t.priority, t.reporter_id,
+           t.due_date, t.created_at, t.updated_at, t.completed_at, t.version,
+           ts_rank(t.search_vector, q.query) + word_similarity(%(search)s, t.title) AS relevance
+    FROM tasks_task t, q
+    WHERE (t.search_vector @@ q.query OR %(search)s <%% t.title)
+      AND t.status = %(status)s
+      AND EXISTS (SELECT 1 FROM tasks_task_assignees a WHERE a.task_id = t.id AND a.member_id = %(assignee)s)
+)
+SELECT (SELECT count(*) FROM matches) AS total, m.*, p.key,
+       (SELECT json_agg(json_build_object('id', mm.id, 'display_name', mm.display_name, 'email', mm.email))
+          FROM tasks_task_assignees a JOIN members_member mm ON mm.id = a.member_id WHERE a.task_id = m.id),
+       (SELECT json_agg(json_build_object('id', l.id, 'name', l.name, 'color', l.color))
+          FROM tasks_task_labels tl JOIN tasks_label l ON l.id = tl.label_id WHERE tl.task_id = m.id)
+FROM matches m JOIN projects_project p ON p.id = m.project_id
+ORDER BY m.relevance DESC, m.id
+LIMIT 50
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tasks", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=40)
+    args = parser.parse_args()
+
+    os.environ["DATABASE_URL"] = _bench_database_url()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    os.environ["TESSERA_SPARE_POOL_SIZE"] = "0"
+    os.environ["CELERY_QUEUE"] = "tessera-bench"
+    os.environ["DJANGO_DEBUG"] = "false"
+    _recreate_database(os.environ["DATABASE_URL"])
+
+    import logging
+
+    import django
+
+    django.setup()
+    logging.disable(logging.WARNING)
+
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django_tenants.utils import schema_context
+    from psycopg2.extras import execute_values
+
+    from shared_apps.accounts.models import User
+    from shared_apps.tenants.models import OrgRole
+    from shared_apps.tenants.services import membership_add, organization_create
+    from tenant_apps.members.models import Member
+    from tenant_apps.projects.models import Project, Role
+    from tenant_apps.projects.services import project_create, project_member_set
+
+    settings.ALLOWED_HOSTS = ["*"]
+    call_command("migrate_schemas", "--shared", verbosity=0)
+    rng = random.Random(42)
+    owner = User.objects.create_user(email="owner@bench.test", password="bench-pass-123")  # noqa: S106
+    organization = organization_create(slug="bench", name="Bench", owner=owner)
+    people = [User.objects.create_user(email=f"p{index}@bench.test") for index in range(49)]
+    for person in people:
+        membership_add(organization=organization, user=person, role=OrgRole.MEMBER)
+
+    started = time.perf_counter()
+    with schema_context(organization.schema_name):
+        members = list(Member.objects.order_by("pk"))
+        developer = Role.objects.get(name="Developer")
+        projects = []
+        for index in range(20):
+            project = project_create(key=f"P{index:02d}", name=f"Project {index}", creator=members[0])
+            for member in members[1:]:
+                project_member_set(project=project, member=member, role=developer)
+            projects.append(project)
+        per_project = args.tasks // len(projects)
+        statuses = ["todo", "in_progress", "in_review", "done", "cancelled"]
+        with connection.cursor() as cursor:
+            for project in projects:
+                for start in range(0, per_project, 10_000):
+                    rows = []
+                    for number in range(start + 1, min(start + 10_000, per_project) + 1):
+                        status = rng.choice(statuses)
+                        rows.append(
+                            (project.pk, number, _title(rng), " ".join(rng.sample(EN_WORDS, 8)), status,
+                             rng.randint(0, 4), members[rng.randrange(len(members))].pk, 1)
+                        )  # fmt: skip
+                    ids = execute_values(
+                        cursor,
+                        "INSERT INTO tasks_task (project_id, number, title, description, status, priority, "
+                        "reporter_id, version, created_at, updated_at) "
+                        "SELECT v.*, now() - random() * interval '400 days', now() FROM (VALUES %s) AS v "
+                        "RETURNING id",
+                        rows,
+                        fetch=True,
+                    )
+                    links = [
+                        (task_id, members[index].pk)
+                        for (task_id,) in ids
+                        for index in rng.sample(range(len(members)), rng.randint(0, 2))
+                    ]
+                    execute_values(cursor, "INSERT INTO tasks_task_assignees (task_id, member_id) VALUES %s", links)
+                Project.objects.filter(pk=project.pk).update(task_sequence=per_project)
+            cursor.execute("ANALYZE")
+    print(f"generated {per_project * len(projects)} tasks in {time.perf_counter() - started:.0f} s", flush=True)
+
+    with schema_context(organization.schema_name):
+        assignee = members[7].pk
+    client = Client(HTTP_HOST=f"bench.{settings.BASE_DOMAIN}")
+    client.force_login(owner)
+    searches = ["login form", "назначена", "payment", "dashbord", "export report"]
+
+    def api(search: str, filtered: bool) -> float:
+        query = {"search": search}
+        if filtered:
+            query |= {"status": "todo", "assignee": assignee}
+        begin = time.perf_counter()
+        response = client.get("/api/v1/tasks/", query)
+        elapsed = time.perf_counter() - begin
+        assert response.status_code == 200, response.content[:300]
+        return elapsed
+
+    def raw(search: str) -> float:
+        prefix = " & ".join(f"{word}:*" for word in search.split())
+        with schema_context(organization.schema_name), connection.cursor() as cursor:
+            begin = time.perf_counter()
+            cursor.execute(RAW_PAGE_SQL, {"search": search, "prefix": prefix, "status": "todo", "assignee": assignee})
+            cursor.fetchall()
+            return time.perf_counter() - begin
+
+    for search in searches:  # warm caches and plans
+        api(search, True)
+        raw(search)
+    api_times, raw_times, search_times = [], [], []
+    for round_index in range(args.rounds):
+        search = searches[round_index % len(searches)]
+        api_times.append(api(search, True))
+        raw_times.append(raw(search))
+        search_times.append(api(search, False))
+
+    api_p50, api_p95 = _percentiles(api_times)
+    raw_p50, raw_p95 = _percentiles(raw_times)
+    search_p50, search_p95 = _percentiles(search_times)
+    tasks = per_project * len(projects)
+    print(f"\n{tasks} tasks, {args.rounds} rounds, searches {searches}")
+    print("| measure | p50 (ms) | p95 (ms) |")
+    print("|---|---|---|")
+    print(f"| API: search + status + assignee | {api_p50 * 1000:.1f} | {api_p95 * 1000:.1f} |")
+    print(f"| raw SQL: same page | {raw_p50 * 1000:.1f} | {raw_p95 * 1000:.1f} |")
+    print(f"| API / raw | {api_p50 / raw_p50:.2f}x | {api_p95 / raw_p95:.2f}x |")
+    print(f"| API: search only | {search_p50 * 1000:.1f} | {search_p95 * 1000:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
