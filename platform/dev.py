@@ -136,10 +136,12 @@ class EmbeddedPostgres:
                 str(self.bin / "initdb"),
                 "-D", str(self.pgdata),
                 "--auth=trust", "--encoding=UTF8", "-U", "postgres",
-                # Unicode case mapping without depending on the OS's locales: full-text
-                # search must lowercase Cyrillic ("Задача" -> "задач"), which the C
-                # locale does not do.
-                "--locale-provider=builtin", "--builtin-locale=C.UTF-8", "--locale=C",
+                # Unicode-aware text handling: full-text search must lowercase Cyrillic
+                # ("Задача" -> "задач") and pg_trgm must see Cyrillic letters as letters;
+                # the C locale does neither. The builtin provider covers case mapping
+                # without OS locales; pg_trgm reads LC_CTYPE (C.UTF-8 ships with glibc).
+                "--locale-provider=builtin", "--builtin-locale=C.UTF-8",
+                "--locale=C", "--lc-ctype=C.UTF-8",
             )  # fmt: skip
             with open(self.pgdata / "postgresql.conf", "a") as conf:
                 # Room for many schemas and test databases; fast, non-durable local writes

@@ -421,6 +421,7 @@ def test_search_by_word_forms_prefix_typo_and_number(team):
     assert found("run") == ["Design the landing page"]  # English stemming, in the description
     assert found("desig") == ["Design the landing page"]  # prefix
     assert found("logn form") == ["Fix the login form"]  # typo in a title
+    assert found("просрчены") == ["Назначенные задачи просрочены"]  # typo, Cyrillic
     assert found("WEB-3") == ["Fix the login form"]  # task number
     assert found("web-3") == ["Fix the login form"]
     assert found("nothing like this") == []
