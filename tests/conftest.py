@@ -3,6 +3,7 @@ clients, and a committed-data mode for tests that need real concurrency or a wor
 
 All of it runs against real PostgreSQL and Redis (platform/dev.py starts them)."""
 
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -29,14 +30,29 @@ def _redis_fresh() -> None:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(
+    request, django_test_environment, django_db_blocker, django_db_modify_db_settings, django_db_keepdb
+):
     """The test database plus two organisations, created once (idempotently, so
-    `--reuse-db` works) through the same service sign-up uses."""
+    `--reuse-db` works) through the same service sign-up uses.
+
+    Replaces pytest-django's fixture rather than wrapping it: that one creates only the
+    databases that `db`-marked tests name, so a run of committed-mode tests alone (which
+    use `committed`, not `db`) would otherwise talk to the development database."""
+    from django.test.utils import setup_databases, teardown_databases
+
     with django_db_blocker.unblock():
+        db_cfg = setup_databases(
+            verbosity=request.config.option.verbose, interactive=False, keepdb=django_db_keepdb, aliases={"default"}
+        )
         for slug, name in SESSION_ORGS.items():
             if not Organization.objects.filter(slug=slug).exists():
                 owner = User.objects.create_user(email=f"owner@{slug}.test", password="pw")
                 organization_create(slug=slug, name=name, owner=owner)
+    yield
+    if not django_db_keepdb:
+        with django_db_blocker.unblock():
+            teardown_databases(db_cfg, verbosity=request.config.option.verbose)
 
 
 @pytest.fixture(autouse=True)
@@ -48,6 +64,8 @@ def _cache_isolation() -> Iterator[None]:
     # A test request leaves the connection in the organisation's schema, as a real request
     # does; the next request would reset it, the next test must not depend on it.
     connection.set_schema_to_public()
+    # Files outlive the rolled-back rows that pointed at them: start each test without any.
+    shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
 
 
 @pytest.fixture

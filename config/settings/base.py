@@ -272,6 +272,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MEDIA_ROOT = Path(env("TESSERA_MEDIA_ROOT", default=str(BASE_DIR / ".data" / "media")))
+# Largest attachment accepted; bigger uploads get 413 before their body is stored.
+TESSERA_ATTACHMENT_MAX_BYTES = env.int("TESSERA_ATTACHMENT_MAX_BYTES", default=25 * 1024 * 1024)
 
 # --- Email -----------------------------------------------------------------------------
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

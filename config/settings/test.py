@@ -1,6 +1,7 @@
 """Tests: real PostgreSQL and Redis, isolated from a running `make run`."""
 
 import os
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from .base import *  # noqa: F403
@@ -28,3 +29,4 @@ for _alias, _cache in CACHES.items():
 CELERY_BROKER_URL = TEST_REDIS_URL
 CELERY_RESULT_BACKEND = TEST_REDIS_URL
 CELERY_TASK_DEFAULT_QUEUE = f"tessera-test-{_xdist_worker}"
+MEDIA_ROOT = Path(env("TESSERA_TEST_MEDIA_ROOT", default=f"/tmp/tessera-test-media-{_xdist_worker}"))  # noqa: S108

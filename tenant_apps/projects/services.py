@@ -122,6 +122,11 @@ def project_delete(*, project: Project, confirm_key: str) -> None:
     caller must repeat the project's key, so a slip of the finger deletes nothing."""
     if (confirm_key or "").strip() != project.key:
         raise ValidationError({"confirm": _("Type the project key (%(key)s) to confirm.") % {"key": project.key}})
+    from tenant_apps.tasks.attachments import files_delete_on_commit
+    from tenant_apps.tasks.models import Attachment
+
     with transaction.atomic():
+        keys = list(Attachment.objects.filter(task__project=project).values_list("storage_key", flat=True))
         project.delete()
+        files_delete_on_commit(keys)
     permissions_version_bump()

@@ -1,9 +1,12 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, QuerySet
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -14,10 +17,13 @@ from tenant_apps.members.models import Member
 from tenant_apps.projects.apis import ProjectScopedApi
 from tenant_apps.projects.permissions import member_for_request, project_permissions
 from tenant_apps.projects.selectors import projects_visible_to
+from tenant_apps.tasks.attachments import SizeLimitUploadHandler, storage
 from tenant_apps.tasks.filters import TaskFilter
-from tenant_apps.tasks.models import Activity, Comment, Label, Task
+from tenant_apps.tasks.models import Activity, Attachment, Comment, Label, Task
 from tenant_apps.tasks.serializers import (
     ActivityOutputSerializer,
+    AttachmentOutputSerializer,
+    AttachmentUploadInputSerializer,
     CommentInputSerializer,
     CommentOutputSerializer,
     LabelInputSerializer,
@@ -27,6 +33,8 @@ from tenant_apps.tasks.serializers import (
 )
 from tenant_apps.tasks.services import (
     StaleVersion,
+    attachment_add,
+    attachment_remove,
     comment_create,
     comment_delete,
     comment_update,
@@ -354,4 +362,84 @@ class LabelDetailApi(ProjectScopedApi):
     @extend_schema(responses={204: OpenApiResponse(description="Deleted; tasks lose the label.")})
     def delete(self, request, key: str, label_id: int):
         get_object_or_404(Label, pk=label_id, project=self.project).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AttachmentListApi(ProjectScopedApi):
+    required_permissions = {"GET": "project.view", "POST": "attachment.upload"}
+    parser_classes = [MultiPartParser]
+
+    def _task(self, number: int) -> Task:
+        return get_object_or_404(Task.objects.filter(project=self.project), number=number)
+
+    @extend_schema(operation_id="task_attachments_list", responses=paginated(AttachmentOutputSerializer))
+    def get(self, request, key: str, number: int):
+        task = self._task(number)
+        items = Attachment.objects.filter(task=task).select_related("uploaded_by").order_by("created_at", "pk")
+        return paginated_response(view=self, request=request, items=items, serializer_class=AttachmentOutputSerializer)
+
+    @extend_schema(
+        request={"multipart/form-data": AttachmentUploadInputSerializer},
+        responses={
+            201: AttachmentOutputSerializer,
+            413: OpenApiResponse(description="Larger than TESSERA_ATTACHMENT_MAX_BYTES; nothing stored."),
+        },
+    )
+    def post(self, request, key: str, number: int):
+        """Upload a file (multipart field `file`). The size limit is enforced while the
+        body streams in; the name is sanitised and the type sniffed."""
+        task = self._task(number)
+        limit = settings.TESSERA_ATTACHMENT_MAX_BYTES
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        if declared.isdigit() and int(declared) > limit + 64 * 1024:  # room for the multipart envelope
+            return _too_large(limit)
+        request._request.upload_handlers.insert(0, SizeLimitUploadHandler(request._request, limit))
+        upload = request.FILES.get("file")
+        if getattr(request._request, "upload_too_large", False):
+            return _too_large(limit)
+        if upload is None:
+            raise ValidationError({"file": ["Attach a file in the multipart field “file”."]})
+        attachment = attachment_add(task=task, actor=member_for_request(request), upload=upload)
+        return Response(AttachmentOutputSerializer(attachment).data, status=status.HTTP_201_CREATED)
+
+
+def _too_large(limit: int) -> Response:
+    return Response(
+        {"detail": f"The file is larger than the limit of {limit} bytes.", "limit": limit},
+        status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    )
+
+
+class AttachmentDetailApi(ProjectScopedApi):
+    required_permissions = {"GET": "project.view", "DELETE": "attachment.upload"}
+
+    def _attachment(self, number: int, attachment_id: int) -> Attachment:
+        return get_object_or_404(
+            Attachment.objects.select_related("task"), pk=attachment_id, task__project=self.project, task__number=number
+        )
+
+    @extend_schema(
+        operation_id="task_attachment_download",
+        responses={(200, "application/octet-stream"): OpenApiResponse(description="The file, as a download.")},
+    )
+    def get(self, request, key: str, number: int, attachment_id: int):
+        """Download: always `Content-Disposition: attachment`, `nosniff`, and a sandbox
+        CSP, so an uploaded page or SVG never runs in the browser."""
+        attachment = self._attachment(number, attachment_id)
+        content_type = attachment.content_type
+        if content_type == "text/plain":
+            content_type = "text/plain; charset=utf-8"
+        response = FileResponse(
+            storage().open(attachment.storage_key, "rb"),
+            as_attachment=True,
+            filename=attachment.filename,
+            content_type=content_type,
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return response
+
+    @extend_schema(responses={204: OpenApiResponse(description="Deleted, file included.")})
+    def delete(self, request, key: str, number: int, attachment_id: int):
+        attachment_remove(attachment=self._attachment(number, attachment_id), actor=member_for_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -113,6 +113,8 @@ class Activity(models.Model):
         COMMENTED = "commented", _("Commented")
         COMMENT_EDITED = "comment_edited", _("Comment edited")
         COMMENT_DELETED = "comment_deleted", _("Comment deleted")
+        ATTACHMENT_ADDED = "attachment_added", _("Attachment added")
+        ATTACHMENT_REMOVED = "attachment_removed", _("Attachment removed")
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="activity")
     actor = models.ForeignKey(Member, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -144,3 +146,23 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"comment {self.pk} on task {self.task_id}"
+
+
+class Attachment(models.Model):
+    """A file on a task. The bytes live in tenant storage under
+    `<schema>/attachments/<random>` (never public media; downloads go through an
+    authorised view)."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="attachments")
+    uploaded_by = models.ForeignKey(Member, null=True, on_delete=models.SET_NULL, related_name="+")
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    storage_key = models.CharField(max_length=300, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.filename

@@ -83,3 +83,16 @@ class CommentInputSerializer(serializers.Serializer):
 class LabelInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=50)
     color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False, help_text="#rrggbb")
+
+
+class AttachmentOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    filename = serializers.CharField()
+    content_type = serializers.CharField(help_text="Sniffed from the content, not taken from the upload.")
+    size = serializers.IntegerField()
+    uploaded_by = TaskPersonOutputSerializer(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class AttachmentUploadInputSerializer(serializers.Serializer):
+    file = serializers.FileField()

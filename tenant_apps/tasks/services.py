@@ -11,8 +11,9 @@ from django.utils.translation import gettext as _
 
 from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project, ProjectMember
+from tenant_apps.tasks import attachments
 from tenant_apps.tasks.cache import task_counts_invalidate
-from tenant_apps.tasks.models import Activity, Comment, Label, Task, TaskStatus
+from tenant_apps.tasks.models import Activity, Attachment, Comment, Label, Task, TaskStatus
 
 # Fields whose changes are recorded one Activity row each.
 _TRACKED = ("title", "description", "status", "priority", "due_date")
@@ -140,8 +141,12 @@ def task_update(*, task: Task, actor: Member, data: dict[str, Any], expected_ver
 
 
 def task_delete(*, task: Task) -> None:
-    task.delete()
-    task_counts_invalidate()
+    """Delete the task with its comments, activity and attachments (files included)."""
+    with transaction.atomic():
+        keys = list(Attachment.objects.filter(task=task).values_list("storage_key", flat=True))
+        task.delete()
+        attachments.files_delete_on_commit(keys)
+        task_counts_invalidate()
 
 
 def comment_create(*, task: Task, author: Member, body: str) -> Comment:
@@ -195,3 +200,43 @@ def label_save(*, project: Project, name: str, color: str | None = None, label: 
         label.color = color.lower()
     label.save()
     return label
+
+
+def attachment_add(*, task: Task, actor: Member, upload) -> Attachment:
+    """Store `upload` for `task` under a tenant-prefixed random key."""
+    head = upload.read(2048)
+    upload.seek(0)
+    key = attachments.storage_key_new()
+    saved_key = attachments.storage().save(key, upload)
+    try:
+        with transaction.atomic():
+            attachment = Attachment.objects.create(
+                task=task,
+                uploaded_by=actor,
+                filename=attachments.filename_sanitize(upload.name),
+                content_type=attachments.content_type_sniff(head),
+                size=upload.size,
+                storage_key=saved_key,
+            )
+            Activity.objects.create(
+                task=task,
+                actor=actor,
+                kind=Activity.Kind.ATTACHMENT_ADDED,
+                new_value={"attachment": attachment.pk, "filename": attachment.filename},
+            )
+    except Exception:
+        attachments.storage().delete(saved_key)
+        raise
+    return attachment
+
+
+def attachment_remove(*, attachment: Attachment, actor: Member) -> None:
+    with transaction.atomic():
+        Activity.objects.create(
+            task_id=attachment.task_id,
+            actor=actor,
+            kind=Activity.Kind.ATTACHMENT_REMOVED,
+            old_value={"attachment": attachment.pk, "filename": attachment.filename},
+        )
+        attachment.delete()
+        attachments.files_delete_on_commit([attachment.storage_key])

@@ -2,6 +2,8 @@ from django.urls import path
 
 from tenant_apps.tasks.apis import (
     AllTasksApi,
+    AttachmentDetailApi,
+    AttachmentListApi,
     CommentDetailApi,
     CommentListApi,
     LabelDetailApi,
@@ -24,4 +26,12 @@ urlpatterns = [
     ),
     path("projects/<str:key>/labels/", LabelListApi.as_view(), name="api-project-labels"),
     path("projects/<str:key>/labels/<int:label_id>/", LabelDetailApi.as_view(), name="api-project-label-detail"),
+    path(
+        "projects/<str:key>/tasks/<int:number>/attachments/", AttachmentListApi.as_view(), name="api-task-attachments"
+    ),
+    path(
+        "projects/<str:key>/tasks/<int:number>/attachments/<int:attachment_id>/",
+        AttachmentDetailApi.as_view(),
+        name="api-task-attachment-detail",
+    ),
 ]

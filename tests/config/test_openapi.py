@@ -30,6 +30,8 @@ EXPECTED_PATHS = {
         "/api/v1/projects/{key}/tasks/{number}/comments/{comment_id}/",
         "/api/v1/projects/{key}/labels/",
         "/api/v1/projects/{key}/labels/{label_id}/",
+        "/api/v1/projects/{key}/tasks/{number}/attachments/",
+        "/api/v1/projects/{key}/tasks/{number}/attachments/{attachment_id}/",
     },
 }
 

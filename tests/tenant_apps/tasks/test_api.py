@@ -618,3 +618,134 @@ def test_labels_are_managed_by_project_managers_and_filter_tasks(team):
     assert pm.get("/api/v1/projects/WEB/labels/").json()["count"] == 1
     assert pm.delete(f"/api/v1/projects/WEB/labels/{label_id}/").status_code == 204
     assert pm.get(f"/api/v1/projects/WEB/labels/{label_id}/").status_code == 405
+
+
+# --- Attachments -----------------------------------------------------------------------
+
+
+def _attachments_url(task) -> str:
+    return f"/api/v1/projects/WEB/tasks/{task.number}/attachments/"
+
+
+def _upload(client, task, name: str, content: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return client.post(_attachments_url(task), {"file": SimpleUploadedFile(name, content, content_type="image/png")})
+
+
+def _stored_files(organization) -> list[str]:
+    from django.conf import settings
+
+    root = settings.MEDIA_ROOT / organization.schema_name / "attachments"
+    return sorted(path.name for path in root.glob("*")) if root.exists() else []
+
+
+@pytest.mark.django_db
+def test_attachment_upload_list_download_delete(team, django_capture_on_commit_callbacks):
+    task = team.task("With files")
+    dev = team.client("Developer")
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+
+    created = _upload(dev, task, "../../etc/sc\x07reen shot.png", png)
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["filename"] == "screen shot.png"  # no path, no control characters
+    assert (body["content_type"], body["size"]) == ("image/png", len(png))
+    assert len(_stored_files(team.organization)) == 1
+
+    listed = team.client("Viewer").get(_attachments_url(task)).json()
+    assert listed["count"] == 1
+    download = team.client("Viewer").get(f"{_attachments_url(task)}{body['id']}/")
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == png
+    assert download["Content-Disposition"].startswith("attachment;")
+    assert download["X-Content-Type-Options"] == "nosniff"
+
+    assert team.client("Viewer").delete(f"{_attachments_url(task)}{body['id']}/").status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        assert dev.delete(f"{_attachments_url(task)}{body['id']}/").status_code == 204
+    assert _stored_files(team.organization) == []
+    kinds = [a["kind"] for a in dev.get(f"/api/v1/projects/WEB/tasks/{task.number}/activity/").json()["results"]]
+    assert kinds[:2] == ["attachment_removed", "attachment_added"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "content", "served_as"),
+    [
+        ("page.html", b"<html><script>alert(1)</script></html>", "text/plain; charset=utf-8"),
+        ("logo.svg", b"<svg onload='alert(1)'/>", "text/plain; charset=utf-8"),
+        ("photo.png", b"<html>not really a png</html>", "text/plain; charset=utf-8"),
+        ("tool.exe", b"MZ\x90\x00\x03\x00\x00\x00", "application/octet-stream"),
+        ("doc.pdf", b"%PDF-1.7 ...", "application/pdf"),
+    ],
+)
+def test_content_is_sniffed_and_never_served_inline(team, name, content, served_as):
+    task = team.task("Sniffed")
+    dev = team.client("Developer")
+    attachment = _upload(dev, task, name, content).json()
+    download = dev.get(f"{_attachments_url(task)}{attachment['id']}/")
+    assert download["Content-Type"] == served_as
+    assert download["Content-Disposition"].startswith("attachment;")
+    assert download["Content-Security-Policy"] == "default-src 'none'; sandbox"
+
+
+@pytest.mark.django_db
+def test_oversize_upload_is_413_and_stores_nothing(team, settings):
+    settings.TESSERA_ATTACHMENT_MAX_BYTES = 1000
+    task = team.task("Too big")
+    before = team.state()
+
+    response = _upload(team.client("Developer"), task, "big.bin", b"x" * 5000)
+
+    assert response.status_code == 413
+    assert response.json()["limit"] == 1000
+    assert team.state() == before
+    assert _stored_files(team.organization) == []
+    with schema_context(team.organization.schema_name):
+        from tenant_apps.tasks.models import Attachment
+
+        assert not Attachment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_upload_without_a_file_is_a_400(team):
+    task = team.task("Empty")
+    response = team.client("Developer").post(_attachments_url(task), {"note": "no file"})
+    assert response.status_code == 400
+    assert "file" in response.json()
+
+
+@pytest.mark.django_db
+def test_attachments_of_another_project_or_organisation_are_unreachable(
+    team, org_b, django_capture_on_commit_callbacks
+):
+    web_task = team.task("Web")
+    ops_task = team.task("Ops", project=team.ops)
+    owner = client_for(team.organization, User.objects.get(email="owner@alpha.test"))
+    ops_file = owner.post(
+        f"/api/v1/projects/OPS/tasks/{ops_task.number}/attachments/",
+        {"file": __import__("django.core.files.uploadedfile", fromlist=["x"]).SimpleUploadedFile("o.txt", b"ops")},
+    ).json()
+    pm = team.client("Project Manager")
+    assert pm.get(f"{_attachments_url(web_task)}{ops_file['id']}/").status_code == 404
+    assert pm.delete(f"{_attachments_url(web_task)}{ops_file['id']}/").status_code == 404
+
+    outsider = UserFactory()
+    membership_add(organization=org_b, user=outsider, role=OrgRole.OWNER)
+    stranger = client_for(team.organization, outsider)
+    assert (
+        stranger.get(f"/api/v1/projects/OPS/tasks/{ops_task.number}/attachments/{ops_file['id']}/").status_code == 403
+    )
+    # bravo's own domain never reaches alpha's files
+    assert (
+        client_for(org_b, outsider)
+        .get(f"/api/v1/projects/OPS/tasks/{ops_task.number}/attachments/{ops_file['id']}/")
+        .status_code
+        == 404
+    )
+
+    # Deleting the task deletes its files.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert owner.delete(f"/api/v1/projects/OPS/tasks/{ops_task.number}/").status_code == 204
+    assert _stored_files(team.organization) == []
