@@ -15,11 +15,12 @@ from shared_apps.core.pagination import paginated, paginated_response
 from shared_apps.tenants.permissions import IsOrganizationMember
 from tenant_apps.members.models import Member
 from tenant_apps.projects.apis import ProjectScopedApi
-from tenant_apps.projects.permissions import member_for_request, project_permissions
+from tenant_apps.projects.models import Project
+from tenant_apps.projects.permissions import member_for_request, project_permissions, user_can
 from tenant_apps.projects.selectors import projects_visible_to
 from tenant_apps.tasks.attachments import SizeLimitUploadHandler, storage
 from tenant_apps.tasks.filters import TaskFilter
-from tenant_apps.tasks.models import Activity, Attachment, Comment, Label, Task
+from tenant_apps.tasks.models import Activity, Attachment, Comment, Label, Task, TaskNumberRedirect
 from tenant_apps.tasks.serializers import (
     ActivityOutputSerializer,
     AttachmentOutputSerializer,
@@ -28,6 +29,7 @@ from tenant_apps.tasks.serializers import (
     CommentOutputSerializer,
     LabelInputSerializer,
     TaskLabelOutputSerializer,
+    TaskMoveInputSerializer,
     TaskOutputSerializer,
     TaskWriteInputSerializer,
 )
@@ -41,6 +43,7 @@ from tenant_apps.tasks.services import (
     label_save,
     task_create,
     task_delete,
+    task_move,
     task_update,
 )
 
@@ -190,9 +193,25 @@ class TaskDetailApi(ProjectScopedApi):
     def _task(self, number: int) -> Task:
         return get_object_or_404(_with_relations(Task.objects.filter(project=self.project)), number=number)
 
-    @extend_schema(responses=TaskOutputSerializer, examples=[OpenApiExample("Task", value=_TASK_EXAMPLE)])
+    @extend_schema(
+        responses={200: TaskOutputSerializer, 301: OpenApiResponse(description="Moved: Location has its new URL.")},
+        examples=[OpenApiExample("Task", value=_TASK_EXAMPLE)],
+    )
     def get(self, request, key: str, number: int):
-        """One task. Its ETag header (or `version`) makes a later update safe."""
+        """One task. Its ETag header (or `version`) makes a later update safe. A task
+        moved to another project answers 301 with its new address."""
+        task = Task.objects.filter(project=self.project, number=number).first()
+        if task is None:
+            redirect = (
+                TaskNumberRedirect.objects.select_related("task__project")
+                .filter(project=self.project, number=number)
+                .first()
+            )
+            if redirect is not None and user_can(request, "project.view", redirect.task.project):
+                moved = redirect.task
+                response = Response(status=status.HTTP_301_MOVED_PERMANENTLY)
+                response["Location"] = f"/api/v1/projects/{moved.project.key}/tasks/{moved.number}/"
+                return response
         return _task_response(self._task(number))
 
     @extend_schema(
@@ -443,3 +462,26 @@ class AttachmentDetailApi(ProjectScopedApi):
     def delete(self, request, key: str, number: int, attachment_id: int):
         attachment_remove(attachment=self._attachment(number, attachment_id), actor=member_for_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TaskMoveApi(ProjectScopedApi):
+    required_permissions = {"POST": "task.delete"}
+
+    @extend_schema(
+        request=TaskMoveInputSerializer,
+        responses={200: TaskOutputSerializer},
+        examples=[OpenApiExample("Move to OPS", request_only=True, value={"project": "OPS"})],
+    )
+    def post(self, request, key: str, number: int):
+        """Move the task to another project (task.delete here, task.create there). It is
+        renumbered there; its old number redirects."""
+        task = get_object_or_404(Task.objects.filter(project=self.project), number=number)
+        serializer = TaskMoveInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        target = Project.objects.filter(key=serializer.validated_data["project"]).first()
+        if target is None or not user_can(request, "project.view", target):
+            raise ValidationError({"project": ["No such project."]})
+        if not user_can(request, "task.create", target):
+            raise PermissionDenied("Your role may not create tasks in the target project.")
+        moved = service_call(task_move, task=task, target=target, actor=member_for_request(request))
+        return _task_response(_with_relations(Task.objects.filter(pk=moved.pk)).get())

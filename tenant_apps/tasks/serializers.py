@@ -96,3 +96,7 @@ class AttachmentOutputSerializer(serializers.Serializer):
 
 class AttachmentUploadInputSerializer(serializers.Serializer):
     file = serializers.FileField()
+
+
+class TaskMoveInputSerializer(serializers.Serializer):
+    project = serializers.CharField(max_length=10, help_text="Key of the project to move the task to.")

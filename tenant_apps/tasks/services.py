@@ -13,7 +13,7 @@ from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project, ProjectMember
 from tenant_apps.tasks import attachments
 from tenant_apps.tasks.cache import task_counts_invalidate
-from tenant_apps.tasks.models import Activity, Attachment, Comment, Label, Task, TaskStatus
+from tenant_apps.tasks.models import Activity, Attachment, Comment, Label, Task, TaskNumberRedirect, TaskStatus
 
 # Fields whose changes are recorded one Activity row each.
 _TRACKED = ("title", "description", "status", "priority", "due_date")
@@ -240,3 +240,39 @@ def attachment_remove(*, attachment: Attachment, actor: Member) -> None:
         )
         attachment.delete()
         attachments.files_delete_on_commit([attachment.storage_key])
+
+
+def task_move(*, task: Task, target: Project, actor: Member) -> Task:
+    """Move `task` to `target`: it takes the target's next number, the old number keeps
+    redirecting to it, labels (per project) are dropped and assignees who are not in
+    the target project are unassigned — all recorded."""
+    if target.pk == task.project_id:
+        raise ValidationError({"project": _("The task is already in this project.")})
+    if target.archived:
+        raise ValidationError({"project": _("The target project is archived.")})
+    with transaction.atomic():
+        current = Task.objects.select_for_update().select_related("project").get(pk=task.pk)
+        old_project, old_number = current.project, current.number
+        TaskNumberRedirect.objects.filter(task=current, project=target).delete()
+        TaskNumberRedirect.objects.create(project=old_project, number=old_number, task=current)
+        current.project = target
+        current.number = _next_number(target)
+        current.version += 1
+        current.save(update_fields=["project", "number", "version", "updated_at"])
+        current.labels.clear()
+        keep = set(
+            ProjectMember.objects.filter(project=target, member__in=current.assignees.all()).values_list(
+                "member_id", flat=True
+            )
+        )
+        current.assignees.set([member for member in current.assignees.all() if member.pk in keep])
+        Activity.objects.create(
+            task=current,
+            actor=actor,
+            kind=Activity.Kind.MOVED,
+            field="project",
+            old_value=f"{old_project.key}-{old_number}",
+            new_value=f"{target.key}-{current.number}",
+        )
+        task_counts_invalidate()
+    return current

@@ -11,6 +11,7 @@ from tenant_apps.tasks.apis import (
     TaskActivityApi,
     TaskDetailApi,
     TaskListApi,
+    TaskMoveApi,
 )
 
 urlpatterns = [
@@ -34,4 +35,5 @@ urlpatterns = [
         AttachmentDetailApi.as_view(),
         name="api-task-attachment-detail",
     ),
+    path("projects/<str:key>/tasks/<int:number>/move/", TaskMoveApi.as_view(), name="api-task-move"),
 ]

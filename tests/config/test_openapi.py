@@ -32,6 +32,7 @@ EXPECTED_PATHS = {
         "/api/v1/projects/{key}/labels/{label_id}/",
         "/api/v1/projects/{key}/tasks/{number}/attachments/",
         "/api/v1/projects/{key}/tasks/{number}/attachments/{attachment_id}/",
+        "/api/v1/projects/{key}/tasks/{number}/move/",
     },
 }
 

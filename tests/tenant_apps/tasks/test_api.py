@@ -749,3 +749,67 @@ def test_attachments_of_another_project_or_organisation_are_unreachable(
     with django_capture_on_commit_callbacks(execute=True):
         assert owner.delete(f"/api/v1/projects/OPS/tasks/{ops_task.number}/").status_code == 204
     assert _stored_files(team.organization) == []
+
+
+# --- Moving tasks ----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_moving_a_task_renumbers_it_and_keeps_a_redirect(team):
+    with schema_context(team.organization.schema_name):
+        project_member_set(
+            project=team.ops, member=team.members["Project Manager"], role=Role.objects.get(name="Developer")
+        )
+        from tenant_apps.tasks.models import Label
+
+        bug = Label.objects.create(project=team.web, name="bug")
+    team.task("Ops one", project=team.ops)
+    task = team.task("Misfiled", labels=[bug], assignees=[team.members["Developer"], team.members["Project Manager"]])
+    pm = team.client("Project Manager")
+
+    moved = pm.post(f"/api/v1/projects/WEB/tasks/{task.number}/move/", {"project": "OPS"}, content_type=JSON)
+
+    assert moved.status_code == 200, moved.content
+    body = moved.json()
+    assert body["key"] == "OPS-2"
+    assert body["labels"] == []  # labels belong to projects
+    assert [a["email"] for a in body["assignees"]] == ["projectmanager@alpha.test"]  # the developer is not in OPS
+    old = pm.get(f"/api/v1/projects/WEB/tasks/{task.number}/")
+    assert old.status_code == 301
+    assert old["Location"] == "/api/v1/projects/OPS/tasks/2/"
+    activity = pm.get("/api/v1/projects/OPS/tasks/2/activity/").json()["results"]
+    assert (activity[0]["kind"], activity[0]["old_value"], activity[0]["new_value"]) == (
+        "moved",
+        f"WEB-{task.number}",
+        "OPS-2",
+    )
+    # The next WEB task does not reuse the moved number's slot in OPS, nor WEB's.
+    assert (
+        pm.post("/api/v1/projects/WEB/tasks/", {"title": "Next"}, content_type=JSON).json()["number"] == task.number + 1
+    )
+
+
+@pytest.mark.django_db
+def test_moving_needs_delete_here_and_create_there(team):
+    task = team.task("Stay")
+    before = team.state()
+    # Developer: no task.delete in WEB.
+    assert (
+        team.client("Developer")
+        .post(f"/api/v1/projects/WEB/tasks/{task.number}/move/", {"project": "OPS"}, content_type=JSON)
+        .status_code
+        == 403
+    )
+    # Project Manager of WEB has no role in OPS (sees it as a member, cannot create there).
+    assert (
+        team.client("Project Manager")
+        .post(f"/api/v1/projects/WEB/tasks/{task.number}/move/", {"project": "OPS"}, content_type=JSON)
+        .status_code
+        == 403
+    )
+    for payload, field in [({}, "project"), ({"project": "NOPE"}, "project"), ({"project": "WEB"}, "project")]:
+        owner = client_for(team.organization, User.objects.get(email="owner@alpha.test"))
+        response = owner.post(f"/api/v1/projects/WEB/tasks/{task.number}/move/", payload, content_type=JSON)
+        assert response.status_code == 400, payload
+        assert field in response.json()
+    assert team.state() == before
