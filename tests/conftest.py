@@ -50,6 +50,7 @@ def django_db_setup(
                 owner = User.objects.create_user(email=f"owner@{slug}.test", password="pw")
                 organization_create(slug=slug, name=name, owner=owner)
     yield
+    shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
     if not django_db_keepdb:
         with django_db_blocker.unblock():
             teardown_databases(db_cfg, verbosity=request.config.option.verbose)

@@ -1,6 +1,7 @@
 """Tests: real PostgreSQL and Redis, isolated from a running `make run`."""
 
 import os
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -29,4 +30,7 @@ for _alias, _cache in CACHES.items():
 CELERY_BROKER_URL = TEST_REDIS_URL
 CELERY_RESULT_BACKEND = TEST_REDIS_URL
 CELERY_TASK_DEFAULT_QUEUE = f"tessera-test-{_xdist_worker}"
-MEDIA_ROOT = Path(env("TESSERA_TEST_MEDIA_ROOT", default=f"/tmp/tessera-test-media-{_xdist_worker}"))  # noqa: S108
+# A directory of this test process's own: runs side by side never touch each other's files.
+MEDIA_ROOT = Path(
+    env("TESSERA_TEST_MEDIA_ROOT", default="") or tempfile.mkdtemp(prefix=f"tessera-media-{_xdist_worker}-")
+)

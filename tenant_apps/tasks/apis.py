@@ -5,14 +5,14 @@ from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from shared_apps.core.api import service_call
 from shared_apps.core.pagination import paginated, paginated_response
-from shared_apps.tenants.permissions import IsOrganizationMember
+from shared_apps.tenants.permissions import IsOrganizationMember, membership_for_request
 from tenant_apps.members.models import Member
 from tenant_apps.projects.apis import ProjectScopedApi
 from tenant_apps.projects.models import Project
@@ -21,6 +21,7 @@ from tenant_apps.projects.selectors import projects_visible_to
 from tenant_apps.tasks.attachments import SizeLimitUploadHandler, storage
 from tenant_apps.tasks.filters import TaskFilter
 from tenant_apps.tasks.models import Activity, Attachment, Comment, Label, Task, TaskNumberRedirect
+from tenant_apps.tasks.selectors import organization_usage
 from tenant_apps.tasks.serializers import (
     ActivityOutputSerializer,
     AttachmentOutputSerializer,
@@ -32,6 +33,7 @@ from tenant_apps.tasks.serializers import (
     TaskMoveInputSerializer,
     TaskOutputSerializer,
     TaskWriteInputSerializer,
+    UsageOutputSerializer,
 )
 from tenant_apps.tasks.services import (
     StaleVersion,
@@ -448,8 +450,12 @@ class AttachmentDetailApi(ProjectScopedApi):
         content_type = attachment.content_type
         if content_type == "text/plain":
             content_type = "text/plain; charset=utf-8"
+        try:
+            stored = storage().open(attachment.storage_key, "rb")
+        except FileNotFoundError as exc:
+            raise NotFound("The file is missing from storage.") from exc
         response = FileResponse(
-            storage().open(attachment.storage_key, "rb"),
+            stored,
             as_attachment=True,
             filename=attachment.filename,
             content_type=content_type,
@@ -485,3 +491,20 @@ class TaskMoveApi(ProjectScopedApi):
             raise PermissionDenied("Your role may not create tasks in the target project.")
         moved = service_call(task_move, task=task, target=target, actor=member_for_request(request))
         return _task_response(_with_relations(Task.objects.filter(pk=moved.pk)).get())
+
+
+class UsageApi(APIView):
+    permission_classes = [IsOrganizationMember]
+
+    @extend_schema(
+        responses=UsageOutputSerializer,
+        examples=[
+            OpenApiExample("Usage", value={"members": 12, "projects": 4, "tasks": 310, "storage_bytes": 5242880})
+        ],
+    )
+    def get(self, request):
+        """What the organisation uses: members, projects, tasks, attachment storage
+        (owners and admins)."""
+        if membership_for_request(request).role not in ("owner", "admin"):
+            raise PermissionDenied("Only owners and admins see the organisation's usage.")
+        return Response(UsageOutputSerializer(organization_usage()).data)

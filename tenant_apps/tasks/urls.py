@@ -12,6 +12,7 @@ from tenant_apps.tasks.apis import (
     TaskDetailApi,
     TaskListApi,
     TaskMoveApi,
+    UsageApi,
 )
 
 urlpatterns = [
@@ -36,4 +37,5 @@ urlpatterns = [
         name="api-task-attachment-detail",
     ),
     path("projects/<str:key>/tasks/<int:number>/move/", TaskMoveApi.as_view(), name="api-task-move"),
+    path("usage/", UsageApi.as_view(), name="api-usage"),
 ]

@@ -33,6 +33,7 @@ EXPECTED_PATHS = {
         "/api/v1/projects/{key}/tasks/{number}/attachments/",
         "/api/v1/projects/{key}/tasks/{number}/attachments/{attachment_id}/",
         "/api/v1/projects/{key}/tasks/{number}/move/",
+        "/api/v1/usage/",
     },
 }
 

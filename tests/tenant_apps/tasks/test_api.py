@@ -813,3 +813,37 @@ def test_moving_needs_delete_here_and_create_there(team):
         assert response.status_code == 400, payload
         assert field in response.json()
     assert team.state() == before
+
+
+@pytest.mark.django_db
+def test_usage_counts_storage_for_owners_and_admins_only(team, org_b):
+    task = team.task("Files")
+    _upload(team.client("Developer"), task, "a.txt", b"x" * 300)
+    _upload(team.client("Developer"), task, "b.txt", b"y" * 200)
+    owner = client_for(team.organization, User.objects.get(email="owner@alpha.test"))
+
+    usage = owner.get("/api/v1/usage/").json()
+
+    assert usage["storage_bytes"] == 500
+    assert usage["projects"] == 2
+    assert usage["tasks"] == 1
+    assert usage["members"] == 6
+    assert team.client("Developer").get("/api/v1/usage/").status_code == 403
+    outsider = UserFactory()
+    membership_add(organization=org_b, user=outsider, role=OrgRole.OWNER)
+    assert client_for(team.organization, outsider).get("/api/v1/usage/").status_code == 403
+    assert client_for(org_b, outsider).get("/api/v1/usage/").json()["storage_bytes"] == 0
+
+
+@pytest.mark.django_db
+def test_a_file_missing_from_storage_is_a_404_not_a_500(team):
+    import shutil
+
+    from django.conf import settings
+
+    task = team.task("Lost")
+    attachment = _upload(team.client("Developer"), task, "gone.txt", b"bytes").json()
+    shutil.rmtree(settings.MEDIA_ROOT)
+    response = team.client("Developer").get(f"{_attachments_url(task)}{attachment['id']}/")
+    assert response.status_code == 404
+    assert "missing" in response.json()["detail"]
