@@ -305,6 +305,7 @@ def command_run(_args: argparse.Namespace) -> int:
         manage("migrate_schemas", "--shared", "--verbosity", "0")
         manage("migrate_tenants")
         manage("seed_demo")
+        manage("seed_demo_projects")
         children = [
             subprocess.Popen([sys.executable, "manage.py", "runserver", f"{host}:{port}"], cwd=ROOT),
             subprocess.Popen(

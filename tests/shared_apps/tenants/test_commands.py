@@ -91,3 +91,21 @@ def test_seed_demo_is_idempotent_and_its_logins_work():
         response = client.post("/accounts/login/", {"login": email, "password": DEMO_PASSWORD})
         assert response.status_code == 302, (email, response.content[:300])
         assert client.get("/api/v1/organization/").json()["role"] == role
+
+
+@pytest.mark.django_db
+def test_seed_demo_projects_gives_acme_a_searchable_project():
+    from django.test import Client
+
+    from shared_apps.tenants.management.commands.seed_demo import DEMO_PASSWORD
+
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo_projects", stdout=StringIO())
+    call_command("seed_demo_projects", stdout=StringIO())  # idempotent
+
+    client = Client(HTTP_HOST="acme.localhost")
+    client.post("/accounts/login/", {"login": "member@acme.test", "password": DEMO_PASSWORD})
+    tasks = client.get("/api/v1/projects/WEB/tasks/").json()
+    assert tasks["count"] == 5
+    found = client.get("/api/v1/tasks/", {"search": "перевод"}).json()["results"]
+    assert [task["key"] for task in found] == ["WEB-4"]
