@@ -12,4 +12,6 @@ def projects_visible_to(member: Member | None) -> QuerySet[Project]:
         return Project.objects.none()
     if member.role in (OrgRole.OWNER, OrgRole.ADMIN, OrgRole.MEMBER):
         return Project.objects.all()
-    return Project.objects.filter(memberships__member=member)
+    # A guest sees a project only if their role there grants project.view (custom roles
+    # may not): the same answer as the permission service.
+    return Project.objects.filter(memberships__member=member, memberships__role__permissions__contains=["project.view"])

@@ -78,11 +78,14 @@ def role_delete(*, role: Role, reassign_to: Role | None = None) -> None:
 
 def project_create(*, key: str, name: str, creator: Member, description: str = "") -> Project:
     """Create a project; its creator becomes its Project Manager."""
-    with transaction.atomic():
-        project = Project(key=key, name=name, description=description, lead=creator)
-        project.full_clean()
-        project.save()
-        ProjectMember.objects.create(project=project, member=creator, role=Role.objects.get(name=PROJECT_MANAGER))
+    try:
+        with transaction.atomic():
+            project = Project(key=key, name=name, description=description, lead=creator)
+            project.full_clean()
+            project.save()
+            ProjectMember.objects.create(project=project, member=creator, role=Role.objects.get(name=PROJECT_MANAGER))
+    except IntegrityError as exc:  # a concurrent create took the key
+        raise ValidationError({"key": _("A project with this key exists already.")}) from exc
     permissions_version_bump()
     return project
 
@@ -113,7 +116,8 @@ def project_update(*, project: Project, data: dict) -> Project:
         if field in data:
             setattr(project, field, data[field])
     project.full_clean(exclude=["key"])
-    project.save()
+    # Never a full save: it would write back a stale task_sequence and break numbering.
+    project.save(update_fields=["name", "description", "lead", "archived", "updated_at"])
     return project
 
 

@@ -1,3 +1,5 @@
+from collections.abc import Mapping
+
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, QuerySet
@@ -5,7 +7,7 @@ from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -184,6 +186,8 @@ class TaskListApi(ProjectScopedApi):
         codes = project_permissions(member=member_for_request(request), project=self.project)
         if serializer.validated_data.get("assignee_ids") and "task.assign" not in codes:
             raise PermissionDenied("Your role may not assign people.")
+        if serializer.validated_data.get("status", "todo") != "todo" and "task.change_status" not in codes:
+            raise PermissionDenied("Your role may not set a task's status.")
         data = _resolve_relations(self.project, serializer.validated_data)
         task = service_call(task_create, project=self.project, actor=member_for_request(request), **data)
         return _task_response(_with_relations(Task.objects.filter(pk=task.pk)).get(), status_code=201)
@@ -254,6 +258,8 @@ class TaskDetailApi(ProjectScopedApi):
             )
         except StaleVersion:
             return _precondition_failed(Task.objects.get(pk=task.pk))
+        except Task.DoesNotExist as exc:  # deleted while this request ran
+            raise NotFound() from exc
         return _task_response(_with_relations(Task.objects.filter(pk=updated.pk)).get())
 
     @extend_schema(responses={204: OpenApiResponse(description="Deleted with its comments and attachments.")})
@@ -375,7 +381,10 @@ class LabelDetailApi(ProjectScopedApi):
     @extend_schema(request=LabelInputSerializer, responses={200: TaskLabelOutputSerializer})
     def patch(self, request, key: str, label_id: int):
         label = get_object_or_404(Label, pk=label_id, project=self.project)
-        serializer = LabelInputSerializer(data={"name": label.name, **request.data})
+        if not isinstance(request.data, Mapping):
+            raise ValidationError({"non_field_errors": ["Send a JSON object."]})
+        payload = request.data.dict() if hasattr(request.data, "dict") else request.data  # form or JSON
+        serializer = LabelInputSerializer(data={"name": label.name, **payload})
         serializer.is_valid(raise_exception=True)
         updated = service_call(label_save, project=self.project, label=label, **serializer.validated_data)
         return Response(TaskLabelOutputSerializer(updated).data)
@@ -389,6 +398,17 @@ class LabelDetailApi(ProjectScopedApi):
 class AttachmentListApi(ProjectScopedApi):
     required_permissions = {"GET": "project.view", "POST": "attachment.upload"}
     parser_classes = [MultiPartParser]
+
+    def initial(self, request, *args, **kwargs):
+        # Before authentication: session auth's CSRF check reads the POST body, and the
+        # size limit must already be in force when that happens.
+        if request.method == "POST":
+            limit = settings.TESSERA_ATTACHMENT_MAX_BYTES
+            declared = request.META.get("CONTENT_LENGTH") or "0"
+            if declared.isdigit() and int(declared) > limit + 64 * 1024:  # room for the multipart envelope
+                raise PayloadTooLarge(limit)
+            request._request.upload_handlers.insert(0, SizeLimitUploadHandler(request._request, limit))
+        super().initial(request, *args, **kwargs)
 
     def _task(self, number: int) -> Task:
         return get_object_or_404(Task.objects.filter(project=self.project), number=number)
@@ -410,25 +430,21 @@ class AttachmentListApi(ProjectScopedApi):
         """Upload a file (multipart field `file`). The size limit is enforced while the
         body streams in; the name is sanitised and the type sniffed."""
         task = self._task(number)
-        limit = settings.TESSERA_ATTACHMENT_MAX_BYTES
-        declared = request.META.get("CONTENT_LENGTH") or "0"
-        if declared.isdigit() and int(declared) > limit + 64 * 1024:  # room for the multipart envelope
-            return _too_large(limit)
-        request._request.upload_handlers.insert(0, SizeLimitUploadHandler(request._request, limit))
         upload = request.FILES.get("file")
         if getattr(request._request, "upload_too_large", False):
-            return _too_large(limit)
+            raise PayloadTooLarge(settings.TESSERA_ATTACHMENT_MAX_BYTES)
         if upload is None:
             raise ValidationError({"file": ["Attach a file in the multipart field “file”."]})
         attachment = attachment_add(task=task, actor=member_for_request(request), upload=upload)
         return Response(AttachmentOutputSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
 
-def _too_large(limit: int) -> Response:
-    return Response(
-        {"detail": f"The file is larger than the limit of {limit} bytes.", "limit": limit},
-        status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-    )
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+
+    def __init__(self, limit: int):
+        super().__init__({"detail": f"The file is larger than the limit of {limit} bytes.", "limit": limit})
 
 
 class AttachmentDetailApi(ProjectScopedApi):

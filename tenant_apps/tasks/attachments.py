@@ -77,7 +77,8 @@ class SizeLimitUploadHandler(FileUploadHandler):
         self.received += len(raw_data)
         if self.received > self.limit:
             self.request.upload_too_large = True
-            raise StopUpload(connection_reset=True)
+            # Read (and discard) the rest so the client gets the 413 instead of a reset.
+            raise StopUpload(connection_reset=False)
         return raw_data
 
     def file_complete(self, file_size):

@@ -16,8 +16,7 @@ TASK_KEY_RE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9]{1,9})-(\d{1,9})\s*$")
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 PRIORITY_BY_NAME = {label.lower(): value for value, label in TaskPriority.choices}
 PRIORITY_NAMES = {value: name for name, value in PRIORITY_BY_NAME.items()}
-# How close a title must be to count as a typo match (pg_trgm word similarity).
-TYPO_THRESHOLD = 0.5
+# Typo matches use pg_trgm's `%>` with its default word-similarity threshold (0.6).
 
 # ordering name -> model fields (ties broken by pk so pages never overlap)
 ORDERINGS = {
@@ -76,7 +75,11 @@ class TaskFilter(django_filters.FilterSet):
         help_text="A member id, `me` or `none`.",
     )
     project = django_filters.CharFilter(field_name="project__key", help_text="Project key (on /api/v1/tasks/).")
-    label = django_filters.NumberFilter(field_name="labels", help_text="Label id.")
+    label = django_filters.CharFilter(
+        method="filter_label",
+        validators=[RegexValidator(r"^\d{1,12}$", "Use a label id.")],
+        help_text="Label id.",
+    )
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     updated_after = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
@@ -96,6 +99,9 @@ class TaskFilter(django_filters.FilterSet):
 
     def filter_search(self, queryset, name, value):
         return task_search(queryset, value)
+
+    def filter_label(self, queryset, name, value):
+        return queryset.filter(labels=int(value))
 
     def filter_priority(self, queryset, name, value):
         return queryset.filter(priority__in=[PRIORITY_BY_NAME[item] for item in value]) if value else queryset

@@ -5,7 +5,7 @@ from datetime import date
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -198,7 +198,11 @@ def label_save(*, project: Project, name: str, color: str | None = None, label: 
     label.name = name
     if color:
         label.color = color.lower()
-    label.save()
+    try:
+        with transaction.atomic():
+            label.save()
+    except IntegrityError as exc:  # a concurrent request created the same name
+        raise ValidationError({"name": _("A label named “%(name)s” exists in this project.") % {"name": name}}) from exc
     return label
 
 
@@ -252,6 +256,8 @@ def task_move(*, task: Task, target: Project, actor: Member) -> Task:
         raise ValidationError({"project": _("The target project is archived.")})
     with transaction.atomic():
         current = Task.objects.select_for_update().select_related("project").get(pk=task.pk)
+        if current.project_id == target.pk:  # a concurrent move got there first
+            raise ValidationError({"project": _("The task is already in this project.")})
         old_project, old_number = current.project, current.number
         TaskNumberRedirect.objects.filter(task=current, project=target).delete()
         TaskNumberRedirect.objects.create(project=old_project, number=old_number, task=current)
@@ -259,13 +265,23 @@ def task_move(*, task: Task, target: Project, actor: Member) -> Task:
         current.number = _next_number(target)
         current.version += 1
         current.save(update_fields=["project", "number", "version", "updated_at"])
+        labels_before = sorted(current.labels.values_list("pk", flat=True))
         current.labels.clear()
-        keep = set(
-            ProjectMember.objects.filter(project=target, member__in=current.assignees.all()).values_list(
-                "member_id", flat=True
-            )
+        assignees = list(current.assignees.all())
+        in_target = set(
+            ProjectMember.objects.filter(project=target, member__in=assignees).values_list("member_id", flat=True)
         )
-        current.assignees.set([member for member in current.assignees.all() if member.pk in keep])
+        keep = [m for m in assignees if m.pk in in_target or (m.is_active and m.role in ("owner", "admin"))]
+        current.assignees.set(keep)
+        dropped = [
+            ("labels", labels_before, []),
+            ("assignees", sorted(m.pk for m in assignees), sorted(m.pk for m in keep)),
+        ]
+        Activity.objects.bulk_create(
+            Activity(task=current, actor=actor, kind=Activity.Kind.CHANGED, field=field, old_value=old, new_value=new)
+            for field, old, new in dropped
+            if old != new
+        )
         Activity.objects.create(
             task=current,
             actor=actor,

@@ -1,5 +1,6 @@
 from django.urls import path
 
+import tenant_apps.projects.converters  # noqa: F401  (registers <project_key:...>)
 from tenant_apps.tasks.apis import (
     AllTasksApi,
     AttachmentDetailApi,
@@ -15,27 +16,33 @@ from tenant_apps.tasks.apis import (
     UsageApi,
 )
 
+TASK = "projects/<project_key:key>/tasks/<int:number>"
+
 urlpatterns = [
     path("tasks/", AllTasksApi.as_view(), name="api-tasks"),
-    path("projects/<str:key>/tasks/", TaskListApi.as_view(), name="api-project-tasks"),
-    path("projects/<str:key>/tasks/<int:number>/", TaskDetailApi.as_view(), name="api-task-detail"),
-    path("projects/<str:key>/tasks/<int:number>/activity/", TaskActivityApi.as_view(), name="api-task-activity"),
-    path("projects/<str:key>/tasks/<int:number>/comments/", CommentListApi.as_view(), name="api-task-comments"),
+    path("projects/<project_key:key>/tasks/", TaskListApi.as_view(), name="api-project-tasks"),
+    path(f"{TASK}/", TaskDetailApi.as_view(), name="api-task-detail"),
+    path(f"{TASK}/activity/", TaskActivityApi.as_view(), name="api-task-activity"),
+    path(f"{TASK}/comments/", CommentListApi.as_view(), name="api-task-comments"),
     path(
-        "projects/<str:key>/tasks/<int:number>/comments/<int:comment_id>/",
+        f"{TASK}/comments/<int:comment_id>/",
         CommentDetailApi.as_view(),
         name="api-task-comment-detail",
     ),
-    path("projects/<str:key>/labels/", LabelListApi.as_view(), name="api-project-labels"),
-    path("projects/<str:key>/labels/<int:label_id>/", LabelDetailApi.as_view(), name="api-project-label-detail"),
+    path("projects/<project_key:key>/labels/", LabelListApi.as_view(), name="api-project-labels"),
     path(
-        "projects/<str:key>/tasks/<int:number>/attachments/", AttachmentListApi.as_view(), name="api-task-attachments"
+        "projects/<project_key:key>/labels/<int:label_id>/", LabelDetailApi.as_view(), name="api-project-label-detail"
     ),
     path(
-        "projects/<str:key>/tasks/<int:number>/attachments/<int:attachment_id>/",
+        f"{TASK}/attachments/",
+        AttachmentListApi.as_view(),
+        name="api-task-attachments",
+    ),
+    path(
+        f"{TASK}/attachments/<int:attachment_id>/",
         AttachmentDetailApi.as_view(),
         name="api-task-attachment-detail",
     ),
-    path("projects/<str:key>/tasks/<int:number>/move/", TaskMoveApi.as_view(), name="api-task-move"),
+    path(f"{TASK}/move/", TaskMoveApi.as_view(), name="api-task-move"),
     path("usage/", UsageApi.as_view(), name="api-usage"),
 ]

@@ -699,7 +699,7 @@ def test_oversize_upload_is_413_and_stores_nothing(team, settings):
     response = _upload(team.client("Developer"), task, "big.bin", b"x" * 5000)
 
     assert response.status_code == 413
-    assert response.json()["limit"] == 1000
+    assert response.json()["limit"] == "1000"
     assert team.state() == before
     assert _stored_files(team.organization) == []
     with schema_context(team.organization.schema_name):
@@ -847,3 +847,96 @@ def test_a_file_missing_from_storage_is_a_404_not_a_500(team):
     response = team.client("Developer").get(f"{_attachments_url(task)}{attachment['id']}/")
     assert response.status_code == 404
     assert "missing" in response.json()["detail"]
+
+
+# --- Review regressions ----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_stale_project_update_does_not_rewind_task_numbers(team):
+    from tenant_apps.projects.services import project_update
+
+    with schema_context(team.organization.schema_name):
+        stale = Project.objects.get(key="WEB")  # read before the task below is created
+    team.task("one")
+    with schema_context(team.organization.schema_name):
+        project_update(project=stale, data={"name": "Renamed"})
+    assert team.task("two").number == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", ["%00", "web", "W", "A%00B"])
+def test_impossible_project_keys_are_404(team, key):
+    assert team.client("Project Manager").get(f"/api/v1/projects/{key}/tasks/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_size_limit_holds_for_browser_sessions_with_csrf(team, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.middleware.csrf import _get_new_csrf_string
+
+    settings.TESSERA_ATTACHMENT_MAX_BYTES = 1000
+    task = team.task("Browser")
+    browser = Client(HTTP_HOST="alpha.localhost", enforce_csrf_checks=True)
+    browser.force_login(team.users["Developer"])
+    token = _get_new_csrf_string()
+    browser.cookies["csrftoken"] = token
+
+    response = browser.post(
+        _attachments_url(task), {"file": SimpleUploadedFile("big.bin", b"x" * 5000)}, HTTP_X_CSRFTOKEN=token
+    )
+
+    assert response.status_code == 413
+    assert _stored_files(team.organization) == []
+    small = browser.post(
+        _attachments_url(task), {"file": SimpleUploadedFile("ok.txt", b"fine")}, HTTP_X_CSRFTOKEN=token
+    )
+    assert small.status_code == 201
+
+
+@pytest.mark.django_db
+def test_reporters_cannot_create_tasks_in_another_status(team):
+    before = team.state()
+    response = team.client("Reporter").post(
+        "/api/v1/projects/WEB/tasks/", {"title": "Already done", "status": "done"}, content_type=JSON
+    )
+    assert response.status_code == 403
+    assert team.state() == before
+
+
+@pytest.mark.django_db
+def test_guests_with_a_role_without_project_view_see_no_tasks(team):
+    from tenant_apps.projects.services import role_create
+
+    team.task("secret")
+    with schema_context(team.organization.schema_name):
+        blind = role_create(name="Commenter", permissions=["comment.create"])
+        project_member_set(project=team.web, member=team.members["guest"], role=blind)
+    guest = team.client("guest")
+    assert guest.get("/api/v1/tasks/").json()["count"] == 0
+    assert guest.get("/api/v1/projects/").json()["count"] == 0
+    assert guest.get("/api/v1/projects/WEB/tasks/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_label_patch_and_filter_refuse_malformed_input(team):
+    pm = team.client("Project Manager")
+    label_id = pm.post("/api/v1/projects/WEB/labels/", {"name": "bug"}, content_type=JSON).json()["id"]
+    response = pm.patch(f"/api/v1/projects/WEB/labels/{label_id}/", ["not", "an", "object"], content_type=JSON)
+    assert response.status_code == 400
+    assert pm.get("/api/v1/projects/WEB/tasks/?label=1.7").status_code == 400
+
+
+@pytest.mark.django_db
+def test_a_move_records_the_labels_and_assignees_it_drops(team):
+    with schema_context(team.organization.schema_name):
+        from tenant_apps.tasks.models import Label
+
+        bug = Label.objects.create(project=team.web, name="bug")
+    task = team.task("Moving", labels=[bug], assignees=[team.members["Developer"]])
+    owner = client_for(team.organization, User.objects.get(email="owner@alpha.test"))
+    moved = owner.post(f"/api/v1/projects/WEB/tasks/{task.number}/move/", {"project": "OPS"}, content_type=JSON)
+    assert moved.status_code == 200
+    activity = owner.get(f"/api/v1/projects/OPS/tasks/{moved.json()['number']}/activity/").json()["results"]
+    fields = {(a["kind"], a["field"]) for a in activity}
+    assert {("moved", "project"), ("changed", "labels"), ("changed", "assignees")} <= fields
