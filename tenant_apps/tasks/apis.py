@@ -44,6 +44,7 @@ from tenant_apps.tasks.services import (
     comment_create,
     comment_delete,
     comment_update,
+    label_delete,
     label_save,
     task_create,
     task_delete,
@@ -243,11 +244,10 @@ class TaskDetailApi(ProjectScopedApi):
         if not needed <= codes:
             raise PermissionDenied(f"Your role may not do this ({', '.join(sorted(needed - codes))}).")
         expected = data.get("version")
-        if_match = request.headers.get("If-Match")
-        if if_match and if_match.strip() != "*":
-            if if_match.strip() != _etag(task):
+        if request.headers.get("If-Match"):
+            if not _if_match_ok(request, task):
                 return _precondition_failed(task)
-            expected = task.version
+            expected = task.version if expected is None else expected
         try:
             updated = service_call(
                 task_update,
@@ -262,10 +262,28 @@ class TaskDetailApi(ProjectScopedApi):
             raise NotFound() from exc
         return _task_response(_with_relations(Task.objects.filter(pk=updated.pk)).get())
 
-    @extend_schema(responses={204: OpenApiResponse(description="Deleted with its comments and attachments.")})
+    @extend_schema(
+        parameters=[OpenApiParameter("If-Match", str, location=OpenApiParameter.HEADER, required=False)],
+        responses={
+            204: OpenApiResponse(description="Deleted with its comments and attachments."),
+            412: OpenApiResponse(description="The task changed since you read it; nothing was deleted."),
+        },
+    )
     def delete(self, request, key: str, number: int):
-        task_delete(task=self._task(number))
+        task = self._task(number)
+        if not _if_match_ok(request, task):
+            return _precondition_failed(task)
+        task_delete(task=task)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _if_match_ok(request, task: Task) -> bool:
+    """RFC 9110 If-Match: absent or `*` passes; otherwise one of the listed ETags must be
+    the task's current one."""
+    header = (request.headers.get("If-Match") or "").strip()
+    if not header or header == "*":
+        return True
+    return _etag(task) in {tag.strip() for tag in header.split(",")}
 
 
 def _precondition_failed(task: Task) -> Response:
@@ -391,7 +409,9 @@ class LabelDetailApi(ProjectScopedApi):
 
     @extend_schema(responses={204: OpenApiResponse(description="Deleted; tasks lose the label.")})
     def delete(self, request, key: str, label_id: int):
-        get_object_or_404(Label, pk=label_id, project=self.project).delete()
+        label_delete(
+            label=get_object_or_404(Label, pk=label_id, project=self.project), actor=member_for_request(request)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -435,7 +455,10 @@ class AttachmentListApi(ProjectScopedApi):
             raise PayloadTooLarge(settings.TESSERA_ATTACHMENT_MAX_BYTES)
         if upload is None:
             raise ValidationError({"file": ["Attach a file in the multipart field “file”."]})
-        attachment = attachment_add(task=task, actor=member_for_request(request), upload=upload)
+        try:
+            attachment = attachment_add(task=task, actor=member_for_request(request), upload=upload)
+        except Task.DoesNotExist as exc:  # deleted while the file streamed in
+            raise NotFound() from exc
         return Response(AttachmentOutputSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
 
@@ -498,6 +521,8 @@ class TaskMoveApi(ProjectScopedApi):
         """Move the task to another project (task.delete here, task.create there). It is
         renumbered there; its old number redirects."""
         task = get_object_or_404(Task.objects.filter(project=self.project), number=number)
+        if not _if_match_ok(request, task):
+            return _precondition_failed(task)
         serializer = TaskMoveInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         target = Project.objects.filter(key=serializer.validated_data["project"]).first()

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -143,6 +144,9 @@ def task_update(*, task: Task, actor: Member, data: dict[str, Any], expected_ver
 def task_delete(*, task: Task) -> None:
     """Delete the task with its comments, activity and attachments (files included)."""
     with transaction.atomic():
+        # Lock the task first: an upload in flight (which locks it too) either lands
+        # before we list the files or finds the task gone; no file is left behind.
+        Task.objects.select_for_update().filter(pk=task.pk).first()
         keys = list(Attachment.objects.filter(task=task).values_list("storage_key", flat=True))
         task.delete()
         attachments.files_delete_on_commit(keys)
@@ -214,6 +218,9 @@ def attachment_add(*, task: Task, actor: Member, upload) -> Attachment:
     saved_key = attachments.storage().save(key, upload)
     try:
         with transaction.atomic():
+            # Raises Task.DoesNotExist (the file is then removed) if the task was deleted
+            # meanwhile; holds off a concurrent task_delete until this row exists.
+            Task.objects.select_for_update().get(pk=task.pk)
             attachment = Attachment.objects.create(
                 task=task,
                 uploaded_by=actor,
@@ -292,3 +299,22 @@ def task_move(*, task: Task, target: Project, actor: Member) -> Task:
         )
         task_counts_invalidate()
     return current
+
+
+def label_delete(*, label: Label, actor: Member) -> None:
+    """Delete a label; the tasks that carried it get a new version and an activity row,
+    like any other change to them."""
+    with transaction.atomic():
+        tasks = list(Task.objects.select_for_update().filter(labels=label))
+        for task in tasks:
+            before = sorted(task.labels.values_list("pk", flat=True))
+            Activity.objects.create(
+                task=task,
+                actor=actor,
+                kind=Activity.Kind.CHANGED,
+                field="labels",
+                old_value=before,
+                new_value=[pk for pk in before if pk != label.pk],
+            )
+        Task.objects.filter(pk__in=[task.pk for task in tasks]).update(version=F("version") + 1)
+        label.delete()

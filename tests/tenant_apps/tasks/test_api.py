@@ -940,3 +940,39 @@ def test_a_move_records_the_labels_and_assignees_it_drops(team):
     activity = owner.get(f"/api/v1/projects/OPS/tasks/{moved.json()['number']}/activity/").json()["results"]
     fields = {(a["kind"], a["field"]) for a in activity}
     assert {("moved", "project"), ("changed", "labels"), ("changed", "assignees")} <= fields
+
+
+@pytest.mark.django_db
+def test_if_match_guards_delete_and_move_and_accepts_a_list(team):
+    task = team.task("Guarded")
+    owner = client_for(team.organization, User.objects.get(email="owner@alpha.test"))
+    url = f"/api/v1/projects/WEB/tasks/{task.number}/"
+    etag = owner.get(url)["ETag"]
+    owner.patch(url, {"title": "Changed"}, content_type=JSON)  # the ETag is now stale
+    before = team.state()
+
+    assert owner.delete(url, HTTP_IF_MATCH=etag).status_code == 412
+    assert owner.post(f"{url}move/", {"project": "OPS"}, content_type=JSON, HTTP_IF_MATCH=etag).status_code == 412
+    assert team.state() == before
+
+    fresh = owner.get(url)["ETag"]
+    listed = owner.patch(url, {"title": "Again"}, content_type=JSON, HTTP_IF_MATCH=f'"0.0", {fresh}')
+    assert listed.status_code == 200
+    stale_body = owner.patch(url, {"title": "x", "version": 1}, content_type=JSON, HTTP_IF_MATCH=listed["ETag"])
+    assert stale_body.status_code == 412  # a stale version in the body is not overridden by If-Match
+
+
+@pytest.mark.django_db
+def test_deleting_a_label_is_recorded_on_its_tasks(team):
+    pm = team.client("Project Manager")
+    label_id = pm.post("/api/v1/projects/WEB/labels/", {"name": "bug"}, content_type=JSON).json()["id"]
+    created = pm.post("/api/v1/projects/WEB/tasks/", {"title": "Tagged", "label_ids": [label_id]}, content_type=JSON)
+    number, version = created.json()["number"], created.json()["version"]
+
+    assert pm.delete(f"/api/v1/projects/WEB/labels/{label_id}/").status_code == 204
+
+    task = pm.get(f"/api/v1/projects/WEB/tasks/{number}/").json()
+    assert task["labels"] == []
+    assert task["version"] == version + 1
+    activity = pm.get(f"/api/v1/projects/WEB/tasks/{number}/activity/").json()["results"]
+    assert (activity[0]["field"], activity[0]["old_value"], activity[0]["new_value"]) == ("labels", [label_id], [])
