@@ -19,34 +19,14 @@ import sys
 import time
 from io import StringIO
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import bench_database_url, database_recreate  # noqa: E402
+
 LEVELS = [int(arg) for arg in sys.argv[1:]] or [1, 100, 500]
 SAMPLES = 5
-
-
-def _bench_database_url() -> str:
-    url = urlparse(os.environ["DATABASE_URL"])
-    return urlunparse(url._replace(path=url.path.rstrip("/") + "_bench"))
-
-
-def _recreate_database(url: str) -> None:
-    import psycopg2
-    from psycopg2 import sql
-
-    parsed = urlparse(url)
-    admin = psycopg2.connect(
-        host=parsed.hostname, port=parsed.port, user=parsed.username, password=parsed.password, dbname="postgres"
-    )
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        name = parsed.path.lstrip("/")
-        cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    admin.close()
 
 
 def _timed(function) -> float:
@@ -56,12 +36,12 @@ def _timed(function) -> float:
 
 
 def main() -> None:
-    os.environ["DATABASE_URL"] = _bench_database_url()
+    os.environ["DATABASE_URL"] = bench_database_url()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     os.environ["TESSERA_SPARE_POOL_SIZE"] = "0"
     # Refill requests go to a queue no development worker consumes.
     os.environ["CELERY_QUEUE"] = "tessera-bench"
-    _recreate_database(os.environ["DATABASE_URL"])
+    database_recreate(os.environ["DATABASE_URL"])
 
     import logging
 

@@ -23,10 +23,11 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import bench_database_url, database_recreate  # noqa: E402
 
 EN_WORDS = [
     *[
@@ -87,27 +88,6 @@ RU_WORDS = [
     ],
     *["сессия", "сбой"],
 ]
-
-
-def _bench_database_url() -> str:
-    url = urlparse(os.environ["DATABASE_URL"])
-    return urlunparse(url._replace(path=url.path.rstrip("/") + "_bench"))
-
-
-def _recreate_database(url: str) -> None:
-    import psycopg2
-    from psycopg2 import sql
-
-    parsed = urlparse(url)
-    admin = psycopg2.connect(
-        host=parsed.hostname, port=parsed.port, user=parsed.username, password=parsed.password, dbname="postgres"
-    )
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        name = parsed.path.lstrip("/")
-        cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    admin.close()
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
@@ -171,12 +151,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=40)
     args = parser.parse_args()
 
-    os.environ["DATABASE_URL"] = _bench_database_url()
+    os.environ["DATABASE_URL"] = bench_database_url()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     os.environ["TESSERA_SPARE_POOL_SIZE"] = "0"
     os.environ["CELERY_QUEUE"] = "tessera-bench"
     os.environ["DJANGO_DEBUG"] = "false"
-    _recreate_database(os.environ["DATABASE_URL"])
+    database_recreate(os.environ["DATABASE_URL"])
 
     import logging
 
