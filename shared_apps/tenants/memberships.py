@@ -26,12 +26,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from shared_apps.accounts.models import User
-from shared_apps.tenants.models import Invitation, Membership, Organization, OrgRole
+from shared_apps.tenants.models import MANAGER_ROLES, Invitation, Membership, Organization, OrgRole
 from shared_apps.tenants.services import member_sync, membership_create, organization_url
 
 logger = logging.getLogger(__name__)
-
-MANAGER_ROLES = {OrgRole.OWNER, OrgRole.ADMIN}
 
 
 def _digest(token: str) -> str:

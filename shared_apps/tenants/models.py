@@ -12,6 +12,10 @@ class OrgRole(models.TextChoices):
     GUEST = "guest", _("Guest")
 
 
+# Roles that manage the organisation: people, roles, usage; they may do everything.
+MANAGER_ROLES = frozenset({OrgRole.OWNER, OrgRole.ADMIN})
+
+
 class Organization(TenantMixin):
     """An organisation and its PostgreSQL schema.
 

@@ -1,6 +1,7 @@
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
-from shared_apps.tenants.models import Membership
+from shared_apps.tenants.models import MANAGER_ROLES, Membership
 
 
 def membership_for_request(request) -> Membership | None:
@@ -20,6 +21,13 @@ def membership_for_request(request) -> Membership | None:
             )
         request._tessera_membership = membership
     return request._tessera_membership
+
+
+def require_org_manager(request, message: str) -> None:
+    """403 with `message` unless the requester is an owner or admin here."""
+    membership = membership_for_request(request)
+    if membership is None or membership.role not in MANAGER_ROLES:
+        raise PermissionDenied(message)
 
 
 class IsOrganizationMember(BasePermission):

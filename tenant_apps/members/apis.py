@@ -4,7 +4,6 @@ from django.contrib.auth import login
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -20,7 +19,7 @@ from shared_apps.tenants.memberships import (
     membership_role_change,
 )
 from shared_apps.tenants.models import Invitation, Membership
-from shared_apps.tenants.permissions import IsOrganizationMember, membership_for_request
+from shared_apps.tenants.permissions import IsOrganizationMember, membership_for_request, require_org_manager
 from shared_apps.tenants.services import organization_url
 from tenant_apps.members.models import Member
 from tenant_apps.members.serializers import (
@@ -104,8 +103,7 @@ class InvitationListCreateApi(APIView):
     permission_classes = [IsOrganizationMember]
 
     def _require_manager(self, request) -> None:
-        if membership_for_request(request).role not in ("owner", "admin"):
-            raise PermissionDenied("Only owners and admins can see and send invitations.")
+        require_org_manager(request, "Only owners and admins can see and send invitations.")
 
     @extend_schema(
         responses=paginated(InvitationOutputSerializer),
@@ -164,8 +162,7 @@ class InvitationDetailApi(APIView):
 
     @extend_schema(responses={204: OpenApiResponse(description="Withdrawn: the link stops working.")})
     def delete(self, request, invitation_id: int):
-        if membership_for_request(request).role not in ("owner", "admin"):
-            raise PermissionDenied("Only owners and admins can withdraw invitations.")
+        require_org_manager(request, "Only owners and admins can withdraw invitations.")
         invitation = get_object_or_404(
             Invitation, pk=invitation_id, organization_id=request.tenant.pk, accepted_at=None, revoked_at=None
         )

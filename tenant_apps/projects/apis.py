@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 from shared_apps.core.api import service_call
 from shared_apps.core.pagination import TesseraPagination, paginated, paginated_response
 from shared_apps.tenants.models import OrgRole
-from shared_apps.tenants.permissions import IsOrganizationMember, membership_for_request
+from shared_apps.tenants.permissions import IsOrganizationMember, membership_for_request, require_org_manager
 from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project, ProjectMember, Role
 from tenant_apps.projects.permissions import HasProjectPermission, member_for_request, user_can
@@ -40,8 +40,7 @@ from tenant_apps.tasks.cache import task_counts_by_project
 
 
 def _require_org_admin(request) -> None:
-    if membership_for_request(request).role not in (OrgRole.OWNER, OrgRole.ADMIN):
-        raise PermissionDenied("Only organisation owners and admins manage roles.")
+    require_org_manager(request, "Only organisation owners and admins manage roles.")
 
 
 _PROJECT_MEMBER_EXAMPLE = {

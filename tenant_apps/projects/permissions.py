@@ -12,7 +12,7 @@ from django.core.cache import cache
 from rest_framework.permissions import BasePermission
 
 from shared_apps.core.cache_namespaces import CacheNamespace
-from shared_apps.tenants.models import OrgRole
+from shared_apps.tenants.models import MANAGER_ROLES, OrgRole
 from shared_apps.tenants.permissions import membership_for_request
 from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project, ProjectMember
@@ -31,7 +31,7 @@ def permissions_version_bump() -> None:
 def _compute(*, member: Member, project: Project) -> frozenset[str]:
     if not member.is_active:
         return frozenset()
-    if member.role in (OrgRole.OWNER, OrgRole.ADMIN):
+    if member.role in MANAGER_ROLES:
         return ALL_CODES
     codes: set[str] = {"project.view"} if member.role == OrgRole.MEMBER else set()
     project_member = ProjectMember.objects.select_related("role").filter(project=project, member=member).first()

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from shared_apps.core.api import service_call
 from shared_apps.core.pagination import paginated, paginated_response
-from shared_apps.tenants.permissions import IsOrganizationMember, membership_for_request
+from shared_apps.tenants.permissions import IsOrganizationMember, require_org_manager
 from tenant_apps.members.models import Member
 from tenant_apps.projects.apis import ProjectScopedApi
 from tenant_apps.projects.models import Project
@@ -100,8 +100,8 @@ def _with_relations(queryset: QuerySet[Task]) -> QuerySet[Task]:
     )
 
 
-def _filtered(request, queryset: QuerySet[Task], *, allowed_extra: set[str] = frozenset()) -> QuerySet[Task]:
-    known = set(TaskFilter.base_filters) | {"page", "page_size"} | allowed_extra
+def _filtered(request, queryset: QuerySet[Task]) -> QuerySet[Task]:
+    known = set(TaskFilter.base_filters) | {"page", "page_size"}
     unknown = sorted(set(request.query_params) - known)
     if unknown:
         raise ValidationError({name: ["Unknown parameter."] for name in unknown})
@@ -546,6 +546,5 @@ class UsageApi(APIView):
     def get(self, request):
         """What the organisation uses: members, projects, tasks, attachment storage
         (owners and admins)."""
-        if membership_for_request(request).role not in ("owner", "admin"):
-            raise PermissionDenied("Only owners and admins see the organisation's usage.")
+        require_org_manager(request, "Only owners and admins see the organisation's usage.")
         return Response(UsageOutputSerializer(organization_usage()).data)

@@ -10,6 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shared_apps.tenants.models import MANAGER_ROLES
 from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project, ProjectMember
 from tenant_apps.tasks import attachments
@@ -44,7 +45,7 @@ def _check_assignees(project: Project, assignees: list[Member]) -> None:
             "member_id", flat=True
         )
     )
-    allowed |= {member.pk for member in assignees if member.is_active and member.role in ("owner", "admin")}
+    allowed |= {member.pk for member in assignees if member.is_active and member.role in MANAGER_ROLES}
     outsiders = sorted(ids - allowed)
     if outsiders:
         raise ValidationError(
@@ -278,7 +279,7 @@ def task_move(*, task: Task, target: Project, actor: Member) -> Task:
         in_target = set(
             ProjectMember.objects.filter(project=target, member__in=assignees).values_list("member_id", flat=True)
         )
-        keep = [m for m in assignees if m.pk in in_target or (m.is_active and m.role in ("owner", "admin"))]
+        keep = [m for m in assignees if m.pk in in_target or (m.is_active and m.role in MANAGER_ROLES)]
         current.assignees.set(keep)
         dropped = [
             ("labels", labels_before, []),
