@@ -1,6 +1,6 @@
 """Task list with search and filters: the API against raw SQL, measured side by side.
 
-Run with `make bench ARGS=...` or `python platform/dev.py bench bench/task_list.py
+Run with `.venv/bin/python platform/dev.py bench bench/task_list.py
 [--tasks 100000] [--rounds 40]`. Builds its own database (`<DATABASE_URL's name>_bench`,
 dropped and recreated): one organisation, 20 projects, 50 people, N tasks with English
 and Russian titles. Then measures, in one run, p50/p95 of

@@ -376,7 +376,15 @@ def main() -> int:
     bench = sub.add_parser("bench", help="a benchmark script from bench/")
     bench.add_argument("script")
     bench.add_argument("script_args", nargs=argparse.REMAINDER)
-    args = parser.parse_args()
+    # Options meant for pytest or the benchmark (`make test ARGS="-k tenants -x"`) pass
+    # through untouched; argparse's REMAINDER alone refuses a leading "-k".
+    args, passthrough = parser.parse_known_args()
+    if args.command == "test":
+        args.pytest_args = [*passthrough, *args.pytest_args]
+    elif args.command == "bench":
+        args.script_args = [*passthrough, *args.script_args]
+    elif passthrough:
+        parser.error(f"unrecognized arguments: {' '.join(passthrough)}")
     handlers = {"run": command_run, "test": command_test, "services": command_services, "bench": command_bench}
     return handlers[args.command](args)
 
