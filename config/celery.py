@@ -30,12 +30,15 @@ def send_in_schema(
     schema_name: str,
     args: Sequence[Any] = (),
     kwargs: dict[str, Any] | None = None,
+    countdown: float | None = None,
 ) -> AsyncResult | None:
     """Send `task` to run in `schema_name`. Returns None (and logs) when the broker is
     unreachable: callers that must not lose work keep an outbox row a periodic job
     re-dispatches, so a broker outage never fails the caller's write."""
     try:
-        return task.apply_async(args=list(args), kwargs=kwargs or {}, headers={"_schema_name": schema_name})
+        return task.apply_async(
+            args=list(args), kwargs=kwargs or {}, headers={"_schema_name": schema_name}, countdown=countdown
+        )
     except Exception:  # kombu raises several unrelated types for an unreachable broker
         logger.warning("could not enqueue %s for schema %s", task.name, schema_name, exc_info=True)
         return None
@@ -47,9 +50,12 @@ def enqueue_on_commit(
     args: Sequence[Any] = (),
     kwargs: dict[str, Any] | None = None,
     schema_name: str | None = None,
+    countdown: float | None = None,
 ) -> None:
     """Send `task` after the current transaction commits, in the schema that is active
     *now* (or `schema_name`). Capturing it here matters: an `on_commit` callback may run
     after a `schema_context` has exited, and a plain `.delay()` then goes to public."""
     schema = schema_name or connection.schema_name
-    transaction.on_commit(lambda: send_in_schema(task, schema_name=schema, args=args, kwargs=kwargs))
+    transaction.on_commit(
+        lambda: send_in_schema(task, schema_name=schema, args=args, kwargs=kwargs, countdown=countdown)
+    )

@@ -5,6 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from shared_apps.core.views import organization_home
 from tenant_apps.members.views import invitation_page
+from tenant_apps.notifications.views import unsubscribe_page
+from tenant_apps.tasks.views import task_page
 
 urlpatterns = [
     path("", organization_home, name="organization-home"),
@@ -12,10 +14,13 @@ urlpatterns = [
     # (sign-up is refused here: the adapter opens it on the root domain only).
     path("accounts/", include("allauth.urls")),
     path("invitations/<str:token>/", invitation_page, name="invitation"),
+    path("tasks/<str:reference>/", task_page, name="task-page"),
+    path("notifications/unsubscribe/<str:token>/", unsubscribe_page, name="notifications-unsubscribe"),
     path("api/v1/", include("shared_apps.tenants.urls")),
     path("api/v1/", include("tenant_apps.members.urls")),
     path("api/v1/", include("tenant_apps.projects.urls")),
     path("api/v1/", include("tenant_apps.tasks.urls")),
+    path("api/v1/", include("tenant_apps.notifications.urls")),
     path("api/schema/", SpectacularAPIView.as_view(urlconf="config.urls_tenant"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

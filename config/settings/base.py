@@ -70,6 +70,7 @@ TENANT_APPS = [
     "tenant_apps.members",
     "tenant_apps.projects",
     "tenant_apps.tasks",
+    "tenant_apps.notifications",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -83,6 +84,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "shared_apps.core.middleware.UserLanguageMiddleware",
     "shared_apps.tenants.middleware.SuspendedOrganizationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -171,7 +173,25 @@ CELERY_BEAT_SCHEDULE = {
         # Runs once, in public (not once per organisation).
         "tenant_schemas": ["public"],
     },
+    # Once per organisation (no `tenant_schemas`): the outbox safety net and due dates.
+    "notifications-outbox-sweep": {"task": "notifications.outbox_sweep", "schedule": 60.0},
+    "notifications-due-soon": {"task": "notifications.due_soon_scan", "schedule": 15 * 60.0},
 }
+
+# --- Notifications (DESIGN.md section 5) ---------------------------------------------
+# Emails wait this long so that several notifications become one digest (0: send each).
+NOTIFICATIONS_EMAIL_DIGEST_SECONDS = env.int("TESSERA_EMAIL_DIGEST_SECONDS", default=120)
+# Email and webhook attempts before a delivery is marked failed; retries back off
+# exponentially from the base delay.
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("TESSERA_DELIVERY_MAX_ATTEMPTS", default=6)
+NOTIFICATIONS_RETRY_BACKOFF_SECONDS = env.int("TESSERA_DELIVERY_BACKOFF_SECONDS", default=30)
+# Events still unprocessed this long after commit are sent to the workers again.
+NOTIFICATIONS_REDISPATCH_SECONDS = env.int("TESSERA_OUTBOX_REDISPATCH_SECONDS", default=60)
+# "Due soon" means due within this many hours.
+NOTIFICATIONS_DUE_SOON_HOURS = env.int("TESSERA_DUE_SOON_HOURS", default=24)
+# Webhooks to private/loopback addresses are refused unless this is set (SSRF guard).
+NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = env.bool("TESSERA_WEBHOOK_ALLOW_PRIVATE", default=False)
+NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS = env.float("TESSERA_WEBHOOK_TIMEOUT", default=5.0)
 
 # --- Auth ------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -255,11 +275,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets used by several serializers get one name each.
+    "ENUM_NAME_OVERRIDES": {
+        "EventKindEnum": "tenant_apps.notifications.models.EventKind",
+        "DeliveryStatusEnum": "tenant_apps.notifications.models.DeliveryStatus",
+        "TaskStatusEnum": "tenant_apps.tasks.models.TaskStatus",
+    },
 }
 
 # --- i18n ------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ru", "Русский")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

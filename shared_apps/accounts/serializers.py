@@ -1,4 +1,5 @@
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 
@@ -8,7 +9,7 @@ class ApiTokenCreateInputSerializer(serializers.Serializer):
 
     def validate_expires_at(self, value):
         if value is not None and value <= timezone.now():
-            raise serializers.ValidationError("The expiry must be in the future.")
+            raise serializers.ValidationError(_("The expiry must be in the future."))
         return value
 
 

@@ -13,6 +13,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
 from shared_apps.accounts.models import ApiToken, User
+from shared_apps.core.middleware import language_activate
 
 KEY_PREFIX = "tsr_"
 _PREFIX_LENGTH = 12
@@ -94,6 +95,7 @@ class ApiTokenAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed(_("This token has expired."))
         if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        language_activate(request, token.user)
         return token.user, token
 
     def _fail(self, request) -> None:

@@ -1,4 +1,7 @@
+from django.conf import settings
 from django.http import JsonResponse
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from shared_apps.core.health import health_status
 
@@ -16,8 +19,37 @@ class HealthCheckMiddleware:
         if request.path_info.rstrip("/") != HEALTH_PATH:
             return self.get_response(request)
         if request.method not in ("GET", "HEAD"):
-            return JsonResponse({"detail": "Method not allowed."}, status=405)
+            return JsonResponse({"detail": _("Method not allowed.")}, status=405)
         healthy, checks = health_status()
         return JsonResponse(
             {"status": "ok" if healthy else "unavailable", "checks": checks}, status=200 if healthy else 503
         )
+
+
+def language_activate(request, user) -> None:
+    """Use `user`'s chosen language for this request when they chose one (it wins over
+    Accept-Language, which LocaleMiddleware applied before)."""
+    chosen = getattr(user, "language", "")
+    if chosen and chosen in {code for code, _name in settings.LANGUAGES}:
+        translation.activate(chosen)
+        request.LANGUAGE_CODE = chosen
+
+
+class UserLanguageMiddleware:
+    """After authentication: the person's language setting, else the browser's
+    Accept-Language (LocaleMiddleware), else the organisation's language. Token-
+    authenticated API calls get the same in their authentication class."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.language:
+            language_activate(request, user)
+        elif "HTTP_ACCEPT_LANGUAGE" not in request.META:
+            organization_language = getattr(getattr(request, "tenant", None), "language", "")
+            if organization_language:
+                translation.activate(organization_language)
+                request.LANGUAGE_CODE = organization_language
+        return self.get_response(request)

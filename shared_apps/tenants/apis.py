@@ -1,4 +1,5 @@
 from allauth.core import ratelimit
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import Throttled, ValidationError
@@ -98,7 +99,7 @@ class SignupApi(APIView):
         serializer = SignupInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         if not ratelimit.consume(request, action="signup"):
-            raise Throttled(detail="Too many sign-ups from this address; try again in a minute.")
+            raise Throttled(detail=_("Too many sign-ups from this address; try again in a minute."))
         data = serializer.validated_data
         form = OrganizationSignupForm(
             data={

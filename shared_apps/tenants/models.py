@@ -34,6 +34,8 @@ class Organization(TenantMixin):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.SPARE, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
+    # Default language of the organisation's emails for people who chose none.
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
 
     # Schemas are created (and migrated) when a row is first saved; they are never
     # dropped implicitly: deleting an organisation's data is an explicit operation.

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
@@ -33,7 +34,7 @@ def require_org_manager(request, message: str) -> None:
 class IsOrganizationMember(BasePermission):
     """Only members of the organisation the request's host names."""
 
-    message = "You are not a member of this organisation."
+    message = _("You are not a member of this organisation.")
 
     def has_permission(self, request, view) -> bool:
         return membership_for_request(request) is not None

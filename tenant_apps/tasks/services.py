@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from shared_apps.tenants.models import MANAGER_ROLES
 from tenant_apps.members.models import Member
+from tenant_apps.notifications import services as notify
 from tenant_apps.projects.models import Project, ProjectMember
 from tenant_apps.tasks import attachments
 from tenant_apps.tasks.cache import task_counts_invalidate
@@ -97,6 +98,11 @@ def task_create(
         task.assignees.set(assignees)
         task.labels.set(labels)
         Activity.objects.create(task=task, actor=actor, kind=Activity.Kind.CREATED)
+        notify.watchers_add(task=task, members=[actor])
+        notify.assignment_record(
+            task=task, actor=actor, added=[m.pk for m in assignees if m.pk != actor.pk], removed=[]
+        )
+        notify.mentions_record(task=task, actor=actor, text=description)
         task_counts_invalidate()
     return task
 
@@ -112,6 +118,7 @@ def task_update(*, task: Task, actor: Member, data: dict[str, Any], expected_ver
         if expected_version is not None and current.version != expected_version:
             raise StaleVersion(current.version)
         changes: list[tuple[str, Any, Any]] = []
+        old_description = current.description
         for field in _TRACKED:
             if field in data and data[field] != getattr(current, field):
                 changes.append((field, _json(getattr(current, field)), _json(data[field])))
@@ -138,8 +145,22 @@ def task_update(*, task: Task, actor: Member, data: dict[str, Any], expected_ver
                 )
                 for field, old, new in changes
             )
+            _changes_notify(task=current, actor=actor, changes=changes, old_description=old_description)
             task_counts_invalidate()
     return current
+
+
+def _changes_notify(*, task: Task, actor: Member, changes: list[tuple[str, Any, Any]], old_description: str) -> None:
+    """The outbox events of an update (same transaction): status, assignees, mentions."""
+    for field, old, new in changes:
+        if field == "status":
+            notify.status_change_record(task=task, actor=actor, old=old, new=new)
+        elif field == "assignees":
+            added = [pk for pk in new if pk not in old and pk != actor.pk]
+            removed = [pk for pk in old if pk not in new and pk != actor.pk]
+            notify.assignment_record(task=task, actor=actor, added=added, removed=removed)
+        elif field == "description":
+            notify.mentions_record(task=task, actor=actor, text=new, previous_text=old_description)
 
 
 def task_delete(*, task: Task) -> None:
@@ -160,6 +181,7 @@ def comment_create(*, task: Task, author: Member, body: str) -> Comment:
         Activity.objects.create(
             task=task, actor=author, kind=Activity.Kind.COMMENTED, new_value={"comment": comment.pk}
         )
+        notify.comment_record(task=task, actor=author, comment_id=comment.pk, body=body)
     return comment
 
 
@@ -170,6 +192,7 @@ def comment_update(*, comment: Comment, actor: Member, body: str) -> Comment:
     if body == comment.body:
         return comment
     with transaction.atomic():
+        notify.mentions_record(task=comment.task, actor=actor, text=body, previous_text=comment.body, where="comment")
         comment.body = body
         comment.edited = True
         comment.save(update_fields=["body", "edited", "updated_at"])

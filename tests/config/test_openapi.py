@@ -34,6 +34,17 @@ EXPECTED_PATHS = {
         "/api/v1/projects/{key}/tasks/{number}/attachments/{attachment_id}/",
         "/api/v1/projects/{key}/tasks/{number}/move/",
         "/api/v1/usage/",
+        "/api/v1/notifications/",
+        "/api/v1/notifications/unread-count/",
+        "/api/v1/notifications/read-all/",
+        "/api/v1/notifications/preferences/",
+        "/api/v1/notifications/{notification_id}/read/",
+        "/api/v1/notifications/{notification_id}/unread/",
+        "/api/v1/projects/{key}/tasks/{number}/watchers/",
+        "/api/v1/projects/{key}/tasks/{number}/watch/",
+        "/api/v1/webhooks/",
+        "/api/v1/webhooks/{webhook_id}/",
+        "/api/v1/webhooks/{webhook_id}/deliveries/",
     },
 }
 

@@ -1,0 +1,283 @@
+"""Writing events (the outbox), watchers, preferences and reading marks. Call inside the
+organisation's schema. `event_record` must run inside the transaction of the change it
+reports: the event commits with the change or not at all (DESIGN.md section 5)."""
+
+import re
+import secrets
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_tenants.utils import schema_context
+
+from config.celery import enqueue_on_commit
+from shared_apps.accounts.models import User
+from tenant_apps.members.models import Member
+from tenant_apps.notifications.models import (
+    Event,
+    EventKind,
+    Notification,
+    Preference,
+    ProjectMute,
+    Watcher,
+    Webhook,
+)
+from tenant_apps.notifications.webhooks import url_check
+from tenant_apps.projects.models import Project
+from tenant_apps.tasks.models import Task, TaskStatus
+
+_UNREAD_TTL_SECONDS = 300
+# `@ada@acme.example` or `@ada` (the email's local part, or the display name without
+# spaces). Not preceded by a word character, so plain emails are not mentions.
+_MENTION = re.compile(r"(?<![\w@])@([\w.+-]+@[\w-]+(?:\.[\w-]+)+|[\w.+-]+)", re.UNICODE)
+
+
+def _task_payload(task: Task, actor: Member | None) -> dict[str, Any]:
+    return {
+        "task_key": f"{task.project.key}-{task.number}",
+        "task_title": task.title,
+        "project_key": task.project.key,
+        "actor_name": (actor.display_name or actor.email) if actor else "",
+    }
+
+
+def event_record(
+    *,
+    kind: str,
+    actor: Member | None,
+    task: Task | None = None,
+    payload: dict[str, Any] | None = None,
+    dedupe_key: str | None = None,
+) -> Event:
+    """Write an event in the caller's transaction and have a worker process it after the
+    commit. If the broker is down then, the event stays unprocessed and the periodic
+    sweep sends it again: the caller's write never fails because of Redis."""
+    from tenant_apps.notifications.tasks import event_process
+
+    data = _task_payload(task, actor) if task is not None else {}
+    data.update(payload or {})
+    event = Event.objects.create(kind=kind, actor=actor, task=task, payload=data, dedupe_key=dedupe_key)
+    enqueue_on_commit(event_process, args=[event.pk], schema_name=connection.schema_name)
+    return event
+
+
+def watchers_add(*, task: Task, members: Iterable[Member]) -> None:
+    Watcher.objects.bulk_create(
+        [Watcher(task=task, member=member) for member in members if member is not None], ignore_conflicts=True
+    )
+
+
+def watcher_remove(*, task: Task, member: Member) -> None:
+    Watcher.objects.filter(task=task, member=member).delete()
+
+
+def mentioned_members(text: str) -> list[Member]:
+    """Active members named in `text` as `@email` or `@handle` (the email's local part or
+    the display name without spaces, case-insensitive) when exactly one member has it."""
+    handles = {match.lower().rstrip(".") for match in _MENTION.findall(text or "")}
+    if not handles:
+        return []
+    members = Member.objects.filter(is_active=True)
+    if all("@" in handle for handle in handles):
+        members = members.annotate(email_lower=Lower("email")).filter(email_lower__in=handles)
+    by_handle: dict[str, dict[int, Member]] = defaultdict(dict)
+    for member in members:
+        by_handle[member.email.lower()][member.pk] = member
+        by_handle[member.email.split("@", 1)[0].lower()][member.pk] = member
+        if member.display_name:
+            by_handle[re.sub(r"\s+", "", member.display_name).lower()][member.pk] = member
+    found: dict[int, Member] = {}
+    for handle in handles:
+        matches = by_handle.get(handle, {})
+        if len(matches) == 1:
+            found.update(matches)
+    return sorted(found.values(), key=lambda member: member.pk)
+
+
+def mentions_record(
+    *, task: Task, actor: Member, text: str, previous_text: str = "", where: str = "description"
+) -> list[Member]:
+    """Notify people newly mentioned in `text` (not already mentioned in
+    `previous_text`); they become watchers. Returns them."""
+    before = {member.pk for member in mentioned_members(previous_text)} if previous_text else set()
+    mentioned = [member for member in mentioned_members(text) if member.pk not in before and member.pk != actor.pk]
+    if mentioned:
+        watchers_add(task=task, members=mentioned)
+        event_record(
+            kind=EventKind.MENTIONED,
+            actor=actor,
+            task=task,
+            payload={"member_ids": [member.pk for member in mentioned], "where": where},
+        )
+    return mentioned
+
+
+def assignment_record(*, task: Task, actor: Member, added: Iterable[int], removed: Iterable[int]) -> None:
+    added, removed = sorted(set(added)), sorted(set(removed))
+    if added:
+        watchers_add(task=task, members=Member.objects.filter(pk__in=added))
+        event_record(kind=EventKind.ASSIGNED, actor=actor, task=task, payload={"member_ids": added})
+    if removed:
+        event_record(kind=EventKind.UNASSIGNED, actor=actor, task=task, payload={"member_ids": removed})
+
+
+def status_change_record(*, task: Task, actor: Member, old: str, new: str) -> None:
+    event_record(kind=EventKind.STATUS_CHANGED, actor=actor, task=task, payload={"old": old, "new": new})
+
+
+def comment_record(*, task: Task, actor: Member, comment_id: int, body: str) -> None:
+    """The author watches the task from now on; people mentioned get a mention instead
+    of a second "comment added" notification."""
+    watchers_add(task=task, members=[actor])
+    mentioned = mentions_record(task=task, actor=actor, text=body, where="comment")
+    excerpt = body if len(body) <= 200 else body[:199] + "…"
+    event_record(
+        kind=EventKind.COMMENT_ADDED,
+        actor=actor,
+        task=task,
+        payload={"comment_id": comment_id, "excerpt": excerpt, "mentioned_ids": [member.pk for member in mentioned]},
+    )
+
+
+# --- Reading ---------------------------------------------------------------------------
+
+
+def _unread_key(member_id: int) -> str:
+    return f"notifications:unread:{member_id}"
+
+
+def unread_count(*, member: Member) -> int:
+    """Cached per person in the organisation's cache; every change to their
+    notifications deletes the entry."""
+    key = _unread_key(member.pk)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    count = Notification.objects.filter(recipient=member, read_at__isnull=True).count()
+    cache.set(key, count, _UNREAD_TTL_SECONDS)
+    return count
+
+
+def unread_count_invalidate(member_ids: Iterable[int]) -> None:
+    """Now and after the commit (a reader between the two would cache the old count)."""
+    keys = [_unread_key(pk) for pk in member_ids]
+    if not keys:
+        return
+    cache.delete_many(keys)
+    schema = connection.schema_name
+
+    def again() -> None:
+        with schema_context(schema):
+            cache.delete_many(keys)
+
+    transaction.on_commit(again)
+
+
+def notification_mark(*, notification: Notification, read: bool) -> Notification:
+    notification.read_at = (notification.read_at or timezone.now()) if read else None
+    Notification.objects.filter(pk=notification.pk).update(read_at=notification.read_at)
+    unread_count_invalidate([notification.recipient_id])
+    return notification
+
+
+def notifications_mark_all_read(*, member: Member) -> int:
+    marked = Notification.objects.filter(recipient=member, read_at__isnull=True).update(read_at=timezone.now())
+    unread_count_invalidate([member.pk])
+    return marked
+
+
+# --- Preferences -----------------------------------------------------------------------
+
+
+def preferences_save(
+    *,
+    member: Member,
+    kinds: list[dict[str, Any]] | None = None,
+    muted_projects: list[Project] | None = None,
+    language: str | None = None,
+) -> None:
+    """Save any of: per-kind channel switches, the muted projects (the whole list), the
+    person's language (their account's, used by every organisation)."""
+    with transaction.atomic():
+        for entry in kinds or []:
+            if entry["kind"] not in EventKind.values:
+                raise ValidationError({"kinds": _("Unknown kind: %(kind)s.") % {"kind": entry["kind"]}})
+            Preference.objects.update_or_create(
+                member=member,
+                kind=entry["kind"],
+                defaults={"in_app": entry.get("in_app", True), "email": entry.get("email", True)},
+            )
+        if muted_projects is not None:
+            ProjectMute.objects.filter(member=member).exclude(project__in=muted_projects).delete()
+            ProjectMute.objects.bulk_create(
+                [ProjectMute(member=member, project=project) for project in muted_projects], ignore_conflicts=True
+            )
+        if language is not None:
+            User.objects.filter(pk=member.user_id).update(language=language)
+            Member.objects.filter(pk=member.pk).update(language=language)
+            member.language = language
+
+
+def email_unsubscribe(*, member: Member, kind: str) -> None:
+    Preference.objects.update_or_create(member=member, kind=kind, defaults={"email": False})
+
+
+def due_soon_record() -> int:
+    """One "due soon" event per open task whose due date falls within the next
+    NOTIFICATIONS_DUE_SOON_HOURS, once per task and due date (a moved due date counts
+    again). Returns how many events were written."""
+    now = timezone.now()
+    today = timezone.localdate(now)
+    horizon = timezone.localdate(now + timedelta(hours=settings.NOTIFICATIONS_DUE_SOON_HOURS))
+    tasks = (
+        Task.objects.filter(due_date__gte=today, due_date__lte=horizon)
+        .exclude(status__in=[TaskStatus.DONE, TaskStatus.CANCELLED])
+        .select_related("project")
+    )
+    keys = {task.pk: f"due_soon:{task.pk}:{task.due_date.isoformat()}" for task in tasks}
+    done = set(Event.objects.filter(dedupe_key__in=keys.values()).values_list("dedupe_key", flat=True))
+    written = 0
+    for task in tasks:
+        if keys[task.pk] in done:
+            continue
+        try:
+            with transaction.atomic():
+                event_record(
+                    kind=EventKind.DUE_SOON,
+                    actor=None,
+                    task=task,
+                    payload={"due_date": task.due_date.isoformat()},
+                    dedupe_key=keys[task.pk],
+                )
+            written += 1
+        except IntegrityError:  # a concurrent scan wrote it first
+            continue
+    return written
+
+
+# --- Webhooks --------------------------------------------------------------------------
+
+
+def webhook_create(*, url: str, kinds: list[str], actor: Member) -> Webhook:
+    url_check(url)
+    return Webhook.objects.create(url=url, kinds=sorted(set(kinds)), secret=secrets.token_hex(32), created_by=actor)
+
+
+def webhook_update(*, webhook: Webhook, data: dict[str, Any]) -> Webhook:
+    if "url" in data:
+        url_check(data["url"])
+        webhook.url = data["url"]
+    if "kinds" in data:
+        webhook.kinds = sorted(set(data["kinds"]))
+    if "is_active" in data:
+        webhook.is_active = data["is_active"]
+    webhook.save()
+    return webhook

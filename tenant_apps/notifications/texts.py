@@ -1,0 +1,50 @@
+"""What a notification says, in the reader's language. Texts are rendered when shown
+(API, email), from the event's kind and payload, so one event reads right in English
+and Russian alike."""
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from tenant_apps.notifications.models import Event, EventKind
+from tenant_apps.tasks.models import TaskStatus
+
+
+def _status_label(value: str) -> str:
+    try:
+        return str(TaskStatus(value).label)
+    except ValueError:
+        return value
+
+
+def event_text(event: Event) -> str:
+    """One line for the active language, e.g. "Task WEB-42 was assigned to you"."""
+    payload = event.payload
+    values = {
+        "key": payload.get("task_key", ""),
+        "title": payload.get("task_title", ""),
+        "actor": payload.get("actor_name") or _("Someone"),
+    }
+    kind = event.kind
+    if kind == EventKind.ASSIGNED:
+        return _("Task %(key)s was assigned to you") % values
+    if kind == EventKind.UNASSIGNED:
+        return _("You were unassigned from task %(key)s") % values
+    if kind == EventKind.STATUS_CHANGED:
+        values.update(old=_status_label(payload.get("old", "")), new=_status_label(payload.get("new", "")))
+        return _("%(actor)s moved task %(key)s from “%(old)s” to “%(new)s”") % values
+    if kind == EventKind.COMMENT_ADDED:
+        return _("%(actor)s commented on task %(key)s") % values
+    if kind == EventKind.MENTIONED:
+        return _("%(actor)s mentioned you in task %(key)s") % values
+    if kind == EventKind.DUE_SOON:
+        values["date"] = payload.get("due_date", "")
+        return _("Task %(key)s is due on %(date)s") % values
+    if kind == EventKind.REPORT_READY:
+        values["name"] = payload.get("report_name", "")
+        return _("Your report “%(name)s” is ready") % values
+    return str(EventKind(kind).label) if kind in EventKind.values else kind
+
+
+def event_text_in(event: Event, language: str) -> str:
+    with translation.override(language):
+        return event_text(event)
