@@ -4,6 +4,8 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 
+from shared_apps.tenants.validators import validate_time_zone
+
 
 class OrgRole(models.TextChoices):
     OWNER = "owner", _("Owner")
@@ -34,6 +36,8 @@ class Organization(TenantMixin):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.SPARE, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
+    # IANA name; reports read periods given as dates (and show times) in this zone.
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
 
     # Schemas are created (and migrated) when a row is first saved; they are never
     # dropped implicitly: deleting an organisation's data is an explicit operation.
