@@ -70,6 +70,7 @@ TENANT_APPS = [
     "tenant_apps.members",
     "tenant_apps.projects",
     "tenant_apps.tasks",
+    "tenant_apps.reports",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -171,6 +172,13 @@ CELERY_BEAT_SCHEDULE = {
         # Runs once, in public (not once per organisation).
         "tenant_schemas": ["public"],
     },
+    # Re-sends lost report messages, re-queues reports whose worker died, deletes expired
+    # ones: one task in public that visits every organisation (tenant_apps/reports).
+    "reports-sweep": {
+        "task": "reports.sweep",
+        "schedule": 60.0,
+        "tenant_schemas": ["public"],
+    },
 }
 
 # --- Auth ------------------------------------------------------------------------------
@@ -255,6 +263,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two choice sets share the field name `status`: name each enum explicitly.
+    "ENUM_NAME_OVERRIDES": {
+        "TaskStatusEnum": "tenant_apps.tasks.models.TaskStatus",
+        "ReportStatusEnum": "tenant_apps.reports.models.Report.Status",
+    },
 }
 
 # --- i18n ------------------------------------------------------------------------------
@@ -304,3 +317,15 @@ TESSERA_MEMBER_SYNC = "tenant_apps.members.services.member_sync"
 
 # Days an invitation link stays valid.
 TESSERA_INVITATION_DAYS = env.int("TESSERA_INVITATION_DAYS", default=7)
+
+# --- Reports (tenant_apps/reports; docs/api.md "Reports") -------------------------------
+# Days a generated report (file and row) is kept before the sweep deletes it.
+TESSERA_REPORT_RETENTION_DAYS = env.int("TESSERA_REPORT_RETENTION_DAYS", default=7)
+# Longest period a report may cover.
+TESSERA_REPORT_MAX_YEARS = env.int("TESSERA_REPORT_MAX_YEARS", default=3)
+# A queued report last handed to the broker this long ago is sent again.
+TESSERA_REPORT_REDISPATCH_SECONDS = env.int("TESSERA_REPORT_REDISPATCH_SECONDS", default=120)
+# A running report without a progress heartbeat for this long lost its worker.
+TESSERA_REPORT_STALE_SECONDS = env.int("TESSERA_REPORT_STALE_SECONDS", default=300)
+# Starts before a report whose worker keeps dying is marked failed.
+TESSERA_REPORT_MAX_ATTEMPTS = env.int("TESSERA_REPORT_MAX_ATTEMPTS", default=3)

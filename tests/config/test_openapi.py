@@ -34,6 +34,10 @@ EXPECTED_PATHS = {
         "/api/v1/projects/{key}/tasks/{number}/attachments/{attachment_id}/",
         "/api/v1/projects/{key}/tasks/{number}/move/",
         "/api/v1/usage/",
+        "/api/v1/reports/",
+        "/api/v1/reports/kinds/",
+        "/api/v1/reports/{report_id}/",
+        "/api/v1/reports/{report_id}/download/",
     },
 }
 
