@@ -329,3 +329,5 @@ TESSERA_REPORT_REDISPATCH_SECONDS = env.int("TESSERA_REPORT_REDISPATCH_SECONDS",
 TESSERA_REPORT_STALE_SECONDS = env.int("TESSERA_REPORT_STALE_SECONDS", default=300)
 # Starts before a report whose worker keeps dying is marked failed.
 TESSERA_REPORT_MAX_ATTEMPTS = env.int("TESSERA_REPORT_MAX_ATTEMPTS", default=3)
+# Weekly scheduled reports larger than this are mailed as a link, not an attachment.
+TESSERA_REPORT_EMAIL_MAX_BYTES = env.int("TESSERA_REPORT_EMAIL_MAX_BYTES", default=10 * 1024 * 1024)

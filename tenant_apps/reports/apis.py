@@ -11,16 +11,19 @@ from shared_apps.tenants.permissions import IsOrganizationMember
 from tenant_apps.members.models import Member
 from tenant_apps.projects.permissions import member_for_request
 from tenant_apps.reports.kinds import KINDS
-from tenant_apps.reports.models import Report
+from tenant_apps.reports.models import Report, ReportSchedule
 from tenant_apps.reports.selectors import report_access, reports_visible_to
 from tenant_apps.reports.serializers import (
+    WEEKDAY_NAMES,
     ReportCreateInputSerializer,
     ReportDetailOutputSerializer,
     ReportKindOutputSerializer,
     ReportListQuerySerializer,
     ReportOutputSerializer,
+    ReportScheduleInputSerializer,
+    ReportScheduleOutputSerializer,
 )
-from tenant_apps.reports.services import report_delete, report_request
+from tenant_apps.reports.services import report_delete, report_request, report_schedule_delete, report_schedule_set
 from tenant_apps.reports.writers import CONTENT_TYPES
 from tenant_apps.tasks.attachments import storage
 
@@ -190,3 +193,48 @@ class ReportKindListApi(APIView):
             for kind in KINDS.values()
         ]
         return paginated_response(view=self, request=request, items=kinds, serializer_class=ReportKindOutputSerializer)
+
+
+def _schedule_output(schedule: ReportSchedule | None) -> dict:
+    data = {"weekday": None, "format": None, "last_run_on": None}
+    if schedule is not None:
+        data = {
+            "weekday": WEEKDAY_NAMES[schedule.weekday],
+            "format": schedule.format,
+            "last_run_on": schedule.last_run_on,
+        }
+    return ReportScheduleOutputSerializer(data).data
+
+
+class ReportScheduleApi(APIView):
+    """Your weekly report: "completed last week" (Monday to Sunday, the organisation's
+    time zone), mailed as an attachment on the chosen weekday from 07:00."""
+
+    permission_classes = [IsOrganizationMember]
+
+    @extend_schema(responses=ReportScheduleOutputSerializer)
+    def get(self, request):
+        """Your weekly report setting (`weekday: null` when there is none)."""
+        member = _member(request)
+        return Response(_schedule_output(ReportSchedule.objects.filter(member=member).first()))
+
+    @extend_schema(
+        request=ReportScheduleInputSerializer,
+        responses={200: ReportScheduleOutputSerializer, 403: OpenApiResponse(description="No report.create.")},
+        examples=[OpenApiExample("Mondays", request_only=True, value={"weekday": "monday", "format": "xlsx"})],
+    )
+    def put(self, request):
+        """Set (or change) your weekly report (needs report.create in some project)."""
+        member = _member(request)
+        serializer = ReportScheduleInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        schedule = service_call(
+            report_schedule_set, member=member, weekday=WEEKDAY_NAMES.index(data["weekday"]), format=data["format"]
+        )
+        return Response(_schedule_output(schedule))
+
+    @extend_schema(responses={204: OpenApiResponse(description="No more weekly reports.")})
+    def delete(self, request):
+        report_schedule_delete(member=_member(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -44,6 +44,8 @@ class Report(models.Model):
     # Small aggregate tables (counts per assignee/project, percentiles); the rows are in
     # the file.
     summary = models.JSONField(null=True, blank=True)
+    # Scheduled reports: mail the file to the requester once it is done.
+    email_when_done = models.BooleanField(default=False)
     # How many times a worker started it (a lost worker's report is queued again, up to
     # TESSERA_REPORT_MAX_ATTEMPTS).
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -84,3 +86,31 @@ class Report(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+
+class ReportSchedule(models.Model):
+    """A member's weekly "completed last week" report, emailed as an attachment on their
+    chosen weekday (from 07:00 in the organisation's time zone)."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+        SATURDAY = 5, _("Saturday")
+        SUNDAY = 6, _("Sunday")
+
+    member = models.OneToOneField(Member, on_delete=models.CASCADE, related_name="report_schedule")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    format = models.CharField(max_length=8, choices=Report.Format.choices, default=Report.Format.XLSX)
+    # The organisation-local date of the last run: at most one report a day.
+    last_run_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(weekday__lte=6), name="reports_schedule_weekday")]
+
+    def __str__(self) -> str:
+        return f"weekly report for {self.member} on {self.get_weekday_display()}"

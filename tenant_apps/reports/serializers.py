@@ -83,3 +83,23 @@ class ReportKindOutputSerializer(serializers.Serializer):
     params = serializers.ListField(child=serializers.CharField())
     required = serializers.ListField(child=serializers.CharField())
     formats = serializers.ListField(child=serializers.CharField())
+
+
+WEEKDAY_NAMES = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+class ReportScheduleInputSerializer(serializers.Serializer):
+    weekday = serializers.ChoiceField(choices=WEEKDAY_NAMES, help_text="The day the report is mailed.")
+    format = serializers.ChoiceField(choices=Report.Format.choices, default=Report.Format.XLSX)
+
+    def validate(self, attrs):
+        unknown = set(self.initial_data) - set(self.fields)
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+        return attrs
+
+
+class ReportScheduleOutputSerializer(serializers.Serializer):
+    weekday = serializers.ChoiceField(choices=WEEKDAY_NAMES, allow_null=True, help_text="null: no weekly report.")
+    format = serializers.ChoiceField(choices=Report.Format.choices, allow_null=True)
+    last_run_on = serializers.DateField(allow_null=True)

@@ -5,7 +5,7 @@ from django.conf import settings
 from django_tenants.utils import schema_context
 
 from shared_apps.tenants.models import Organization
-from tenant_apps.reports.services import report_generate, reports_sweep
+from tenant_apps.reports.services import report_email, report_generate, report_schedules_run, reports_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -16,22 +16,37 @@ def report_generate_task(report_id: int) -> str:
     return report_generate(report_id=report_id)
 
 
+@shared_task(
+    name="reports.email",
+    ignore_result=True,
+    autoretry_for=(OSError,),
+    retry_backoff=30,
+    max_retries=5,
+)
+def report_email_task(report_id: int) -> bool:
+    """Mail a finished scheduled report (SMTP errors are retried with backoff)."""
+    return report_email(report_id=report_id)
+
+
 @shared_task(name="reports.sweep", ignore_result=True)
 def reports_sweep_task() -> dict[str, int]:
     """Beat, every minute, in public: sweep every organisation's reports in turn (one
     task instead of one message per organisation per minute). One organisation's
-    failure is logged and does not stop the others."""
+    failure is logged and does not stop the others. Also requests the weekly scheduled
+    reports that are due."""
     totals: dict[str, int] = {}
     schemas = (
         Organization.objects.exclude(status=Organization.Status.SPARE)
         .exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
         .order_by("pk")
-        .values_list("schema_name", flat=True)
+        .values_list("schema_name", "time_zone")
     )
-    for schema in schemas:
+    for schema, time_zone in schemas:
         try:
             with schema_context(schema):
-                for key, value in reports_sweep().items():
+                counts = reports_sweep()
+                counts["scheduled"] = report_schedules_run(time_zone=time_zone)
+                for key, value in counts.items():
                     totals[key] = totals.get(key, 0) + value
         except Exception:
             logger.exception("report sweep failed in %s", schema)

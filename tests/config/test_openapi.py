@@ -36,6 +36,7 @@ EXPECTED_PATHS = {
         "/api/v1/usage/",
         "/api/v1/reports/",
         "/api/v1/reports/kinds/",
+        "/api/v1/reports/schedule/",
         "/api/v1/reports/{report_id}/",
         "/api/v1/reports/{report_id}/download/",
     },
