@@ -290,6 +290,13 @@ def test_report_kinds_are_listed(world):
 
 
 @pytest.mark.django_db
+def test_report_kinds_are_for_members_only(world, org_b):
+    outsider = client_for(world.organization, org_b.memberships.get(role=OrgRole.OWNER).user)
+    assert outsider.get(f"{URL}kinds/").status_code == 403
+    assert client_for(world.organization).get(f"{URL}kinds/").status_code == 401
+
+
+@pytest.mark.django_db
 def test_a_deactivated_member_has_no_reports(world):
     report = _done_report(world)
     with world.schema():

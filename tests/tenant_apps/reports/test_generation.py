@@ -148,6 +148,9 @@ def test_a_report_holds_only_projects_where_the_requester_may_report(world):
     assert [row[0] for row in csv_rows(guest_content)[1:]] == ["OPS-1"]
     _workload, workload = generate(world, "guest", "workload", "json")
     assert json.loads(workload)["rows"] == []
+    status_report, status_content = generate(world, "dev", "project_status", "json", **PERIOD)
+    assert {row["project"] for row in json.loads(status_content)["rows"]} == {"WEB"}
+    assert [row["project"] for row in status_report.summary["tables"]["by_project"]] == ["WEB"]
 
 
 @pytest.mark.django_db
