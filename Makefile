@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format services bench clean
+.PHONY: run test lint format services bench bench-report clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ services: $(STAMP)
 # Benchmarks print ratios against raw SQL measured in the same run (docs/benchmarks.md).
 bench: $(STAMP)
 	$(PY) platform/dev.py bench bench/org_create.py $(ARGS)
+
+# The completed-tasks report at 100k and 1M tasks on a worker process (several minutes).
+bench-report: $(STAMP)
+	$(PY) platform/dev.py bench bench/report.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache

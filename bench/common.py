@@ -1,6 +1,10 @@
-"""What every benchmark shares: its own database next to the development one."""
+"""What every benchmark shares: its own database next to the development one, and the
+generator of an organisation with N tasks (English and Russian titles)."""
 
 import os
+import random
+import time
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlparse, urlunparse
 
 
@@ -25,3 +29,202 @@ def database_recreate(url: str) -> None:
         cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     admin.close()
+
+
+EN_WORDS = [
+    *[
+        "login",
+        "form",
+        "design",
+        "landing",
+        "page",
+        "payment",
+        "checkout",
+        "invoice",
+        "report",
+        "export",
+        "import",
+        "search",
+    ],
+    *["filter", "dashboard", "mobile", "layout", "cache", "database", "migration", "deploy", "release", "notification"],
+    *[
+        "email",
+        "settings",
+        "profile",
+        "avatar",
+        "upload",
+        "attachment",
+        "comment",
+        "permission",
+        "role",
+        "token",
+        "session",
+    ],
+    *["timeout", "error", "crash"],
+]
+RU_WORDS = [
+    *[
+        "задача",
+        "назначена",
+        "исправить",
+        "ошибку",
+        "оплаты",
+        "отчёт",
+        "выгрузка",
+        "поиск",
+        "фильтр",
+        "страница",
+        "вход",
+    ],
+    *[
+        "пароль",
+        "уведомление",
+        "письмо",
+        "настройки",
+        "профиль",
+        "загрузка",
+        "вложение",
+        "комментарий",
+        "права",
+        "роль",
+    ],
+    *["сессия", "сбой"],
+]
+
+
+SYLLABLES = ["ka", "lo", "mi", "ter", "vos", "dan", "rel", "shu", "pra", "nek", "zor", "bil", "gam", "tiv"]
+
+
+def filler(rng: random.Random) -> str:
+    """A pseudo-word from a vocabulary of ~2,700: real text has many distinct words, so a
+    search term matches a small share of tasks, not a third of them."""
+    return "".join(rng.choice(SYLLABLES) for _ in range(3))
+
+
+def text(rng: random.Random, words: int, real_share: float) -> str:
+    """`words` words, each a real English/Russian product word with `real_share`
+    probability, else filler."""
+    out = []
+    for _ in range(words):
+        if rng.random() < real_share:
+            out.append(rng.choice(RU_WORDS if rng.random() < 0.3 else EN_WORDS))
+        else:
+            out.append(filler(rng))
+    return " ".join(out)
+
+
+def title(rng: random.Random) -> str:
+    return text(rng, 5, 0.06).capitalize()
+
+
+def bench_django_setup() -> None:
+    """Point Django at a fresh `<database>_bench` (dropped and recreated) and set it up,
+    with the shared schema migrated."""
+    os.environ["DATABASE_URL"] = bench_database_url()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    os.environ["TESSERA_SPARE_POOL_SIZE"] = "0"
+    os.environ["CELERY_QUEUE"] = "tessera-bench"
+    os.environ["DJANGO_DEBUG"] = "false"
+    database_recreate(os.environ["DATABASE_URL"])
+
+    import logging
+
+    import django
+
+    django.setup()
+    logging.disable(logging.WARNING)
+
+    from django.conf import settings
+    from django.core.management import call_command
+
+    settings.ALLOWED_HOSTS = ["*"]
+    call_command("migrate_schemas", "--shared", verbosity=0)
+
+
+class BenchOrganization:
+    """Organisation `bench`: an owner, 49 members, 20 projects (everyone a Developer in
+    each). `tasks_add` appends tasks to it, spread evenly over the projects."""
+
+    STATUSES = ["todo", "in_progress", "in_review", "done", "cancelled"]
+
+    def __init__(self, *, people: int = 50, projects: int = 20) -> None:
+        from django_tenants.utils import schema_context
+
+        from shared_apps.accounts.models import User
+        from shared_apps.tenants.models import OrgRole
+        from shared_apps.tenants.services import membership_add, organization_create
+        from tenant_apps.members.models import Member
+        from tenant_apps.projects.models import Role
+        from tenant_apps.projects.services import project_create, project_member_set
+
+        self.owner = User.objects.create_user(email="owner@bench.test", password="bench-pass-123")  # noqa: S106
+        self.organization = organization_create(slug="bench", name="Bench", owner=self.owner)
+        for index in range(people - 1):
+            person = User.objects.create_user(email=f"p{index}@bench.test")
+            membership_add(organization=self.organization, user=person, role=OrgRole.MEMBER)
+        with schema_context(self.organization.schema_name):
+            self.members = list(Member.objects.order_by("pk"))
+            developer = Role.objects.get(name="Developer")
+            self.projects = []
+            for index in range(projects):
+                project = project_create(key=f"P{index:02d}", name=f"Project {index}", creator=self.members[0])
+                for member in self.members[1:]:
+                    project_member_set(project=project, member=member, role=developer)
+                self.projects.append(project)
+        self.tasks = 0
+
+    def tasks_add(self, count: int, rng: random.Random, *, done_share: float | None = None) -> float:
+        """Insert `count` tasks (0-2 assignees each, created in the last 400 days) with
+        plain SQL, then VACUUM ANALYZE. Statuses are uniform, or done with probability
+        `done_share`; done tasks are completed 0-30 days after creation. Returns the
+        seconds it took."""
+        from django.db import connection
+        from django_tenants.utils import schema_context
+        from psycopg2.extras import execute_values
+
+        from tenant_apps.projects.models import Project
+
+        started = time.perf_counter()
+        now = datetime.now(tz=UTC)
+        per_project = count // len(self.projects)
+        members = self.members
+        with schema_context(self.organization.schema_name), connection.cursor() as cursor:
+            for project in self.projects:
+                first = Project.objects.get(pk=project.pk).task_sequence + 1
+                for start in range(first, first + per_project, 10_000):
+                    rows = []
+                    for number in range(start, min(start + 10_000, first + per_project)):
+                        if done_share is None:
+                            status = rng.choice(self.STATUSES)
+                        else:
+                            status = "done" if rng.random() < done_share else rng.choice(self.STATUSES[:3])
+                        created = now - timedelta(seconds=rng.random() * 400 * 86400)
+                        completed = None
+                        if status == "done":
+                            completed = min(now, created + timedelta(seconds=rng.random() * 30 * 86400))
+                        rows.append(
+                            (project.pk, number, title(rng), text(rng, 12, 0.03), status, rng.randint(0, 4),
+                             members[rng.randrange(len(members))].pk, 1, created, completed)
+                        )  # fmt: skip
+                    ids = execute_values(
+                        cursor,
+                        "INSERT INTO tasks_task (project_id, number, title, description, status, priority, "
+                        "reporter_id, version, created_at, completed_at, updated_at) "
+                        "SELECT v.*, now() FROM (VALUES %s) AS v RETURNING id",
+                        rows,
+                        template="(%s, %s, %s, %s, %s, %s, %s, %s, %s::timestamptz, %s::timestamptz)",
+                        fetch=True,
+                    )
+                    links = [
+                        (task_id, members[index].pk)
+                        for (task_id,) in ids
+                        for index in rng.sample(range(len(members)), rng.randint(0, 2))
+                    ]
+                    if links:
+                        execute_values(cursor, "INSERT INTO tasks_task_assignees (task_id, member_id) VALUES %s", links)
+                Project.objects.filter(pk=project.pk).update(task_sequence=first + per_project - 1)
+            # As autovacuum would soon after: hint bits and the visibility map set, so the
+            # measurement sees a settled table, not the first read after a bulk load.
+            cursor.execute("VACUUM ANALYZE")
+        self.tasks += per_project * len(self.projects)
+        return time.perf_counter() - started

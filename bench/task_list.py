@@ -17,7 +17,6 @@ and prints both and their ratio, plus search alone.
 """
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -27,97 +26,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_database_url, database_recreate  # noqa: E402
-
-EN_WORDS = [
-    *[
-        "login",
-        "form",
-        "design",
-        "landing",
-        "page",
-        "payment",
-        "checkout",
-        "invoice",
-        "report",
-        "export",
-        "import",
-        "search",
-    ],
-    *["filter", "dashboard", "mobile", "layout", "cache", "database", "migration", "deploy", "release", "notification"],
-    *[
-        "email",
-        "settings",
-        "profile",
-        "avatar",
-        "upload",
-        "attachment",
-        "comment",
-        "permission",
-        "role",
-        "token",
-        "session",
-    ],
-    *["timeout", "error", "crash"],
-]
-RU_WORDS = [
-    *[
-        "задача",
-        "назначена",
-        "исправить",
-        "ошибку",
-        "оплаты",
-        "отчёт",
-        "выгрузка",
-        "поиск",
-        "фильтр",
-        "страница",
-        "вход",
-    ],
-    *[
-        "пароль",
-        "уведомление",
-        "письмо",
-        "настройки",
-        "профиль",
-        "загрузка",
-        "вложение",
-        "комментарий",
-        "права",
-        "роль",
-    ],
-    *["сессия", "сбой"],
-]
+from bench.common import BenchOrganization, bench_django_setup  # noqa: E402
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
-
-
-SYLLABLES = ["ka", "lo", "mi", "ter", "vos", "dan", "rel", "shu", "pra", "nek", "zor", "bil", "gam", "tiv"]
-
-
-def _filler(rng: random.Random) -> str:
-    """A pseudo-word from a vocabulary of ~2,700: real text has many distinct words, so a
-    search term matches a small share of tasks, not a third of them."""
-    return "".join(rng.choice(SYLLABLES) for _ in range(3))
-
-
-def _text(rng: random.Random, words: int, real_share: float) -> str:
-    """`words` words, each a real English/Russian product word with `real_share`
-    probability, else filler."""
-    out = []
-    for _ in range(words):
-        if rng.random() < real_share:
-            out.append(rng.choice(RU_WORDS if rng.random() < 0.3 else EN_WORDS))
-        else:
-            out.append(_filler(rng))
-    return " ".join(out)
-
-
-def _title(rng: random.Random) -> str:
-    return _text(rng, 5, 0.06).capitalize()
 
 
 RAW_PAGE_SQL = """
@@ -151,85 +65,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=40)
     args = parser.parse_args()
 
-    os.environ["DATABASE_URL"] = bench_database_url()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-    os.environ["TESSERA_SPARE_POOL_SIZE"] = "0"
-    os.environ["CELERY_QUEUE"] = "tessera-bench"
-    os.environ["DJANGO_DEBUG"] = "false"
-    database_recreate(os.environ["DATABASE_URL"])
-
-    import logging
-
-    import django
-
-    django.setup()
-    logging.disable(logging.WARNING)
+    bench_django_setup()
 
     from django.conf import settings
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
     from django_tenants.utils import schema_context
-    from psycopg2.extras import execute_values
 
-    from shared_apps.accounts.models import User
-    from shared_apps.tenants.models import OrgRole
-    from shared_apps.tenants.services import membership_add, organization_create
-    from tenant_apps.members.models import Member
-    from tenant_apps.projects.models import Project, Role
-    from tenant_apps.projects.services import project_create, project_member_set
-
-    settings.ALLOWED_HOSTS = ["*"]
-    call_command("migrate_schemas", "--shared", verbosity=0)
-    rng = random.Random(42)
-    owner = User.objects.create_user(email="owner@bench.test", password="bench-pass-123")  # noqa: S106
-    organization = organization_create(slug="bench", name="Bench", owner=owner)
-    people = [User.objects.create_user(email=f"p{index}@bench.test") for index in range(49)]
-    for person in people:
-        membership_add(organization=organization, user=person, role=OrgRole.MEMBER)
-
-    started = time.perf_counter()
-    with schema_context(organization.schema_name):
-        members = list(Member.objects.order_by("pk"))
-        developer = Role.objects.get(name="Developer")
-        projects = []
-        for index in range(20):
-            project = project_create(key=f"P{index:02d}", name=f"Project {index}", creator=members[0])
-            for member in members[1:]:
-                project_member_set(project=project, member=member, role=developer)
-            projects.append(project)
-        per_project = args.tasks // len(projects)
-        statuses = ["todo", "in_progress", "in_review", "done", "cancelled"]
-        with connection.cursor() as cursor:
-            for project in projects:
-                for start in range(0, per_project, 10_000):
-                    rows = []
-                    for number in range(start + 1, min(start + 10_000, per_project) + 1):
-                        status = rng.choice(statuses)
-                        rows.append(
-                            (project.pk, number, _title(rng), _text(rng, 12, 0.03), status,
-                             rng.randint(0, 4), members[rng.randrange(len(members))].pk, 1)
-                        )  # fmt: skip
-                    ids = execute_values(
-                        cursor,
-                        "INSERT INTO tasks_task (project_id, number, title, description, status, priority, "
-                        "reporter_id, version, created_at, updated_at) "
-                        "SELECT v.*, now() - random() * interval '400 days', now() FROM (VALUES %s) AS v "
-                        "RETURNING id",
-                        rows,
-                        fetch=True,
-                    )
-                    links = [
-                        (task_id, members[index].pk)
-                        for (task_id,) in ids
-                        for index in rng.sample(range(len(members)), rng.randint(0, 2))
-                    ]
-                    execute_values(cursor, "INSERT INTO tasks_task_assignees (task_id, member_id) VALUES %s", links)
-                Project.objects.filter(pk=project.pk).update(task_sequence=per_project)
-            # As autovacuum would soon after: hint bits and the visibility map set, so the
-            # measurement sees a settled table, not the first read after a bulk load.
-            cursor.execute("VACUUM ANALYZE")
-    print(f"generated {per_project * len(projects)} tasks in {time.perf_counter() - started:.0f} s", flush=True)
+    bench = BenchOrganization()
+    organization, owner, members = bench.organization, bench.owner, bench.members
+    seconds = bench.tasks_add(args.tasks, random.Random(42))
+    print(f"generated {bench.tasks} tasks in {seconds:.0f} s", flush=True)
 
     with schema_context(organization.schema_name):
         assignee = members[7].pk
@@ -268,7 +114,7 @@ def main() -> None:
     api_p50, api_p95 = _percentiles(api_times)
     raw_p50, raw_p95 = _percentiles(raw_times)
     search_p50, search_p95 = _percentiles(search_times)
-    tasks = per_project * len(projects)
+    tasks = bench.tasks
     print(f"\n{tasks} tasks, {args.rounds} rounds, searches {searches}")
     print("| measure | p50 (ms) | p95 (ms) |")
     print("|---|---|---|")

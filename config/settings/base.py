@@ -71,6 +71,7 @@ TENANT_APPS = [
     "tenant_apps.projects",
     "tenant_apps.tasks",
     "tenant_apps.notifications",
+    "tenant_apps.reports",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -176,6 +177,13 @@ CELERY_BEAT_SCHEDULE = {
     # Once per organisation (no `tenant_schemas`): the outbox safety net and due dates.
     "notifications-outbox-sweep": {"task": "notifications.outbox_sweep", "schedule": 60.0},
     "notifications-due-soon": {"task": "notifications.due_soon_scan", "schedule": 15 * 60.0},
+    # Re-sends lost report messages, re-queues reports whose worker died, deletes expired
+    # ones: one task in public that visits every organisation (tenant_apps/reports).
+    "reports-sweep": {
+        "task": "reports.sweep",
+        "schedule": 60.0,
+        "tenant_schemas": ["public"],
+    },
 }
 
 # --- Notifications (DESIGN.md section 5) ---------------------------------------------
@@ -275,11 +283,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Choice sets used by several serializers get one name each.
+    # Choice sets used by several serializers (or sharing a field name) get one name each.
     "ENUM_NAME_OVERRIDES": {
         "EventKindEnum": "tenant_apps.notifications.models.EventKind",
         "DeliveryStatusEnum": "tenant_apps.notifications.models.DeliveryStatus",
         "TaskStatusEnum": "tenant_apps.tasks.models.TaskStatus",
+        "ReportStatusEnum": "tenant_apps.reports.models.Report.Status",
     },
 }
 
@@ -331,3 +340,17 @@ TESSERA_MEMBER_SYNC = "tenant_apps.members.services.member_sync"
 
 # Days an invitation link stays valid.
 TESSERA_INVITATION_DAYS = env.int("TESSERA_INVITATION_DAYS", default=7)
+
+# --- Reports (tenant_apps/reports; docs/api.md "Reports") -------------------------------
+# Days a generated report (file and row) is kept before the sweep deletes it.
+TESSERA_REPORT_RETENTION_DAYS = env.int("TESSERA_REPORT_RETENTION_DAYS", default=7)
+# Longest period a report may cover.
+TESSERA_REPORT_MAX_YEARS = env.int("TESSERA_REPORT_MAX_YEARS", default=3)
+# A queued report last handed to the broker this long ago is sent again.
+TESSERA_REPORT_REDISPATCH_SECONDS = env.int("TESSERA_REPORT_REDISPATCH_SECONDS", default=120)
+# A running report without a progress heartbeat for this long lost its worker.
+TESSERA_REPORT_STALE_SECONDS = env.int("TESSERA_REPORT_STALE_SECONDS", default=300)
+# Starts before a report whose worker keeps dying is marked failed.
+TESSERA_REPORT_MAX_ATTEMPTS = env.int("TESSERA_REPORT_MAX_ATTEMPTS", default=3)
+# Weekly scheduled reports larger than this are mailed as a link, not an attachment.
+TESSERA_REPORT_EMAIL_MAX_BYTES = env.int("TESSERA_REPORT_EMAIL_MAX_BYTES", default=10 * 1024 * 1024)

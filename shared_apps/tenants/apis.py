@@ -8,17 +8,20 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from shared_apps.core.api import service_call
 from shared_apps.core.pagination import paginated, paginated_response
 from shared_apps.tenants.forms import OrganizationSignupForm
-from shared_apps.tenants.permissions import IsOrganizationMember, membership_for_request
+from shared_apps.tenants.models import Organization
+from shared_apps.tenants.permissions import IsOrganizationMember, membership_for_request, require_org_manager
 from shared_apps.tenants.selectors import organizations_for_user
 from shared_apps.tenants.serializers import (
     CurrentOrganizationOutputSerializer,
+    OrganizationUpdateInputSerializer,
     SignupInputSerializer,
     SignupOutputSerializer,
     UserOrganizationOutputSerializer,
 )
-from shared_apps.tenants.services import domain_for_slug, organization_url
+from shared_apps.tenants.services import domain_for_slug, organization_settings_update, organization_url
 from shared_apps.tenants.signup import signup_submit
 
 
@@ -37,22 +40,46 @@ class CurrentOrganizationApi(APIView):
                     "slug": "acme",
                     "domain": "acme.example.com",
                     "role": "owner",
+                    "time_zone": "Europe/Berlin",
                     "created_at": "2026-11-26T09:00:00Z",
                 },
             )
         ],
     )
     def get(self, request):
-        organization = request.tenant
         membership = membership_for_request(request)
-        data = {
-            "name": organization.name,
-            "slug": organization.slug,
-            "domain": domain_for_slug(organization.slug),
-            "role": membership.role,
-            "created_at": membership.organization.created_at,
-        }
-        return Response(CurrentOrganizationOutputSerializer(data).data)
+        return Response(_current_organization(membership.organization, membership.role))
+
+    @extend_schema(
+        request=OrganizationUpdateInputSerializer,
+        responses={200: CurrentOrganizationOutputSerializer, 400: OpenApiResponse(description="Field errors.")},
+        examples=[OpenApiExample("Time zone", request_only=True, value={"time_zone": "Europe/Berlin"})],
+    )
+    def patch(self, request):
+        """Rename the organisation or set its time zone (owners and admins)."""
+        require_org_manager(request, "Only owners and admins change the organisation's settings.")
+        serializer = OrganizationUpdateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership = membership_for_request(request)
+        organization = service_call(
+            organization_settings_update,
+            organization=membership.organization,
+            actor=request.user,
+            **serializer.validated_data,
+        )
+        return Response(_current_organization(organization, membership.role))
+
+
+def _current_organization(organization: Organization, role: str) -> dict:
+    data = {
+        "name": organization.name,
+        "slug": organization.slug,
+        "domain": domain_for_slug(organization.slug),
+        "role": role,
+        "time_zone": organization.time_zone,
+        "created_at": organization.created_at,
+    }
+    return CurrentOrganizationOutputSerializer(data).data
 
 
 class SignupApi(APIView):

@@ -27,9 +27,13 @@ def _to_fields(organization: Organization) -> dict:
     return {field.attname: getattr(organization, field.attname) for field in Organization._meta.concrete_fields}
 
 
-def _from_fields(fields: dict) -> Organization:
+def _from_fields(fields: dict) -> Organization | None:
+    """The cached organisation, or None when the entry predates a field added since
+    (cached by the previous release): then it is looked up again."""
     # Every concrete field is cached, so the instance is whole: saving it loses nothing.
     names = [field.attname for field in Organization._meta.concrete_fields]
+    if not all(name in fields for name in names):
+        return None
     return Organization.from_db("default", names, [fields[name] for name in names])
 
 
@@ -46,8 +50,9 @@ def organization_for_host(hostname: str) -> Organization | None:
     cached = _cache().get(_key(hostname))
     if cached == _MISSING:
         return None
-    if cached is not None:
-        return _from_fields(cached)
+    organization = _from_fields(cached) if cached is not None else None
+    if organization is not None:
+        return organization
     organization = _lookup_database(hostname)
     if organization is None:
         _cache().set(_key(hostname), _MISSING, _MISSING_SECONDS)

@@ -4,6 +4,8 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 
+from shared_apps.tenants.validators import validate_time_zone
+
 
 class OrgRole(models.TextChoices):
     OWNER = "owner", _("Owner")
@@ -36,6 +38,8 @@ class Organization(TenantMixin):
     activated_at = models.DateTimeField(null=True, blank=True)
     # Default language of the organisation's emails for people who chose none.
     language = models.CharField(max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
+    # IANA name; reports read periods given as dates (and show times) in this zone.
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
 
     # Schemas are created (and migrated) when a row is first saved; they are never
     # dropped implicitly: deleting an organisation's data is an explicit operation.

@@ -6,7 +6,13 @@ class CurrentOrganizationOutputSerializer(serializers.Serializer):
     slug = serializers.CharField()
     domain = serializers.CharField()
     role = serializers.CharField(help_text="The requesting user's organisation role.")
+    time_zone = serializers.CharField(help_text="IANA time zone; reports read dates in it.")
     created_at = serializers.DateTimeField()
+
+
+class OrganizationUpdateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    time_zone = serializers.CharField(max_length=64, required=False, help_text="IANA name, e.g. Europe/Berlin.")
 
 
 class SignupInputSerializer(serializers.Serializer):

@@ -20,7 +20,7 @@ from django_tenants.utils import schema_context
 
 from shared_apps.accounts.models import User
 from shared_apps.tenants.models import Domain, Membership, Organization, OrgRole
-from shared_apps.tenants.validators import validate_slug
+from shared_apps.tenants.validators import validate_slug, validate_time_zone
 
 logger = logging.getLogger(__name__)
 
@@ -232,4 +232,32 @@ def organization_status_set(*, organization: Organization, status: str, actor: U
     organization.status = status
     organization.save(update_fields=["status"])
     logger.info("organisation %s set to %s by %s", organization.schema_name, status, actor)
+    return organization
+
+
+def organization_settings_update(
+    *, organization: Organization, actor: User, name: str | None = None, time_zone: str | None = None
+) -> Organization:
+    """Rename the organisation and/or change its time zone (owners and admins: the
+    caller checks). Raises ValidationError naming the field; nothing is saved then."""
+    changed: list[str] = []
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise ValidationError({"name": _("The organisation needs a name.")}, code="name_required")
+        if len(name) > Organization._meta.get_field("name").max_length:
+            raise ValidationError({"name": _("The name is too long (at most 200 characters).")}, code="name_too_long")
+        organization.name = name
+        changed.append("name")
+    if time_zone is not None:
+        try:
+            validate_time_zone(time_zone)
+        except ValidationError as exc:
+            raise ValidationError({"time_zone": exc.messages}) from exc
+        organization.time_zone = time_zone
+        changed.append("time_zone")
+    if changed:
+        # The model signals drop the cached host lookup, so the next request sees it.
+        organization.save(update_fields=changed)
+        logger.info("organisation %s settings %s changed by %s", organization.schema_name, changed, actor)
     return organization

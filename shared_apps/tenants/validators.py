@@ -1,4 +1,6 @@
+import functools
 import re
+import zoneinfo
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -39,3 +41,18 @@ def validate_slug(value: str) -> str:
     if slug in RESERVED_SLUGS or slug.startswith("org-"):
         raise ValidationError(_("The address “%(slug)s” is reserved."), code="slug_reserved", params={"slug": slug})
     return slug
+
+
+def validate_time_zone(value: str) -> None:
+    """An IANA zone name the standard library knows (`Europe/Berlin`, `UTC`)."""
+    if value not in _time_zones():
+        raise ValidationError(
+            _("“%(value)s” is not a known time zone; use an IANA name such as Europe/Berlin."),
+            code="time_zone_invalid",
+            params={"value": value},
+        )
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())

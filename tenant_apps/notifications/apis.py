@@ -45,6 +45,7 @@ _NOTIFICATION_EXAMPLE = {
     "id": 7,
     "kind": "task.assigned",
     "text": "Task WEB-42 was assigned to you",
+    "url": "/tasks/WEB-42/",
     "task": {"key": "WEB-42", "title": "Fix the login form", "url": "/tasks/WEB-42/"},
     "actor": {"id": 1, "display_name": "Ada"},
     "data": {"task_key": "WEB-42", "member_ids": [3]},

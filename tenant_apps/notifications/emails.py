@@ -19,7 +19,7 @@ from shared_apps.tenants.models import Organization
 from shared_apps.tenants.services import organization_url
 from tenant_apps.members.models import Member
 from tenant_apps.notifications.models import DeliveryStatus, EmailDelivery, Event
-from tenant_apps.notifications.texts import event_text
+from tenant_apps.notifications.texts import event_text, event_url
 
 logger = logging.getLogger(__name__)
 
@@ -62,9 +62,8 @@ def unsubscribe_token_read(token: str) -> tuple[str, int, str] | None:
 
 
 def task_link(event: Event) -> str:
-    key = event.payload.get("task_key")
-    path = reverse("task-page", kwargs={"reference": key}) if key else "/"
-    return organization_url(current_organization(), path)
+    """The absolute link of a notification: the task's page, or what the event names."""
+    return organization_url(current_organization(), event_url(event))
 
 
 def _message(member: Member, events: list[Event]) -> EmailMultiAlternatives:

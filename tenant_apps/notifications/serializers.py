@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from tenant_apps.notifications.models import DeliveryStatus, EventKind
-from tenant_apps.notifications.texts import event_text
+from tenant_apps.notifications.texts import event_text, event_url
 
 
 class NotificationActorOutputSerializer(serializers.Serializer):
@@ -21,6 +21,7 @@ class NotificationOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=EventKind.choices, source="event.kind")
     text = serializers.SerializerMethodField(help_text="In the reader's language.")
+    url = serializers.SerializerMethodField(help_text="Where it leads (task page, report download).")
     task = serializers.SerializerMethodField()
     actor = serializers.SerializerMethodField()
     data = serializers.JSONField(source="event.payload")
@@ -30,12 +31,15 @@ class NotificationOutputSerializer(serializers.Serializer):
     def get_text(self, notification) -> str:
         return event_text(notification.event)
 
+    def get_url(self, notification) -> str:
+        return event_url(notification.event)
+
     def get_task(self, notification) -> NotificationTaskOutputSerializer(allow_null=True):
         payload = notification.event.payload
         key = payload.get("task_key")
         if not key:
             return None
-        return {"key": key, "title": payload.get("task_title", ""), "url": f"/tasks/{key}/"}
+        return {"key": key, "title": payload.get("task_title", ""), "url": event_url(notification.event)}
 
     def get_actor(self, notification) -> NotificationActorOutputSerializer(allow_null=True):
         actor = notification.event.actor

@@ -40,9 +40,20 @@ def event_text(event: Event) -> str:
         values["date"] = payload.get("due_date", "")
         return _("Task %(key)s is due on %(date)s") % values
     if kind == EventKind.REPORT_READY:
-        values["name"] = payload.get("report_name", "")
+        from tenant_apps.reports.kinds import KINDS
+
+        report_kind = KINDS.get(payload.get("report_kind", ""))
+        values["name"] = str(report_kind.title) if report_kind else payload.get("report_kind", "")
         return _("Your report “%(name)s” is ready") % values
     return str(EventKind(kind).label) if kind in EventKind.values else kind
+
+
+def event_url(event: Event) -> str:
+    """Where the notification leads, as a path on the organisation's domain."""
+    key = event.payload.get("task_key")
+    if key:
+        return f"/tasks/{key}/"
+    return event.payload.get("url", "/")
 
 
 def event_text_in(event: Event, language: str) -> str:

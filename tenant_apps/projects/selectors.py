@@ -15,3 +15,16 @@ def projects_visible_to(member: Member | None) -> QuerySet[Project]:
     # A guest sees a project only if their role there grants project.view (custom roles
     # may not): the same answer as the permission service.
     return Project.objects.filter(memberships__member=member, memberships__role__permissions__contains=["project.view"])
+
+
+def projects_where_member_may(member: Member | None, code: str) -> QuerySet[Project]:
+    """The visible projects in which `member` holds permission `code`: all of them for
+    owners and admins; for everyone else those whose project role grants it (the same
+    answer as `project_permissions`, as one query)."""
+    visible = projects_visible_to(member)
+    if member is None or not member.is_active or member.role in (OrgRole.OWNER, OrgRole.ADMIN):
+        return visible
+    if code == "project.view" and member.role == OrgRole.MEMBER:
+        return visible
+    granted = Project.objects.filter(memberships__member=member, memberships__role__permissions__contains=[code])
+    return visible.filter(pk__in=granted.values("pk"))

@@ -45,6 +45,11 @@ EXPECTED_PATHS = {
         "/api/v1/webhooks/",
         "/api/v1/webhooks/{webhook_id}/",
         "/api/v1/webhooks/{webhook_id}/deliveries/",
+        "/api/v1/reports/",
+        "/api/v1/reports/kinds/",
+        "/api/v1/reports/schedule/",
+        "/api/v1/reports/{report_id}/",
+        "/api/v1/reports/{report_id}/download/",
     },
 }
 

@@ -79,3 +79,66 @@ def test_current_organization_query_count_is_constant(org_a):
         assert client.get(URL).status_code == 200
     # search_path, session, user, membership (organisation joined); no domain lookup.
     assert len(queries.captured_queries) == 4, [q["sql"] for q in queries.captured_queries]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", [OrgRole.OWNER, OrgRole.ADMIN])
+def test_owners_and_admins_set_the_time_zone_and_name(org_a, role):
+    user = UserFactory()
+    membership_add(organization=org_a, user=user, role=role)
+    client = client_for(org_a, user)
+
+    response = client.patch(URL, {"time_zone": "Europe/Berlin", "name": "Alpha GmbH"}, content_type="application/json")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["time_zone"] == "Europe/Berlin"
+    assert response.json()["name"] == "Alpha GmbH"
+    org_a.refresh_from_db()
+    assert (org_a.time_zone, org_a.name) == ("Europe/Berlin", "Alpha GmbH")
+    # The cached host lookup was dropped: the next request sees the new zone.
+    assert client.get(URL).json()["time_zone"] == "Europe/Berlin"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", [OrgRole.MEMBER, OrgRole.GUEST])
+def test_members_and_guests_cannot_change_the_organisation(org_a, role):
+    user = UserFactory()
+    membership_add(organization=org_a, user=user, role=role)
+
+    response = client_for(org_a, user).patch(URL, {"time_zone": "Asia/Tokyo"}, content_type="application/json")
+
+    assert response.status_code == 403
+    org_a.refresh_from_db()
+    assert org_a.time_zone == "UTC"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"time_zone": "Mars/Olympus"}, "time_zone"),
+        ({"time_zone": ""}, "time_zone"),
+        ({"time_zone": "Europe/Berlin", "name": "   "}, "name"),
+        ({"name": "x" * 201}, "name"),
+    ],
+)
+def test_bad_organisation_settings_are_refused_by_field(org_a, payload, field):
+    owner = org_a.memberships.get(role=OrgRole.OWNER).user
+
+    response = client_for(org_a, owner).patch(URL, payload, content_type="application/json")
+
+    assert response.status_code == 400
+    assert field in response.json()
+    org_a.refresh_from_db()
+    assert (org_a.time_zone, org_a.name) == ("UTC", "Alpha Corp")
+
+
+@pytest.mark.django_db
+def test_an_owner_of_another_organisation_cannot_change_this_one(org_a, org_b):
+    outsider = org_b.memberships.get(role=OrgRole.OWNER).user
+
+    response = client_for(org_a, outsider).patch(URL, {"time_zone": "Asia/Tokyo"}, content_type="application/json")
+
+    assert response.status_code == 403
+    org_a.refresh_from_db()
+    assert org_a.time_zone == "UTC"

@@ -150,3 +150,20 @@ def test_platform_staff_still_reach_a_suspended_organisation(org_a):
 
     assert client_for(org_a, staff).get("/").status_code == 200
     assert client_for(org_a, member).get("/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_cached_entry_from_before_a_new_field_is_looked_up_again(org_a):
+    from django.core.cache import caches
+
+    from shared_apps.tenants.host_cache import _key, _to_fields, organization_for_host
+
+    old_entry = _to_fields(org_a)
+    del old_entry["time_zone"]  # cached by the release before the field existed
+    caches["platform"].set(_key("alpha.localhost"), old_entry, 60)
+
+    organization = organization_for_host("alpha.localhost")
+
+    assert organization.pk == org_a.pk
+    assert organization.time_zone == "UTC"
+    assert "time_zone" in caches["platform"].get(_key("alpha.localhost"))

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tenants", "0003_invitation"),
+        ("tenants", "0004_organization_time_zone"),
     ]
 
     operations = [

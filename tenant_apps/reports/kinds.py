@@ -1,0 +1,562 @@
+"""The registry of report kinds: which parameters each takes, how they are validated, and
+the function that turns the tenant's data into columns, streamed rows and a summary.
+
+Every kind reads only the projects it is given (the requester's scope, decided at
+generation time by `selectors.report_scope`), streams its rows from a server-side
+cursor in chunks, and computes its summary with aggregate queries, so memory does not
+grow with the number of tasks."""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import (
+    Aggregate,
+    CharField,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
+from django.db.models.functions import Coalesce, NullIf, TruncWeek
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from tenant_apps.members.models import Member
+from tenant_apps.projects.models import Project
+from tenant_apps.projects.selectors import projects_visible_to, projects_where_member_may
+from tenant_apps.tasks.models import Label, Task, TaskPriority, TaskStatus
+
+# Rows fetched per round trip from the server-side cursor.
+CHUNK_SIZE = 2000
+OPEN_STATUSES = (TaskStatus.TODO, TaskStatus.IN_PROGRESS, TaskStatus.IN_REVIEW)
+_PRIORITY_NAMES = dict(TaskPriority.choices)
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    # text, int, float, date, datetime: how the writers format the cell.
+    type: str = "text"
+
+
+@dataclass
+class Table:
+    key: str
+    title: str
+    columns: list[Column]
+    rows: list[tuple]
+
+    def as_json(self) -> list[dict[str, Any]]:
+        return [dict(zip([c.key for c in self.columns], _json_row(row), strict=True)) for row in self.rows]
+
+
+@dataclass
+class Summary:
+    """Figures (label and value) and small tables: what a reader looks at first."""
+
+    figures: list[tuple[str, str, Any]] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "figures": {key: _json_value(value) for key, _label, value in self.figures},
+            "tables": {table.key: table.as_json() for table in self.tables},
+        }
+
+
+@dataclass
+class ReportData:
+    title: str
+    columns: list[Column]
+    total: int  # rows the iterator will yield (for progress)
+    rows: Iterator[tuple]
+    summary: Summary
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a generation may read: the projects (a queryset, used as a subquery), the
+    organisation's time zone and the validated parameters."""
+
+    projects: QuerySet[Project]
+    tz: ZoneInfo
+    params: dict[str, Any]
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ReportKind:
+    code: str
+    title: str  # lazily translated
+    description: str
+    params: tuple[str, ...]
+    required: tuple[str, ...]
+    build: Callable[[Scope], ReportData]
+
+
+# --- Parameters -------------------------------------------------------------------------
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _json_row(row: tuple) -> list:
+    return [_json_value(value) for value in row]
+
+
+def _parse_moment(raw: Any, *, name: str, tz: ZoneInfo) -> tuple[str, datetime]:
+    """A date (midnight in the organisation's zone) or an ISO date-time (without an
+    offset: in the organisation's zone). Returns its canonical text and the instant."""
+    text = str(raw).strip() if raw is not None else ""
+    try:
+        day = parse_date(text) if len(text) == 10 else None
+        moment = None if day else parse_datetime(text)
+    except ValueError:  # well-formed but impossible, e.g. 2026-13-01
+        day = moment = None
+    if day is not None:
+        return day.isoformat(), datetime.combine(day, time.min, tzinfo=tz)
+    if moment is None:
+        raise ValidationError({name: _("Use a date (2026-11-01) or an ISO date-time (2026-11-01T09:00:00+01:00).")})
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return moment.isoformat(), moment
+
+
+def period_bounds(params: dict[str, Any], tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """[from, to) as aware instants, dates read in the organisation's time zone."""
+    return _parse_moment(params["from"], name="from", tz=tz)[1], _parse_moment(params["to"], name="to", tz=tz)[1]
+
+
+def _years_later(moment: datetime, years: int) -> datetime:
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:  # 29 February
+        return moment.replace(year=moment.year + years, day=28)
+
+
+def params_clean(kind: "ReportKind", raw: dict[str, Any], *, member: Member, time_zone: str) -> dict[str, Any]:
+    """Validate `raw` for `kind` as `member` would run it. Returns the canonical
+    parameters (JSON; project, member and label resolved to ids that exist here).
+
+    Raises ValidationError naming the field, or PermissionDenied for a project where
+    the member may not request reports."""
+    tz = ZoneInfo(time_zone)
+    errors: dict[str, list[str]] = {}
+    unknown = sorted(set(raw) - set(kind.params))
+    for name in unknown:
+        errors[name] = [_("Not a parameter of the %(kind)s report.") % {"kind": kind.code}]
+    for name in kind.required:
+        if raw.get(name) in (None, ""):
+            errors[name] = [_("This parameter is required for the %(kind)s report.") % {"kind": kind.code}]
+    if errors:
+        raise ValidationError(errors)
+
+    clean: dict[str, Any] = {"time_zone": time_zone}
+    if "from" in kind.params:
+        clean["from"], start = _parse_moment(raw["from"], name="from", tz=tz)
+        clean["to"], end = _parse_moment(raw["to"], name="to", tz=tz)
+        if start >= end:
+            raise ValidationError({"to": _("The period must end after it starts (`to` is exclusive).")})
+        years = settings.TESSERA_REPORT_MAX_YEARS
+        if end > _years_later(start, years):
+            raise ValidationError({"to": _("The period may be at most %(years)d years long.") % {"years": years}})
+
+    project = None
+    if raw.get("project") not in (None, ""):
+        key = str(raw["project"]).strip().upper()
+        project = projects_visible_to(member).filter(key=key).first()
+        if project is None:
+            raise ValidationError({"project": _("No such project.")})
+        if not projects_where_member_may(member, "report.create").filter(pk=project.pk).exists():
+            raise PermissionDenied(_("Your role in %(key)s does not allow reports.") % {"key": project.key})
+        clean["project"] = project.key
+        clean["project_id"] = project.pk
+
+    if raw.get("assignee") not in (None, ""):
+        value = str(raw["assignee"]).strip()
+        if value == "me":
+            clean["assignee_id"] = member.pk
+        elif value.isdigit() and len(value) <= 12 and Member.objects.filter(pk=int(value)).exists():
+            clean["assignee_id"] = int(value)
+        else:
+            raise ValidationError({"assignee": _("No such member (use a member id or “me”).")})
+
+    if raw.get("label") not in (None, ""):
+        value = str(raw["label"]).strip()
+        labels = Label.objects.filter(project__in=projects_visible_to(member))
+        if project is not None:
+            labels = labels.filter(project=project)
+        label = labels.filter(pk=int(value)).first() if value.isdigit() and len(value) <= 12 else None
+        if label is None:
+            where = _(" in %(key)s") % {"key": project.key} if project else ""
+            raise ValidationError({"label": _("No such label%(where)s.") % {"where": where}})
+        clean["label_id"] = label.pk
+    return clean
+
+
+# --- Shared query pieces ----------------------------------------------------------------
+
+
+def _person(prefix: str = "") -> Coalesce:
+    """A member's display name, or their email when they have none."""
+    return Coalesce(NullIf(F(f"{prefix}display_name"), Value("")), F(f"{prefix}email"), output_field=CharField())
+
+
+def _local(moment: datetime | None, tz: ZoneInfo) -> datetime | None:
+    return moment.astimezone(tz) if moment is not None else None
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's `percentile_cont(f) WITHIN GROUP (ORDER BY expr)` (linear
+    interpolation between the nearest values)."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression, fraction: float, **extra):
+        super().__init__(expression, fraction=float(fraction), output_field=DurationField(), **extra)
+
+
+def _days(duration: timedelta | None) -> float | None:
+    return None if duration is None else round(duration.total_seconds() / 86400, 2)
+
+
+def _project_filter(tasks: QuerySet[Task], scope: Scope) -> QuerySet[Task]:
+    tasks = tasks.filter(project__in=scope.projects.values("pk"))
+    if scope.params.get("project_id"):
+        tasks = tasks.filter(project_id=scope.params["project_id"])
+    return tasks
+
+
+# --- Completed tasks in a period --------------------------------------------------------
+
+COMPLETED_COLUMNS = [
+    Column("task", "Task"),
+    Column("title", "Title"),
+    Column("project", "Project"),
+    Column("assignees", "Assignees"),
+    Column("labels", "Labels"),
+    Column("priority", "Priority"),
+    Column("created", "Created", "datetime"),
+    Column("completed", "Completed", "datetime"),
+    Column("cycle_time_days", "Cycle time (days)", "float"),
+]
+
+
+def completed_tasks_queryset(scope: Scope) -> QuerySet[Task]:
+    """Tasks of the scope whose completion falls in [from, to), with the optional
+    assignee and label filters."""
+    start, end = period_bounds(scope.params, scope.tz)
+    tasks = _project_filter(Task.objects.filter(completed_at__gte=start, completed_at__lt=end), scope)
+    if scope.params.get("assignee_id"):
+        tasks = tasks.filter(assignees=scope.params["assignee_id"])
+    if scope.params.get("label_id"):
+        tasks = tasks.filter(labels=scope.params["label_id"])
+    return tasks
+
+
+def _completed_tasks(scope: Scope) -> ReportData:
+    tasks = completed_tasks_queryset(scope)
+    cycle = ExpressionWrapper(F("completed_at") - F("created_at"), output_field=DurationField())
+    total = tasks.count()
+    stats = tasks.aggregate(median=PercentileCont(cycle, 0.5), p90=PercentileCont(cycle, 0.9))
+    by_project = (
+        tasks.values_list("project__key", "project__name").annotate(n=Count("pk")).order_by("-n", "project__key")
+    )
+    through = Task.assignees.through
+    by_assignee = list(
+        through.objects.filter(task__in=tasks.values("pk"))
+        .values_list("member_id")
+        .annotate(name=_person("member__"), email=F("member__email"), n=Count("task_id"))
+        .values_list("name", "email", "n")
+        .order_by("-n", "name")
+    )
+    unassigned = tasks.filter(assignees=None).count()
+    if unassigned:
+        by_assignee.append((_("(unassigned)"), "", unassigned))
+    summary = Summary(
+        figures=[
+            ("tasks", _("Completed tasks"), total),
+            ("cycle_time_median_days", _("Median cycle time (days)"), _days(stats["median"])),
+            ("cycle_time_p90_days", _("90th percentile cycle time (days)"), _days(stats["p90"])),
+        ],
+        tables=[
+            Table(
+                "by_assignee",
+                _("Completed per assignee"),
+                [Column("assignee", "Assignee"), Column("email", "Email"), Column("tasks", "Tasks", "int")],
+                by_assignee,
+            ),
+            Table(
+                "by_project",
+                _("Completed per project"),
+                [Column("project", "Project"), Column("name", "Name"), Column("tasks", "Tasks", "int")],
+                list(by_project),
+            ),
+        ],
+    )
+    assignees = ArraySubquery(
+        Member.objects.filter(assigned_tasks=OuterRef("pk"))
+        .annotate(person=_person())
+        .order_by("person")
+        .values("person")
+    )
+    labels = ArraySubquery(Label.objects.filter(tasks=OuterRef("pk")).order_by("name").values("name"))
+    stream = (
+        tasks.annotate(assignee_names=assignees, label_names=labels)
+        .order_by("completed_at", "pk")
+        .values_list(
+            "project__key", "number", "title", "assignee_names", "label_names", "priority", "created_at", "completed_at"
+        )
+        .iterator(chunk_size=CHUNK_SIZE)
+    )
+
+    def rows() -> Iterator[tuple]:
+        tz = scope.tz
+        for key, number, title, names, label_names, priority, created, completed in stream:
+            yield (
+                f"{key}-{number}",
+                title,
+                key,
+                ", ".join(names),
+                ", ".join(label_names),
+                str(_PRIORITY_NAMES.get(priority, priority)),
+                _local(created, tz),
+                _local(completed, tz),
+                _days(completed - created),
+            )
+
+    return ReportData(_("Completed tasks"), COMPLETED_COLUMNS, total, rows(), summary)
+
+
+# --- Workload ---------------------------------------------------------------------------
+
+WORKLOAD_COLUMNS = [
+    Column("assignee", "Assignee"),
+    Column("email", "Email"),
+    Column("todo", "To do", "int"),
+    Column("in_progress", "In progress", "int"),
+    Column("in_review", "In review", "int"),
+    Column("open", "Open", "int"),
+    Column("overdue", "Overdue", "int"),
+]
+
+
+def _open_counts(prefix: str, today: date) -> dict[str, Count]:
+    counts = {status: Count("pk", filter=Q(**{f"{prefix}status": status})) for status in OPEN_STATUSES}
+    counts["open"] = Count("pk")
+    counts["overdue"] = Count("pk", filter=Q(**{f"{prefix}due_date__lt": today}))
+    return counts
+
+
+def _workload(scope: Scope) -> ReportData:
+    """Open tasks per assignee and status; overdue = due before today in the
+    organisation's zone. A task with two assignees counts for each of them."""
+    today = scope.now.astimezone(scope.tz).date()
+    tasks = _project_filter(Task.objects.filter(status__in=OPEN_STATUSES), scope)
+    assigned = Task.assignees.through.objects.filter(task__in=tasks.values("pk"))
+    if scope.params.get("assignee_id"):
+        assigned = assigned.filter(member_id=scope.params["assignee_id"])
+    per_member = (
+        assigned.values("member_id")
+        .annotate(name=_person("member__"), email=F("member__email"), **_open_counts("task__", today))
+        .order_by("-open", "name")
+    )
+    rows = [
+        (item["name"], item["email"], *(item[status] for status in OPEN_STATUSES), item["open"], item["overdue"])
+        for item in per_member
+    ]
+    if not scope.params.get("assignee_id"):
+        unassigned = tasks.filter(assignees=None).aggregate(**_open_counts("", today))
+        if unassigned["open"]:
+            rows.append(
+                (
+                    _("(unassigned)"),
+                    "",
+                    *(unassigned[s] for s in OPEN_STATUSES),
+                    unassigned["open"],
+                    unassigned["overdue"],
+                )
+            )
+    if scope.params.get("assignee_id"):
+        tasks = tasks.filter(assignees=scope.params["assignee_id"])
+    totals = tasks.aggregate(**_open_counts("", today))
+    by_project = (
+        tasks.values_list("project__key", "project__name")
+        .annotate(open=Count("pk"), overdue=Count("pk", filter=Q(due_date__lt=today)))
+        .order_by("project__key")
+    )
+    summary = Summary(
+        figures=[
+            ("open", _("Open tasks"), totals["open"]),
+            *[(status, str(TaskStatus(status).label), totals[status]) for status in OPEN_STATUSES],
+            ("overdue", _("Overdue"), totals["overdue"]),
+            ("as_of", _("As of"), today),
+        ],
+        tables=[
+            Table(
+                "by_project",
+                _("Open per project"),
+                [
+                    Column("project", "Project"),
+                    Column("name", "Name"),
+                    Column("open", "Open", "int"),
+                    Column("overdue", "Overdue", "int"),
+                ],
+                list(by_project),
+            )
+        ],
+    )
+    return ReportData(_("Workload"), WORKLOAD_COLUMNS, len(rows), iter(rows), summary)
+
+
+# --- Project status ---------------------------------------------------------------------
+
+PROJECT_STATUS_COLUMNS = [
+    Column("project", "Project"),
+    Column("name", "Name"),
+    Column("week", "Week starting", "date"),
+    Column("created", "Created", "int"),
+    Column("completed", "Completed", "int"),
+]
+_PROJECT_BATCH = 50
+
+
+def _weeks(start: datetime, end: datetime, tz: ZoneInfo) -> list[date]:
+    """Mondays (in the organisation's zone) of every week that overlaps [start, end)."""
+    first = start.astimezone(tz).date()
+    last = (end - timedelta(microseconds=1)).astimezone(tz).date()
+    monday = first - timedelta(days=first.weekday())
+    weeks = []
+    while monday <= last:
+        weeks.append(monday)
+        monday += timedelta(days=7)
+    return weeks
+
+
+def _weekly(tasks: QuerySet[Task], field_name: str, start, end, tz, project_ids) -> dict[tuple[int, date], int]:
+    rows = (
+        tasks.filter(project_id__in=project_ids, **{f"{field_name}__gte": start, f"{field_name}__lt": end})
+        .annotate(week=TruncWeek(field_name, tzinfo=tz))
+        .values_list("project_id", "week")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {(project_id, week.date() if isinstance(week, datetime) else week): n for project_id, week, n in rows}
+
+
+def _project_status(scope: Scope) -> ReportData:
+    """Per project: tasks by status now, and tasks created and completed in each week of
+    the period (the first and last week count only the days inside the period)."""
+    start, end = period_bounds(scope.params, scope.tz)
+    projects = scope.projects
+    if scope.params.get("project_id"):
+        projects = projects.filter(pk=scope.params["project_id"])
+    projects = projects.order_by("key")
+    tasks = Task.objects.filter(project__in=projects.values("pk"))
+    statuses = [status for status, _label in TaskStatus.choices]
+    per_project = (
+        projects.annotate(
+            **{status: Count("tasks", filter=Q(tasks__status=status)) for status in statuses},
+            total=Count("tasks"),
+            created_in_period=Count("tasks", filter=Q(tasks__created_at__gte=start, tasks__created_at__lt=end)),
+            completed_in_period=Count("tasks", filter=Q(tasks__completed_at__gte=start, tasks__completed_at__lt=end)),
+        )
+        .values_list("key", "name", *statuses, "total", "created_in_period", "completed_in_period")
+        .order_by("key")
+    )
+    status_table = list(per_project)
+    weeks = _weeks(start, end, scope.tz)
+    summary = Summary(
+        figures=[
+            ("projects", _("Projects"), len(status_table)),
+            ("created", _("Created in the period"), sum(row[-2] for row in status_table)),
+            ("completed", _("Completed in the period"), sum(row[-1] for row in status_table)),
+        ],
+        tables=[
+            Table(
+                "by_project",
+                _("Projects by status"),
+                [
+                    Column("project", "Project"),
+                    Column("name", "Name"),
+                    *[Column(status, str(label), "int") for status, label in TaskStatus.choices],
+                    Column("total", "Total", "int"),
+                    Column("created", "Created in period", "int"),
+                    Column("completed", "Completed in period", "int"),
+                ],
+                status_table,
+            )
+        ],
+    )
+
+    def rows() -> Iterator[tuple]:
+        # A batch of projects at a time: the weekly counts held in memory stay bounded
+        # however many projects and weeks there are.
+        batch: list[tuple[int, str, str]] = []
+        for project in projects.values_list("pk", "key", "name").iterator(chunk_size=_PROJECT_BATCH):
+            batch.append(project)
+            if len(batch) == _PROJECT_BATCH:
+                yield from _batch_rows(batch)
+                batch = []
+        if batch:
+            yield from _batch_rows(batch)
+
+    def _batch_rows(batch: list[tuple[int, str, str]]) -> Iterator[tuple]:
+        ids = [pk for pk, _key, _name in batch]
+        created = _weekly(tasks, "created_at", start, end, scope.tz, ids)
+        completed = _weekly(tasks, "completed_at", start, end, scope.tz, ids)
+        for pk, key, name in batch:
+            for week in weeks:
+                yield (key, name, week, created.get((pk, week), 0), completed.get((pk, week), 0))
+
+    return ReportData(_("Project status"), PROJECT_STATUS_COLUMNS, len(status_table) * len(weeks), rows(), summary)
+
+
+KINDS: dict[str, ReportKind] = {
+    kind.code: kind
+    for kind in (
+        ReportKind(
+            code="completed_tasks",
+            title=gettext_lazy("Completed tasks"),
+            description=(
+                "Tasks completed in [from, to): number, title, project, assignees, labels, priority, created, "
+                "completed, cycle time; summary per assignee and project, median and 90th percentile cycle time."
+            ),
+            params=("from", "to", "project", "assignee", "label"),
+            required=("from", "to"),
+            build=_completed_tasks,
+        ),
+        ReportKind(
+            code="workload",
+            title=gettext_lazy("Workload"),
+            description="Open tasks per assignee and status, with overdue counts; summary per project.",
+            params=("project", "assignee"),
+            required=(),
+            build=_workload,
+        ),
+        ReportKind(
+            code="project_status",
+            title=gettext_lazy("Project status"),
+            description="Per project: tasks by status now, and tasks created and completed per week in [from, to).",
+            params=("from", "to", "project"),
+            required=("from", "to"),
+            build=_project_status,
+        ),
+    )
+}

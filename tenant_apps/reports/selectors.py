@@ -1,0 +1,40 @@
+"""Reads of reports. Call inside the organisation's schema."""
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from shared_apps.tenants.models import MANAGER_ROLES
+from tenant_apps.members.models import Member
+from tenant_apps.projects.models import Project
+from tenant_apps.projects.selectors import projects_where_member_may
+from tenant_apps.reports.models import Report
+
+
+def report_scope(member: Member | None) -> QuerySet[Project]:
+    """The projects a report requested by `member` may read: those they can see and in
+    which they hold `report.create` (all for owners and admins). Evaluated when the report
+    is generated, so access removed in between is respected."""
+    return projects_where_member_may(member, "report.create")
+
+
+def member_may_request_reports(member: Member | None) -> bool:
+    return member is not None and member.is_active and report_scope(member).exists()
+
+
+def reports_visible_to(member: Member | None) -> QuerySet[Report]:
+    """Own reports; every report of the organisation for owners and admins."""
+    if member is None or not member.is_active:
+        return Report.objects.none()
+    reports = Report.objects.select_related("requested_by")
+    if member.role in MANAGER_ROLES:
+        return reports
+    return reports.filter(requested_by=member)
+
+
+def report_access(*, member: Member | None, report_id: int) -> Report:
+    """The report if `member` may see it; 404 otherwise (also for another tenant's ids,
+    which do not exist in this schema)."""
+    report = reports_visible_to(member).filter(pk=report_id).first()
+    if report is None:
+        raise Http404("No such report.")
+    return report
