@@ -243,6 +243,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # Services' refusals that carry their own status (402 plan limit, 409, 503) become
+    # JSON answers; everything else is DRF's own handling.
+    "EXCEPTION_HANDLER": "shared_apps.core.api.exception_handler",
     "PAGE_SIZE": 50,
 }
 # https://drf-spectacular.readthedocs.io/en/latest/settings.html
