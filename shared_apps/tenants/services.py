@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from shared_apps.accounts.models import User
+from shared_apps.billing.services import subscription_start
 from shared_apps.tenants.models import Domain, Membership, Organization, OrgRole
 from shared_apps.tenants.validators import validate_slug
 
@@ -138,6 +139,7 @@ def _organization_activate(*, organization: Organization, slug: str, name: str, 
     Domain.objects.create(domain=domain_for_slug(slug), tenant=organization, is_primary=True)
     Membership.objects.create(user=owner, organization=organization, role=OrgRole.OWNER)
     member_sync(organization=organization, user=owner, role=OrgRole.OWNER)
+    subscription_start(organization=organization)
     return organization
 
 

@@ -1,6 +1,6 @@
 from django.db.models import QuerySet
 
-from shared_apps.tenants.models import OrgRole
+from shared_apps.tenants.models import Organization, OrgRole
 from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project
 
@@ -15,3 +15,9 @@ def projects_visible_to(member: Member | None) -> QuerySet[Project]:
     # A guest sees a project only if their role there grants project.view (custom roles
     # may not): the same answer as the permission service.
     return Project.objects.filter(memberships__member=member, memberships__role__permissions__contains=["project.view"])
+
+
+def projects_active_count(organization: Organization) -> int:
+    """Projects that count against the plan (call in the organisation's schema): archived
+    ones keep their data but free their place."""
+    return Project.objects.filter(archived=False).count()

@@ -34,6 +34,9 @@ EXPECTED_PATHS = {
         "/api/v1/projects/{key}/tasks/{number}/attachments/{attachment_id}/",
         "/api/v1/projects/{key}/tasks/{number}/move/",
         "/api/v1/usage/",
+        "/api/v1/billing/",
+        "/api/v1/billing/checkout/",
+        "/api/v1/billing/portal/",
     },
 }
 
