@@ -1,10 +1,11 @@
 """URLs of the root domain (BASE_DOMAIN): landing page, sign-up and login, the user's
-organisations, platform admin, API docs."""
+organisations, platform admin, Stripe webhooks, API docs."""
 
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from shared_apps.billing.views import stripe_webhook
 from shared_apps.core.views import landing
 from shared_apps.tenants.views import SignupView, organization_picker
 
@@ -14,6 +15,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("organizations/", organization_picker, name="organization-picker"),
     path("admin/", admin.site.urls),
+    # The endpoint to register in Stripe (Developers -> Webhooks): docs/billing.md.
+    path("billing/stripe/webhook/", stripe_webhook, name="stripe-webhook"),
     path("api/v1/", include("shared_apps.tenants.urls_public")),
     path("api/v1/", include("shared_apps.accounts.urls")),
     path("api/schema/", SpectacularAPIView.as_view(urlconf="config.urls_public"), name="schema"),

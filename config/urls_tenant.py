@@ -3,6 +3,7 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from shared_apps.billing.views import billing_page
 from shared_apps.core.views import organization_home
 from tenant_apps.members.views import invitation_page
 from tenant_apps.notifications.views import unsubscribe_page
@@ -16,7 +17,9 @@ urlpatterns = [
     path("invitations/<str:token>/", invitation_page, name="invitation"),
     path("tasks/<str:reference>/", task_page, name="task-page"),
     path("notifications/unsubscribe/<str:token>/", unsubscribe_page, name="notifications-unsubscribe"),
+    path("billing/", billing_page, name="billing"),
     path("api/v1/", include("shared_apps.tenants.urls")),
+    path("api/v1/", include("shared_apps.billing.urls")),
     path("api/v1/", include("tenant_apps.members.urls")),
     path("api/v1/", include("tenant_apps.projects.urls")),
     path("api/v1/", include("tenant_apps.tasks.urls")),

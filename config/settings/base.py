@@ -48,6 +48,7 @@ SHARED_APPS = [
     "shared_apps.core",
     "shared_apps.tenants",
     "shared_apps.accounts",
+    "shared_apps.billing",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -87,6 +88,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "shared_apps.core.middleware.UserLanguageMiddleware",
     "shared_apps.tenants.middleware.SuspendedOrganizationMiddleware",
+    # Past due beyond the grace period: the organisation's API answers writes with 402.
+    "shared_apps.billing.middleware.BillingReadOnlyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -184,6 +187,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "tenant_schemas": ["public"],
     },
+    "billing-expire-trials": {
+        "task": "billing.trials_expire",
+        "schedule": 3600.0,
+        # Platform data (public schema): once, not once per organisation.
+        "tenant_schemas": ["public"],
+    },
 }
 
 # --- Notifications (DESIGN.md section 5) ---------------------------------------------
@@ -271,6 +280,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # Services' refusals that carry their own status (402 plan limit, 409, 503) become
+    # JSON answers; everything else is DRF's own handling.
+    "EXCEPTION_HANDLER": "shared_apps.core.api.exception_handler",
     "PAGE_SIZE": 50,
 }
 # https://drf-spectacular.readthedocs.io/en/latest/settings.html
@@ -289,6 +301,8 @@ SPECTACULAR_SETTINGS = {
         "DeliveryStatusEnum": "tenant_apps.notifications.models.DeliveryStatus",
         "TaskStatusEnum": "tenant_apps.tasks.models.TaskStatus",
         "ReportStatusEnum": "tenant_apps.reports.models.Report.Status",
+        "ReportKindEnum": "tenant_apps.reports.models.Report.Kind",
+        "SubscriptionStatusEnum": "shared_apps.billing.models.Subscription.Status",
     },
 }
 
@@ -354,3 +368,33 @@ TESSERA_REPORT_STALE_SECONDS = env.int("TESSERA_REPORT_STALE_SECONDS", default=3
 TESSERA_REPORT_MAX_ATTEMPTS = env.int("TESSERA_REPORT_MAX_ATTEMPTS", default=3)
 # Weekly scheduled reports larger than this are mailed as a link, not an attachment.
 TESSERA_REPORT_EMAIL_MAX_BYTES = env.int("TESSERA_REPORT_EMAIL_MAX_BYTES", default=10 * 1024 * 1024)
+
+# --- Billing (Stripe) ------------------------------------------------------------------
+# docs/billing.md. Without a secret key billing is disabled: every organisation is
+# unlimited, checkout and portal answer 503, /healthz and the admin say so.
+# https://docs.stripe.com/keys
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
+# Signing secret of the webhook endpoint (`whsec_...`); webhooks answer 503 without it.
+# https://docs.stripe.com/webhooks#verify-official-libraries
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+# Stripe price ids of the paid plans, used when the plan's own `stripe_price_id` (editable
+# in the admin) is empty. https://docs.stripe.com/products-prices/how-products-and-prices-work
+STRIPE_PRICE_IDS = {
+    "team": env("STRIPE_PRICE_TEAM", default=""),
+    "business": env("STRIPE_PRICE_BUSINESS", default=""),
+}
+# Days a past-due organisation keeps writing before it turns read-only (never data loss).
+STRIPE_PAST_DUE_GRACE_DAYS = env.int("STRIPE_PAST_DUE_GRACE_DAYS", default=7)
+# Seconds one call to Stripe's API may take (checkout and portal wait on it).
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=10.0)
+# A new organisation starts on a Team trial this many days long; 0 starts it on Free.
+TESSERA_TRIAL_DAYS = env.int("TESSERA_TRIAL_DAYS", default=14)
+# How each plan limit is measured: limit name -> function(organization) -> int, run in
+# the organisation's schema (shared apps never import tenant apps: this is the seam, like
+# TESSERA_MEMBER_SYNC). A limit without an entry is shown unmeasured and cannot be checked.
+TESSERA_BILLING_USAGE = {
+    "members": "shared_apps.billing.usage.members_count",
+    "projects": "tenant_apps.projects.selectors.projects_active_count",
+    "storage_bytes": "tenant_apps.tasks.selectors.storage_bytes_used",
+    "reports_per_month": "tenant_apps.reports.selectors.reports_this_month_count",
+}

@@ -11,6 +11,10 @@ if not env("DATABASE_URL", default=""):
     raise ImproperlyConfigured("DATABASE_URL must be set in production.")
 if not env("REDIS_URL", default=""):
     raise ImproperlyConfigured("REDIS_URL must be set in production.")
+# Billing with a key but without the webhook secret would take payments that never reach
+# the organisation's plan.
+if env("STRIPE_SECRET_KEY", default="") and not env("STRIPE_WEBHOOK_SECRET", default=""):
+    raise ImproperlyConfigured("STRIPE_WEBHOOK_SECRET must be set when STRIPE_SECRET_KEY is (docs/billing.md).")
 
 DEBUG = False
 SITE_SCHEME = env("TESSERA_SITE_SCHEME", default="https")

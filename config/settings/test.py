@@ -14,6 +14,10 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ALLOWED_HOSTS = [".localhost", "localhost", "testserver"]
 TENANT_SPARE_POOL_SIZE = 0
+# Billing starts disabled whatever a local .env says; billing tests turn it on with keys
+# of their own and intercept Stripe at the HTTP client (no network).
+STRIPE_SECRET_KEY = ""
+STRIPE_WEBHOOK_SECRET = ""
 # Close connections after each request and each task (Celery's Django fix-up), so worker
 # threads started by tests leave none open when the test database is dropped.
 DATABASES["default"]["CONN_MAX_AGE"] = 0

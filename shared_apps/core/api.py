@@ -3,6 +3,10 @@
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from shared_apps.core.exceptions import ServiceRefusal
 
 
 def service_call(function, **kwargs):
@@ -14,3 +18,11 @@ def service_call(function, **kwargs):
         raise PermissionDenied(str(exc)) from exc
     except DjangoValidationError as exc:
         raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}) from exc
+
+
+def exception_handler(exc, context):
+    """DRF's handler, plus services' refusals with a status of their own (e.g. a plan
+    limit: 402 naming the limit, the usage, the allowance and where to upgrade)."""
+    if isinstance(exc, ServiceRefusal):
+        return Response(exc.as_dict(), status=exc.status_code)
+    return drf_exception_handler(exc, context)

@@ -52,3 +52,11 @@ def health_status() -> tuple[bool, dict[str, str]]:
             results[name] = f"error: {exc.__class__.__name__}"
             logger.warning("health check %s failed", name, exc_info=True)
     return healthy, results
+
+
+def billing_state() -> str:
+    """ "enabled", "disabled" (no STRIPE_SECRET_KEY: everyone unlimited) or
+    "enabled-no-webhooks" (no STRIPE_WEBHOOK_SECRET: payments never reach plans)."""
+    if not settings.STRIPE_SECRET_KEY:
+        return "disabled"
+    return "enabled" if settings.STRIPE_WEBHOOK_SECRET else "enabled-no-webhooks"

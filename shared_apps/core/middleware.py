@@ -3,14 +3,15 @@ from django.http import JsonResponse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from shared_apps.core.health import health_status
+from shared_apps.core.health import billing_state, health_status
 
 HEALTH_PATH = "/healthz"
 
 
 class HealthCheckMiddleware:
     """Serves GET /healthz on any host (load balancers probe by IP), before tenant
-    resolution and host validation: 200 when the database, Redis and a worker answer."""
+    resolution and host validation: 200 when the database, Redis and a worker answer. It
+    also says whether billing is on (informational: billing off is a valid setup)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -21,9 +22,8 @@ class HealthCheckMiddleware:
         if request.method not in ("GET", "HEAD"):
             return JsonResponse({"detail": _("Method not allowed.")}, status=405)
         healthy, checks = health_status()
-        return JsonResponse(
-            {"status": "ok" if healthy else "unavailable", "checks": checks}, status=200 if healthy else 503
-        )
+        body = {"status": "ok" if healthy else "unavailable", "checks": checks, "billing": billing_state()}
+        return JsonResponse(body, status=200 if healthy else 503)
 
 
 def language_activate(request, user) -> None:

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from shared_apps.accounts.models import User
+from shared_apps.billing.limits import limit_check
 from shared_apps.tenants.models import MANAGER_ROLES, Invitation, Membership, Organization, OrgRole
 from shared_apps.tenants.services import member_sync, membership_create, organization_url
 
@@ -55,6 +56,7 @@ def invitation_create(
 ) -> tuple[Invitation, str]:
     """Invite `email` with `role`; emails a single-use link valid TESSERA_INVITATION_DAYS.
     A pending invitation to the same address is replaced (the old link stops working).
+    Refused (PlanLimitExceeded) when the plan's member allowance is used up.
     Returns the invitation and the link's token (not stored: only its digest is)."""
     _require_manager(actor_membership=actor_membership, target_role=role)
     email = email.strip().lower()
@@ -66,6 +68,11 @@ def invitation_create(
         Invitation.objects.filter(
             organization=organization, email__iexact=email, accepted_at=None, revoked_at=None
         ).update(revoked_at=now)
+        # No invitation once the plan's members are full (402 naming the upgrade; the
+        # revocation above rolls back with it). The binding check is when an invitation
+        # is accepted: invitations hold no seat. Invitation rows are locked before the
+        # subscription row here as in invitation_accept, so the two never deadlock.
+        limit_check(organization, "members", adding=1)
         invitation = Invitation.objects.create(
             organization=organization,
             email=email,
@@ -123,7 +130,8 @@ def invitation_accept(
     """Accept an invitation: as the logged-in `user` (whose email must match), or by
     creating the account with `password` when none exists for the invited address.
     Account, Membership and Member are written in one transaction; the link is then used
-    up. Raises ValidationError with a message a person can act on."""
+    up. Raises ValidationError with a message a person can act on, PlanLimitExceeded when
+    the plan's members are full (nothing is written, the link stays valid)."""
     with transaction.atomic():
         invitation = invitation_for_token(organization=organization, token=token, lock=True)
         if user is not None and user.is_authenticated:

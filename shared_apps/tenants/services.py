@@ -19,6 +19,8 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from shared_apps.accounts.models import User
+from shared_apps.billing.limits import limit_check
+from shared_apps.billing.services import subscription_start
 from shared_apps.tenants.models import Domain, Membership, Organization, OrgRole
 from shared_apps.tenants.validators import validate_slug, validate_time_zone
 
@@ -138,6 +140,7 @@ def _organization_activate(*, organization: Organization, slug: str, name: str, 
     Domain.objects.create(domain=domain_for_slug(slug), tenant=organization, is_primary=True)
     Membership.objects.create(user=owner, organization=organization, role=OrgRole.OWNER)
     member_sync(organization=organization, user=owner, role=OrgRole.OWNER)
+    subscription_start(organization=organization)
     return organization
 
 
@@ -198,12 +201,15 @@ def _spare_pool_refill_later() -> None:
 
 def membership_create(*, organization: Organization, user: User, role: str) -> Membership:
     """Add `user`, who must not be a member yet (ValidationError otherwise, also when a
-    concurrent call added them first)."""
+    concurrent call added them first), within the plan's member allowance."""
     already = ValidationError(_("You are already a member of this organisation."), code="already_member")
     if Membership.objects.filter(user=user, organization=organization).exists():
         raise already
     try:
         with transaction.atomic():
+            # Raises PlanLimitExceeded (402) at the plan's member allowance; the lock it
+            # takes makes concurrent joins count one after another.
+            limit_check(organization, "members", adding=1)
             membership = Membership.objects.create(user=user, organization=organization, role=role)
     except IntegrityError as exc:
         raise already from exc

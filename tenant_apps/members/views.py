@@ -4,6 +4,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from shared_apps.accounts.models import User
+from shared_apps.core.exceptions import ServiceRefusal
 from shared_apps.tenants.memberships import invitation_accept, invitation_for_token
 
 
@@ -18,6 +19,7 @@ def invitation_page(request, token: str):
             request, "members/invitation.html", {"organization": organization, "error": exc.messages[0]}, status=400
         )
     errors: list[str] = []
+    status = 400
     full_name = request.POST.get("full_name", "").strip()
     if request.method == "POST" and len(full_name) > User._meta.get_field("full_name").max_length:
         errors = [_("Your name is too long (at most 150 characters).")]
@@ -32,6 +34,8 @@ def invitation_page(request, token: str):
             )
         except ValidationError as exc:
             errors = exc.messages
+        except ServiceRefusal as exc:  # e.g. the plan's members are full: 402
+            errors, status = [exc.message], exc.status_code
         else:
             if not request.user.is_authenticated:
                 login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
@@ -43,4 +47,4 @@ def invitation_page(request, token: str):
         "account_exists": User.objects.filter(email__iexact=invitation.email).exists(),
         "is_invitee": request.user.is_authenticated and request.user.email.lower() == invitation.email.lower(),
     }
-    return render(request, "members/invitation.html", context, status=400 if errors else 200)
+    return render(request, "members/invitation.html", context, status=status if errors else 200)

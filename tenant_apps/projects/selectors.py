@@ -1,6 +1,6 @@
 from django.db.models import QuerySet
 
-from shared_apps.tenants.models import OrgRole
+from shared_apps.tenants.models import Organization, OrgRole
 from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project
 
@@ -28,3 +28,9 @@ def projects_where_member_may(member: Member | None, code: str) -> QuerySet[Proj
         return visible
     granted = Project.objects.filter(memberships__member=member, memberships__role__permissions__contains=[code])
     return visible.filter(pk__in=granted.values("pk"))
+
+
+def projects_active_count(organization: Organization) -> int:
+    """Projects that count against the plan (call in the organisation's schema): archived
+    ones keep their data but free their place."""
+    return Project.objects.filter(archived=False).count()

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
 
+from shared_apps.billing.limits import limit_check
 from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project, ProjectMember, Role
 from tenant_apps.projects.permissions import permissions_version_bump
@@ -77,11 +78,13 @@ def role_delete(*, role: Role, reassign_to: Role | None = None) -> None:
 
 
 def project_create(*, key: str, name: str, creator: Member, description: str = "") -> Project:
-    """Create a project; its creator becomes its Project Manager."""
+    """Create a project; its creator becomes its Project Manager. Refused with
+    PlanLimitExceeded (402) at the plan's allowance of active projects."""
     try:
         with transaction.atomic():
             project = Project(key=key, name=name, description=description, lead=creator)
             project.full_clean()
+            limit_check(None, "projects", adding=1)
             project.save()
             ProjectMember.objects.create(project=project, member=creator, role=Role.objects.get(name=PROJECT_MANAGER))
     except IntegrityError as exc:  # a concurrent create took the key
@@ -107,17 +110,22 @@ def project_member_remove(*, project_member: ProjectMember) -> None:
 
 
 def project_update(*, project: Project, data: dict) -> Project:
-    """Change name, description, lead or archived. The key is fixed: task numbers use it."""
+    """Change name, description, lead or archived. The key is fixed: task numbers use it.
+    Unarchiving counts against the plan's active projects like creating one."""
     if "lead" in data and data["lead"] is not None:
         lead = data["lead"]
         if not lead.is_active or not ProjectMember.objects.filter(project=project, member=lead).exists():
             raise ValidationError({"lead_id": _("The lead must be a member of the project.")})
+    unarchiving = project.archived and data.get("archived") is False
     for field in ("name", "description", "lead", "archived"):
         if field in data:
             setattr(project, field, data[field])
     project.full_clean(exclude=["key"])
-    # Never a full save: it would write back a stale task_sequence and break numbering.
-    project.save(update_fields=["name", "description", "lead", "archived", "updated_at"])
+    with transaction.atomic():
+        if unarchiving:
+            limit_check(None, "projects", adding=1)
+        # Never a full save: it would write back a stale task_sequence and break numbering.
+        project.save(update_fields=["name", "description", "lead", "archived", "updated_at"])
     return project
 
 

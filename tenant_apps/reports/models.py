@@ -114,3 +114,15 @@ class ReportSchedule(models.Model):
 
     def __str__(self) -> str:
         return f"weekly report for {self.member} on {self.get_weekday_display()}"
+
+
+class MonthlyUsage(models.Model):
+    """Reports requested per calendar month (UTC), for the plan's "reports per month"
+    limit. A counter, not a count of Report rows: deleting or expiring reports does not
+    give the allowance back."""
+
+    month = models.DateField(unique=True, help_text="First day of the month.")
+    reports_requested = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m}: {self.reports_requested} reports"

@@ -1,13 +1,16 @@
 """Reads of reports. Call inside the organisation's schema."""
 
+from datetime import date, datetime
+
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 
-from shared_apps.tenants.models import MANAGER_ROLES
+from shared_apps.tenants.models import MANAGER_ROLES, Organization
 from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project
 from tenant_apps.projects.selectors import projects_where_member_may
-from tenant_apps.reports.models import Report
+from tenant_apps.reports.models import MonthlyUsage, Report
 
 
 def report_scope(member: Member | None) -> QuerySet[Project]:
@@ -38,3 +41,14 @@ def report_access(*, member: Member | None, report_id: int) -> Report:
     if report is None:
         raise Http404("No such report.")
     return report
+
+
+def month_start(moment: datetime | None = None) -> date:
+    """The first day of the current calendar month (UTC), the key of MonthlyUsage."""
+    return (moment or timezone.now()).date().replace(day=1)
+
+
+def reports_this_month_count(organization: Organization) -> int:
+    """Usage of the plan's "reports per month" (call in the organisation's schema)."""
+    used = MonthlyUsage.objects.filter(month=month_start()).values_list("reports_requested", flat=True).first()
+    return used or 0

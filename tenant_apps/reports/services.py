@@ -30,14 +30,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.celery import enqueue_on_commit, send_in_schema
+from shared_apps.billing.limits import limit_check
 from shared_apps.tenants.models import Organization
 from shared_apps.tenants.services import organization_url
 from tenant_apps.members.models import Member
 from tenant_apps.notifications.models import EventKind
 from tenant_apps.notifications.services import event_record
 from tenant_apps.reports.kinds import KINDS, ReportData, Scope, params_clean
-from tenant_apps.reports.models import Report, ReportSchedule
-from tenant_apps.reports.selectors import member_may_request_reports, report_scope
+from tenant_apps.reports.models import MonthlyUsage, Report, ReportSchedule
+from tenant_apps.reports.selectors import member_may_request_reports, month_start, report_scope
 from tenant_apps.reports.writers import CONTENT_TYPES, WRITERS
 from tenant_apps.tasks.attachments import files_delete_on_commit, storage
 from tenant_apps.tasks.models import Label
@@ -78,7 +79,6 @@ def report_request(
     `label`, as the kind takes them); dates are read in `time_zone`, the organisation's.
     Raises ValidationError naming the field, PermissionDenied without `report.create`.
     """
-    # Plan limits (reports per month) are checked here, first, before anything is stored.
     if kind not in KINDS:
         raise ValidationError({"kind": _("Unknown report kind; one of: %(kinds)s.") % {"kinds": ", ".join(KINDS)}})
     if format not in Report.Format.values:
@@ -94,6 +94,9 @@ def report_request(
     now = timezone.now()
     try:
         with transaction.atomic():
+            # The plan's monthly allowance (402 when used up); the subscription row stays
+            # locked until this transaction ends, so concurrent requests count in turn.
+            limit_check(None, "reports_per_month", adding=1)
             report = Report.objects.create(
                 requested_by=actor,
                 kind=kind,
@@ -103,6 +106,9 @@ def report_request(
                 dispatched_at=now,
                 expires_at=now + timedelta(days=settings.TESSERA_REPORT_RETENTION_DAYS),
             )
+            month = month_start(now)
+            MonthlyUsage.objects.bulk_create([MonthlyUsage(month=month)], ignore_conflicts=True)
+            MonthlyUsage.objects.filter(month=month).update(reports_requested=F("reports_requested") + 1)
     except IntegrityError:
         # The same request from a concurrent call won the partial unique constraint.
         existing = active.first()

@@ -10,6 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shared_apps.billing.limits import limit_check, limit_precheck
 from shared_apps.tenants.models import MANAGER_ROLES
 from tenant_apps.members.models import Member
 from tenant_apps.notifications import services as notify
@@ -235,7 +236,10 @@ def label_save(*, project: Project, name: str, color: str | None = None, label: 
 
 
 def attachment_add(*, task: Task, actor: Member, upload) -> Attachment:
-    """Store `upload` for `task` under a tenant-prefixed random key."""
+    """Store `upload` for `task` under a tenant-prefixed random key. Refused with
+    PlanLimitExceeded (402) when it would pass the plan's storage allowance (checked
+    before the file is stored, and again, binding, in the writing transaction)."""
+    limit_precheck(None, "storage_bytes", adding=upload.size)
     head = upload.read(2048)
     upload.seek(0)
     key = attachments.storage_key_new()
@@ -245,6 +249,7 @@ def attachment_add(*, task: Task, actor: Member, upload) -> Attachment:
             # Raises Task.DoesNotExist (the file is then removed) if the task was deleted
             # meanwhile; holds off a concurrent task_delete until this row exists.
             Task.objects.select_for_update().get(pk=task.pk)
+            limit_check(None, "storage_bytes", adding=upload.size)
             attachment = Attachment.objects.create(
                 task=task,
                 uploaded_by=actor,

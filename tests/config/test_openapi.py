@@ -50,6 +50,9 @@ EXPECTED_PATHS = {
         "/api/v1/reports/schedule/",
         "/api/v1/reports/{report_id}/",
         "/api/v1/reports/{report_id}/download/",
+        "/api/v1/billing/",
+        "/api/v1/billing/checkout/",
+        "/api/v1/billing/portal/",
     },
 }
 

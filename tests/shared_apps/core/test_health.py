@@ -15,7 +15,26 @@ def test_healthz_is_200_with_database_redis_and_a_worker_up(committed):
     with running_worker():
         status, body = _health()
     assert status == 200, body
-    assert body == {"status": "ok", "checks": {"database": "ok", "redis": "ok", "celery": "ok"}}
+    assert body == {
+        "status": "ok",
+        "checks": {"database": "ok", "redis": "ok", "celery": "ok"},
+        "billing": "disabled",
+    }
+
+
+@pytest.mark.parametrize(
+    ("secret_key", "webhook_secret", "state"),
+    [("", "", "disabled"), ("sk_test_x", "whsec_x", "enabled"), ("sk_test_x", "", "enabled-no-webhooks")],
+)
+def test_healthz_says_whether_billing_is_on_without_failing_for_it(
+    committed, settings, secret_key, webhook_secret, state
+):
+    settings.HEALTH_CELERY_TIMEOUT = 0.2
+    settings.STRIPE_SECRET_KEY = secret_key
+    settings.STRIPE_WEBHOOK_SECRET = webhook_secret
+    _status, body = _health()
+    assert body["billing"] == state
+    assert not any(value.startswith("error") for key, value in body["checks"].items() if key != "celery")
 
 
 def test_healthz_is_503_when_no_worker_answers(committed, settings):

@@ -106,7 +106,8 @@ def test_the_finished_report_is_mailed_with_the_file_attached(world, django_capt
         report = Report.objects.get()
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             report_generate(report_id=report.pk)
-        assert len(callbacks) == 1  # the email task, sent after the commit
+        # After the commit: the "report ready" notification and the email task.
+        assert len(callbacks) == 2
         assert report_email_task.run(report.pk) is True
         assert report_email_task.run(report.pk) is False  # never twice
 
