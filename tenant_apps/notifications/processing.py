@@ -117,16 +117,19 @@ def event_process(event_id: int) -> bool:
             ignore_conflicts=True,
         )
         hooks = [hook for hook in Webhook.objects.filter(is_active=True) if not hook.kinds or event.kind in hook.kinds]
-        WebhookDelivery.objects.bulk_create(
-            [WebhookDelivery(webhook=hook, event=event, next_attempt_at=now) for hook in hooks], ignore_conflicts=True
-        )
+        if hooks:
+            WebhookDelivery.objects.bulk_create(
+                [WebhookDelivery(webhook=hook, event=event, next_attempt_at=now) for hook in hooks],
+                ignore_conflicts=True,
+            )
         event.processed_at = now
         event.save(update_fields=["processed_at"])
         unread_count_invalidate(in_app)
         for pk in email:
             enqueue_on_commit(email_send, args=[pk], countdown=max(0.0, (due[pk] - now).total_seconds()))
-        for delivery_id in WebhookDelivery.objects.filter(event=event).values_list("pk", flat=True):
-            enqueue_on_commit(webhook_deliver, args=[delivery_id])
+        if hooks:
+            for delivery_id in WebhookDelivery.objects.filter(event=event).values_list("pk", flat=True):
+                enqueue_on_commit(webhook_deliver, args=[delivery_id])
     logger.info(
         "event %s (%s) processed: %d in-app, %d email, %d webhooks",
         event.pk,

@@ -1,0 +1,239 @@
+"""Notifications on one real Celery worker process: events processed per second and the
+delay from commit to the in-app notification row, against the same writes done with
+plain SQL in the same run.
+
+Run with `.venv/bin/python platform/dev.py bench bench/notify.py [--events 10000]
+[--organizations 10] [--concurrency 1] [--rate 0]`. Builds its own database (`<DATABASE_URL's
+name>_bench`, dropped and recreated) with N organisations (an owner, 5 members and a
+project each), starts one `celery worker` process (solo pool unless --concurrency > 1),
+then commits the events one transaction each — "task WEB-1 was assigned to you", round
+robin over the organisations and their members, written by `event_record` exactly as the
+task service writes them (outbox row + enqueue on commit) — while the worker processes
+them: recipients, permissions, preferences, in-app notification, email delivery (sent at
+once through Django's dummy email backend, so mail is built but not stored).
+
+  worker  events per second from the first commit to the last notification row, and
+          p50/p95/max of (notification.created_at - commit time)
+  raw     the same rows for the same number of events written by psycopg2, one
+          transaction per event (lock the event, insert the notification and the email
+          delivery, mark the event processed): the floor of the database work
+
+and prints both and their ratio.
+"""
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import bench_django_setup  # noqa: E402
+
+QUEUE = "tessera-bench"
+MEMBERS_PER_ORG = 5
+
+
+def _organizations(count: int) -> list[dict]:
+    from django_tenants.utils import schema_context
+
+    from shared_apps.accounts.models import User
+    from shared_apps.tenants.models import OrgRole
+    from shared_apps.tenants.services import membership_add, organization_create
+    from tenant_apps.members.models import Member
+    from tenant_apps.projects.models import Role
+    from tenant_apps.projects.services import project_create, project_member_set
+    from tenant_apps.tasks.services import task_create
+
+    organizations = []
+    for index in range(count):
+        owner = User.objects.create_user(email=f"owner@n{index}.test")
+        organization = organization_create(slug=f"notify{index}", name=f"Notify {index}", owner=owner)
+        for person in range(MEMBERS_PER_ORG):
+            user = User.objects.create_user(email=f"p{person}@n{index}.test")
+            membership_add(organization=organization, user=user, role=OrgRole.MEMBER)
+        with schema_context(organization.schema_name):
+            members = list(Member.objects.order_by("pk"))
+            project = project_create(key="WEB", name="Website", creator=members[0])
+            developer = Role.objects.get(name="Developer")
+            for member in members[1:]:
+                project_member_set(project=project, member=member, role=developer)
+            task = task_create(project=project, actor=members[0], title="Notify me")
+        organizations.append({"organization": organization, "owner": members[0], "members": members[1:], "task": task})
+    return organizations
+
+
+def _worker_start(concurrency: int) -> subprocess.Popen:
+    env = dict(os.environ, DJANGO_LOG_LEVEL="WARNING", PYTHONWARNINGS="ignore")
+    pool = ["--pool", "solo"] if concurrency == 1 else ["--pool", "prefork", "--concurrency", str(concurrency)]
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", *pool, "--loglevel", "WARNING",
+         "--without-heartbeat", "--without-gossip", "--without-mingle", "-Q", QUEUE],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def _fire(organizations: list[dict], events: int, rate: float) -> dict[tuple[str, int], float]:
+    """Commit `events` events round robin, at most `rate` per second (0: as fast as
+    possible); {(schema, event id): commit time}."""
+    from django.db import transaction
+    from django_tenants.utils import schema_context
+
+    from tenant_apps.notifications.models import EventKind
+    from tenant_apps.notifications.services import event_record
+
+    committed = {}
+    started = time.time()
+    for number in range(events):
+        org = organizations[number % len(organizations)]
+        recipient = org["members"][(number // len(organizations)) % len(org["members"])]
+        schema = org["organization"].schema_name
+        with schema_context(schema):
+            with transaction.atomic():
+                event = event_record(
+                    kind=EventKind.ASSIGNED,
+                    actor=org["owner"],
+                    task=org["task"],
+                    payload={"member_ids": [recipient.pk]},
+                )
+            committed[(schema, event.pk)] = time.time()
+        if rate:
+            time.sleep(max(0.0, started + (number + 1) / rate - time.time()))
+    return committed
+
+
+def _wait_processed(organizations: list[dict], expected: int, timeout: float) -> None:
+    from django_tenants.utils import schema_context
+
+    from tenant_apps.notifications.models import Notification
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = 0
+        for org in organizations:
+            with schema_context(org["organization"].schema_name):
+                done += Notification.objects.count()
+        if done >= expected:
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"only {done} of {expected} notifications after {timeout:.0f} s")
+
+
+def _delays(organizations: list[dict], committed: dict) -> tuple[list[float], float]:
+    """Delays in ms and the last notification's time."""
+    from django_tenants.utils import schema_context
+
+    from tenant_apps.notifications.models import Notification
+
+    delays, last = [], 0.0
+    for org in organizations:
+        schema = org["organization"].schema_name
+        with schema_context(schema):
+            for event_id, created_at in Notification.objects.values_list("event_id", "created_at"):
+                created = created_at.timestamp()
+                delays.append((created - committed[(schema, event_id)]) * 1000)
+                last = max(last, created)
+    return delays, last
+
+
+def _raw(organizations: list[dict], events: int) -> float:
+    """Seconds to do the processing's writes for `events` events with plain SQL."""
+    from django.db import connection, transaction
+    from django_tenants.utils import schema_context
+
+    from tenant_apps.notifications.models import Event, EventKind
+
+    by_schema = {}
+    for org in organizations:
+        with schema_context(org["organization"].schema_name):
+            rows = [
+                Event(kind=EventKind.ASSIGNED, actor=org["owner"], task=org["task"], payload={"raw": True})
+                for _ in range(events // len(organizations))
+            ]
+            by_schema[org["organization"].schema_name] = (
+                [event.pk for event in Event.objects.bulk_create(rows)],
+                org["members"],
+            )
+    started = time.perf_counter()
+    for schema, (event_ids, members) in by_schema.items():
+        with schema_context(schema), connection.cursor() as cursor:
+            for number, event_id in enumerate(event_ids):
+                member = members[number % len(members)]
+                with transaction.atomic():
+                    cursor.execute("SELECT id FROM notifications_event WHERE id = %s FOR UPDATE", [event_id])
+                    cursor.execute(
+                        "INSERT INTO notifications_notification (recipient_id, event_id, created_at) "
+                        "VALUES (%s, %s, now()) ON CONFLICT DO NOTHING",
+                        [member.pk, event_id],
+                    )
+                    cursor.execute(
+                        "INSERT INTO notifications_emaildelivery (recipient_id, event_id, status, attempts, "
+                        "next_attempt_at, last_error, created_at) VALUES (%s, %s, 'pending', 0, now(), '', now()) "
+                        "ON CONFLICT DO NOTHING",
+                        [member.pk, event_id],
+                    )
+                    cursor.execute("UPDATE notifications_event SET processed_at = now() WHERE id = %s", [event_id])
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--organizations", type=int, default=10)
+    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--rate", type=float, default=0, help="events per second to commit (0: flat out)")
+    args = parser.parse_args()
+
+    os.environ["DJANGO_EMAIL_BACKEND"] = "django.core.mail.backends.dummy.EmailBackend"
+    os.environ["TESSERA_EMAIL_DIGEST_SECONDS"] = "0"
+    bench_django_setup()
+    from config.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.default_channel.client.delete(QUEUE)
+
+    started = time.perf_counter()
+    organizations = _organizations(args.organizations)
+    print(f"{args.organizations} organisations in {time.perf_counter() - started:.0f} s", flush=True)
+
+    worker = _worker_start(args.concurrency)
+    try:
+        time.sleep(5)  # the worker is up before the first commit
+        fire_started = time.time()
+        committed = _fire(organizations, args.events, args.rate)
+        fire_seconds = time.time() - fire_started
+        print(f"committed {args.events} events in {fire_seconds:.1f} s", flush=True)
+        _wait_processed(organizations, args.events, timeout=1800)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=60)
+    delays, last = _delays(organizations, committed)
+    worker_seconds = last - fire_started
+    raw_seconds = _raw(organizations, args.events)
+
+    delays.sort()
+    p50 = statistics.median(delays)
+    p95 = delays[int(len(delays) * 0.95) - 1]
+    worker_rate = args.events / worker_seconds
+    raw_rate = args.events / raw_seconds
+    pool = "solo" if args.concurrency == 1 else f"prefork x{args.concurrency}"
+    pace = f"{args.rate:g}/s" if args.rate else "flat out"
+    when = f"{datetime.now(tz=UTC):%Y-%m-%d %H:%M} UTC"
+    print(f"\n{when}, {args.events} events ({pace}), {args.organizations} orgs, {pool}")
+    print("| measure | value |")
+    print("|---|---|")
+    print(f"| producer: events committed per second | {args.events / fire_seconds:.0f} |")
+    print(f"| worker: events processed per second (first commit → last notification) | {worker_rate:.0f} |")
+    print(f"| delay commit → notification row p50 / p95 / max (ms) | {p50:.0f} / {p95:.0f} / {delays[-1]:.0f} |")
+    print(f"| raw SQL: same writes per second (one transaction per event) | {raw_rate:.0f} |")
+    print(f"| raw / worker throughput | {raw_rate / worker_rate:.1f}x |")
+
+
+if __name__ == "__main__":
+    main()
