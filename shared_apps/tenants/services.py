@@ -20,6 +20,7 @@ from django_tenants.utils import schema_context
 
 from shared_apps.accounts.models import User
 from shared_apps.tenants.models import Domain, Membership, Organization, OrgRole
+from shared_apps.tenants.permissions import ACCESS_CACHE
 from shared_apps.tenants.validators import validate_slug
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ def member_sync(
     Runs on the caller's connection, so it joins the caller's transaction."""
     sync = import_string(settings.TESSERA_MEMBER_SYNC)
     with schema_context(organization.schema_name):
+        # Every membership change passes here: cached memberships and members go.
+        ACCESS_CACHE.bump()
         sync(user=user, role=role, is_active=is_active, forget_project_roles=forget_project_roles)
 
 
