@@ -10,6 +10,7 @@ from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project, ProjectMember, Role
 from tenant_apps.projects.permissions import permissions_version_bump
 from tenant_apps.projects.registry import PROJECT_MANAGER, unknown_codes
+from tenant_apps.projects.selectors import projects_cache_invalidate
 
 
 def _validate_role_fields(*, name: str | None, permissions: list[str] | None, role: Role | None = None) -> None:
@@ -87,6 +88,7 @@ def project_create(*, key: str, name: str, creator: Member, description: str = "
     except IntegrityError as exc:  # a concurrent create took the key
         raise ValidationError({"key": _("A project with this key exists already.")}) from exc
     permissions_version_bump()
+    projects_cache_invalidate()
     return project
 
 
@@ -118,6 +120,7 @@ def project_update(*, project: Project, data: dict) -> Project:
     project.full_clean(exclude=["key"])
     # Never a full save: it would write back a stale task_sequence and break numbering.
     project.save(update_fields=["name", "description", "lead", "archived", "updated_at"])
+    projects_cache_invalidate()
     return project
 
 
@@ -134,3 +137,4 @@ def project_delete(*, project: Project, confirm_key: str) -> None:
         project.delete()
         files_delete_on_commit(keys)
     permissions_version_bump()
+    projects_cache_invalidate()
