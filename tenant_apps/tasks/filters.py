@@ -5,9 +5,8 @@ import re
 
 import django_filters
 from django import forms
-from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import BooleanField, Exists, Expression, F, FloatField, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from tenant_apps.tasks.models import Task, TaskPriority, TaskStatus
@@ -73,34 +72,60 @@ class ManyValuesFilter(django_filters.Filter):
     field_class = _ManyValuesField
 
 
-def _prefix_query(text: str) -> SearchQuery | None:
-    """Every word as a prefix, unstemmed (`desig` finds "design") and stemmed in both
-    languages (`назначена` → `назнач:*` finds "назначенные", stored as `назначен`)."""
+def _prefix_query(text: str) -> str | None:
+    """Every word as a prefix, for to_tsquery: unstemmed (`desig` finds "design") and
+    stemmed in both languages (`назначена` → `назнач:*` finds "назначенные", stored as
+    `назначен`)."""
     words = _WORD_RE.findall(text)[:8]
     if not words:
         return None
-    raw = " & ".join(f"{word}:*" for word in words)  # \w+ only: nothing for tsquery to parse
-    return (
-        SearchQuery(raw, config="simple", search_type="raw")
-        | SearchQuery(raw, config="english", search_type="raw")
-        | SearchQuery(raw, config="russian", search_type="raw")
-    )
+    return " & ".join(f"{word}:*" for word in words)  # \w+ only: nothing for tsquery to parse
+
+
+class _TaskSQL(Expression):
+    """A fixed SQL fragment over the queried task table ({task}), with parameters.
+
+    The search condition and its relevance are written in SQL rather than composed from
+    SearchQuery/SearchRank/TrigramWordSimilarity objects: the same SQL, for a few
+    hundredths of the ~2 ms per request that resolving and compiling those objects cost
+    (docs/benchmarks.md, "Task list")."""
+
+    def __init__(self, template: str, params: list, output_field) -> None:
+        super().__init__(output_field=output_field)
+        self.template, self.params = template, params
+
+    def as_sql(self, compiler, connection):
+        task = compiler.quote_name_unless_alias(compiler.query.base_table)
+        return self.template.replace("{task}", task), self.params
 
 
 def task_search(queryset, text: str):
     """Full-text search (English and Russian stems, plus prefixes) in title and
     description, typo-tolerant trigram matching on titles, and task numbers (`WEB-42`).
-    Adds a `relevance` annotation."""
+    Adds a `relevance` annotation: full-text rank plus trigram word similarity."""
     text = text.strip()
     if not text:
         return queryset
-    words = SearchQuery(text, config="english", search_type="websearch") | SearchQuery(
-        text, config="russian", search_type="websearch"
-    )
+    # websearch_to_tsquery keeps "quoted phrases", OR and -exclusions; the prefix forms
+    # add partial words. GIN on search_vector serves @@, the pg_trgm GIN on title %>.
+    query = "(websearch_to_tsquery('english'::regconfig, %s) || websearch_to_tsquery('russian'::regconfig, %s)"
+    query_params = [text, text]
     prefix = _prefix_query(text)
-    query = words | prefix if prefix is not None else words
-    matches = Q(search_vector=query) | Q(title__trigram_word_similar=text)
-    relevance = SearchRank(F("search_vector"), query) + TrigramWordSimilarity(text, "title")
+    if prefix is not None:
+        query += (
+            " || to_tsquery('simple'::regconfig, %s) || to_tsquery('english'::regconfig, %s)"
+            " || to_tsquery('russian'::regconfig, %s)"
+        )
+        query_params += [prefix, prefix, prefix]
+    query += ")"
+    matches = Q(
+        _TaskSQL(f"({{task}}.search_vector @@ {query} OR {{task}}.title %%> %s)", [*query_params, text], BooleanField())
+    )
+    relevance = _TaskSQL(
+        f"(ts_rank({{task}}.search_vector, {query}) + word_similarity(%s, {{task}}.title))",
+        [*query_params, text],
+        FloatField(),
+    )
     key = TASK_KEY_RE.match(text)
     if key:
         matches |= Q(project__key=key.group(1).upper(), number=int(key.group(2)))
@@ -144,6 +169,14 @@ class TaskFilter(django_filters.FilterSet):
     class Meta:
         model = Task
         fields: list[str] = []
+
+    def get_form_class(self):
+        # The form's fields do not depend on the request: build the class once, not on
+        # every request (django-filter builds it per instance).
+        cls = type(self)
+        if "_form_class" not in cls.__dict__:
+            cls._form_class = super().get_form_class()
+        return cls._form_class
 
     def filter_search(self, queryset, name, value):
         return task_search(queryset, value)
