@@ -112,6 +112,12 @@ DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# work_mem for every connection of the app (set once per new connection, see
+# shared_apps/core/apps.py; empty leaves the server's). PostgreSQL's default 4MB makes
+# the bitmaps of a search over a million tasks lossy: every row of a lossy page is then
+# rechecked, trigram similarity included (docs/benchmarks.md, "Task list").
+# https://www.postgresql.org/docs/current/runtime-config-resource.html#GUC-WORK-MEM
+DATABASE_WORK_MEM = env("TESSERA_DB_WORK_MEM", default="16MB")
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
