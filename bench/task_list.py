@@ -1,7 +1,7 @@
 """Task list with search and filters: the API against raw SQL, measured side by side.
 
 Run with `.venv/bin/python platform/dev.py bench bench/task_list.py
-[--tasks 100000] [--rounds 40]`. Builds its own database (`<DATABASE_URL's name>_bench`,
+[--tasks 100000] [--rounds 40] [--reuse]`. Builds its own database (`<DATABASE_URL's name>_bench`,
 dropped and recreated): one organisation, 20 projects, 50 people, N tasks with English
 and Russian titles. Then measures, in one run, p50/p95 of
 
@@ -155,6 +155,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tasks", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the data an earlier run left (same --tasks) instead of generating it again",
+    )
     args = parser.parse_args()
 
     os.environ["DATABASE_URL"] = bench_database_url()
@@ -162,7 +167,6 @@ def main() -> None:
     os.environ["TESSERA_SPARE_POOL_SIZE"] = "0"
     os.environ["CELERY_QUEUE"] = "tessera-bench"
     os.environ["DJANGO_DEBUG"] = "false"
-    database_recreate(os.environ["DATABASE_URL"])
 
     import logging
 
@@ -174,7 +178,50 @@ def main() -> None:
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
-    from django.test import Client
+    from django_tenants.utils import schema_context
+
+    from shared_apps.accounts.models import User
+    from tenant_apps.members.models import Member
+    from tenant_apps.tasks.models import Task
+
+    settings.ALLOWED_HOSTS = ["*"]
+    organization = _kept_data(args.tasks) if args.reuse else None
+    if organization is None:
+        connection.close()
+        database_recreate(os.environ["DATABASE_URL"])
+        call_command("migrate_schemas", "--shared", verbosity=0)
+        organization = _generate(args.tasks)
+    else:
+        call_command("migrate_schemas", verbosity=0)  # migrations added since the data was made
+        print(f"reusing {args.tasks} tasks of an earlier run", flush=True)
+    owner = User.objects.get(email="owner@bench.test")
+    with schema_context(organization.schema_name):
+        members = list(Member.objects.order_by("pk"))
+        tasks = Task.objects.count()
+    _measure(args, organization=organization, owner=owner, assignee=members[7].pk, tasks=tasks)
+
+
+def _kept_data(tasks: int):
+    """The bench organisation of an earlier run, if it has exactly `tasks` tasks."""
+    from django.db import DatabaseError
+    from django_tenants.utils import schema_context
+
+    from shared_apps.tenants.models import Organization
+    from tenant_apps.tasks.models import Task
+
+    try:
+        organization = Organization.objects.filter(slug="bench").first()
+        if organization is None:
+            return None
+        with schema_context(organization.schema_name):
+            return organization if Task.objects.count() == tasks else None
+    except DatabaseError:  # no such database or tables yet
+        return None
+
+
+def _generate(tasks: int):
+    """One organisation, 20 projects, 50 people, `tasks` tasks; VACUUM ANALYZE."""
+    from django.db import connection
     from django_tenants.utils import schema_context
     from psycopg2.extras import execute_values
 
@@ -185,8 +232,6 @@ def main() -> None:
     from tenant_apps.projects.models import Project, Role
     from tenant_apps.projects.services import project_create, project_member_set
 
-    settings.ALLOWED_HOSTS = ["*"]
-    call_command("migrate_schemas", "--shared", verbosity=0)
     rng = random.Random(42)
     owner = User.objects.create_user(email="owner@bench.test", password="bench-pass-123")  # noqa: S106
     organization = organization_create(slug="bench", name="Bench", owner=owner)
@@ -204,7 +249,7 @@ def main() -> None:
             for member in members[1:]:
                 project_member_set(project=project, member=member, role=developer)
             projects.append(project)
-        per_project = args.tasks // len(projects)
+        per_project = tasks // len(projects)
         statuses = ["todo", "in_progress", "in_review", "done", "cancelled"]
         with connection.cursor() as cursor:
             for project in projects:
@@ -236,9 +281,15 @@ def main() -> None:
             # measurement sees a settled table, not the first read after a bulk load.
             cursor.execute("VACUUM ANALYZE")
     print(f"generated {per_project * len(projects)} tasks in {time.perf_counter() - started:.0f} s", flush=True)
+    return organization
 
-    with schema_context(organization.schema_name):
-        assignee = members[7].pk
+
+def _measure(args, *, organization, owner, assignee: int, tasks: int) -> None:
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django_tenants.utils import schema_context
+
     client = Client(HTTP_HOST=f"bench.{settings.BASE_DOMAIN}")
     client.force_login(owner)
     searches = ["login form", "назначена", "payment", "dashbord", "export report"]
@@ -286,7 +337,6 @@ def main() -> None:
         times["list"].append(api_list())
 
     p = {name: _percentiles(samples) for name, samples in times.items()}
-    tasks = per_project * len(projects)
 
     def row(label: str, name: str) -> str:
         return f"| {label} | {p[name][0] * 1000:.1f} | {p[name][1] * 1000:.1f} |"
