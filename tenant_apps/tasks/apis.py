@@ -152,17 +152,22 @@ def _etag(task: Task) -> str:
     return f'"{task.pk}.{task.version}"'
 
 
+def _detail_response(found: tuple[int, dict], *, status_code: int = status.HTTP_200_OK) -> Response:
+    """A task_detail() result as the detail endpoint shows it: with the rendered
+    description and its ETag."""
+    task_id, data = found
+    data["description_html"] = markdown_html(data["description"])
+    response = Response(data, status=status_code)
+    response["ETag"] = f'"{task_id}.{data["version"]}"'
+    return response
+
+
 def _task_response(task: Task, *, status_code: int = status.HTTP_200_OK) -> Response:
-    """The task as the detail endpoint shows it (rendered description included), with its
-    ETag, read in one statement."""
+    """`task` read afresh (one statement) and shown as the detail endpoint shows it."""
     found = task_detail(Task.objects.all(), pk=task.pk)
     if found is None:  # deleted meanwhile
         raise NotFound()
-    _task_id, data = found
-    data["description_html"] = markdown_html(data["description"])
-    response = Response(data, status=status_code)
-    response["ETag"] = f'"{task.pk}.{data["version"]}"'
-    return response
+    return _detail_response(found, status_code=status_code)
 
 
 def _resolve_relations(project, data: dict) -> dict:
@@ -268,11 +273,7 @@ class TaskDetailApi(ProjectScopedApi):
                 response["Location"] = f"/api/v1/projects/{moved.project.key}/tasks/{moved.number}/"
                 return response
             raise NotFound()
-        task_id, data = found
-        data["description_html"] = markdown_html(data["description"])
-        response = Response(data)
-        response["ETag"] = f'"{task_id}.{data["version"]}"'
-        return response
+        return _detail_response(found)
 
     @extend_schema(
         request=TaskWriteInputSerializer(partial=True),
