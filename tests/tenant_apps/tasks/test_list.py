@@ -152,6 +152,8 @@ def test_counting_stops_at_the_cap_without_search_but_pages_go_on(team, monkeypa
     assert (last["count"], last["count_capped"], len(last["results"])) == (7, False, 1)
     searched = client.get(f"{LIST}?search=capped&page_size=2").json()
     assert (searched["count"], searched["count_capped"]) == (7, False)
+    searched_last = client.get(f"{LIST}?search=capped&page_size=2&page=last").json()
+    assert (searched_last["count"], len(searched_last["results"]), searched_last["next"]) == (7, 1, None)
 
 
 @pytest.mark.django_db
