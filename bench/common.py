@@ -117,28 +117,33 @@ def title(rng: random.Random) -> str:
     return text(rng, 5, 0.06).capitalize()
 
 
-def bench_django_setup() -> None:
-    """Point Django at a fresh `<database>_bench` (dropped and recreated) and set it up,
-    with the shared schema migrated."""
+def bench_django_setup(*, recreate: bool = True) -> None:
+    """Point Django at `<database>_bench` and set it up; with `recreate` (and on a second
+    call) the database is dropped, created again and its shared schema migrated."""
     os.environ["DATABASE_URL"] = bench_database_url()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     os.environ["TESSERA_SPARE_POOL_SIZE"] = "0"
     os.environ["CELERY_QUEUE"] = "tessera-bench"
     os.environ["DJANGO_DEBUG"] = "false"
-    database_recreate(os.environ["DATABASE_URL"])
 
     import logging
 
     import django
+    from django.apps import apps
 
-    django.setup()
+    if not apps.ready:
+        django.setup()
     logging.disable(logging.WARNING)
 
     from django.conf import settings
     from django.core.management import call_command
+    from django.db import connection
 
     settings.ALLOWED_HOSTS = ["*"]
-    call_command("migrate_schemas", "--shared", verbosity=0)
+    if recreate:
+        connection.close()
+        database_recreate(os.environ["DATABASE_URL"])
+        call_command("migrate_schemas", "--shared", verbosity=0)
 
 
 class BenchOrganization:

@@ -1,7 +1,7 @@
 """Task list with search and filters: the API against raw SQL, measured side by side.
 
 Run with `.venv/bin/python platform/dev.py bench bench/task_list.py
-[--tasks 100000] [--rounds 40]`. Builds its own database (`<DATABASE_URL's name>_bench`,
+[--tasks 100000] [--rounds 40] [--reuse]`. Builds its own database (`<DATABASE_URL's name>_bench`,
 dropped and recreated): one organisation, 20 projects, 50 people, N tasks with English
 and Russian titles. Then measures, in one run, p50/p95 of
 
@@ -13,7 +13,8 @@ with filler from a vocabulary of ~2,700 pseudo-words.
   raw  the same page (count + 50 rows with project, assignees and labels) selected
        with one hand-written SQL statement through psycopg2
 
-and prints both and their ratio, plus search alone.
+and prints both and their ratio, the same for search alone, and the default list (all
+tasks, most recently updated first) through the API.
 """
 
 import argparse
@@ -34,7 +35,7 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
 
 
-RAW_PAGE_SQL = """
+RAW_PAGE_SQL_TEMPLATE = """
 WITH q AS (
     SELECT websearch_to_tsquery('english', %(search)s) || websearch_to_tsquery('russian', %(search)s)
         || to_tsquery('simple', %(prefix)s) || to_tsquery('english', %(prefix)s)
@@ -44,9 +45,7 @@ WITH q AS (
            t.due_date, t.created_at, t.updated_at, t.completed_at, t.version,
            ts_rank(t.search_vector, q.query) + word_similarity(%(search)s, t.title) AS relevance
     FROM tasks_task t, q
-    WHERE (t.search_vector @@ q.query OR %(search)s <%% t.title)
-      AND t.status = %(status)s
-      AND EXISTS (SELECT 1 FROM tasks_task_assignees a WHERE a.task_id = t.id AND a.member_id = %(assignee)s)
+    WHERE (t.search_vector @@ q.query OR %(search)s <%% t.title){filters}
 )
 SELECT (SELECT count(*) FROM matches) AS total, m.*, p.key,
        (SELECT json_agg(json_build_object('id', mm.id, 'display_name', mm.display_name, 'email', mm.email))
@@ -57,28 +56,77 @@ FROM matches m JOIN projects_project p ON p.id = m.project_id
 ORDER BY m.relevance DESC, m.id
 LIMIT 50
 """
+RAW_PAGE_SQL = RAW_PAGE_SQL_TEMPLATE.replace(
+    "{filters}",
+    """
+      AND t.status = %(status)s
+      AND EXISTS (SELECT 1 FROM tasks_task_assignees a WHERE a.task_id = t.id AND a.member_id = %(assignee)s)""",
+)
+RAW_SEARCH_SQL = RAW_PAGE_SQL_TEMPLATE.replace("{filters}", "")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tasks", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the data an earlier run left (same --tasks) instead of generating it again",
+    )
     args = parser.parse_args()
 
-    bench_django_setup()
+    bench_django_setup(recreate=not args.reuse)
 
+    from django.core.management import call_command
+    from django_tenants.utils import schema_context
+
+    from shared_apps.accounts.models import User
+    from tenant_apps.members.models import Member
+    from tenant_apps.tasks.models import Task
+
+    organization = _kept_data(args.tasks) if args.reuse else None
+    if organization is None:
+        if args.reuse:
+            bench_django_setup()  # nothing to reuse: start afresh
+        bench = BenchOrganization()
+        seconds = bench.tasks_add(args.tasks, random.Random(42))
+        print(f"generated {bench.tasks} tasks in {seconds:.0f} s", flush=True)
+        organization = bench.organization
+    else:
+        call_command("migrate_schemas", verbosity=0)  # migrations added since the data was made
+        print(f"reusing {args.tasks} tasks of an earlier run", flush=True)
+    owner = User.objects.get(email="owner@bench.test")
+    with schema_context(organization.schema_name):
+        members = list(Member.objects.order_by("pk"))
+        tasks = Task.objects.count()
+    _measure(args, organization=organization, owner=owner, assignee=members[7].pk, tasks=tasks)
+
+
+def _kept_data(tasks: int):
+    """The bench organisation of an earlier run, if it has exactly `tasks` tasks."""
+    from django.db import DatabaseError
+    from django_tenants.utils import schema_context
+
+    from shared_apps.tenants.models import Organization
+    from tenant_apps.tasks.models import Task
+
+    try:
+        organization = Organization.objects.filter(slug="bench").first()
+        if organization is None:
+            return None
+        with schema_context(organization.schema_name):
+            return organization if Task.objects.count() == tasks else None
+    except DatabaseError:  # no such database or tables yet
+        return None
+
+
+def _measure(args, *, organization, owner, assignee: int, tasks: int) -> None:
     from django.conf import settings
     from django.db import connection
     from django.test import Client
     from django_tenants.utils import schema_context
 
-    bench = BenchOrganization()
-    organization, owner, members = bench.organization, bench.owner, bench.members
-    seconds = bench.tasks_add(args.tasks, random.Random(42))
-    print(f"generated {bench.tasks} tasks in {seconds:.0f} s", flush=True)
-
-    with schema_context(organization.schema_name):
-        assignee = members[7].pk
     client = Client(HTTP_HOST=f"bench.{settings.BASE_DOMAIN}")
     client.force_login(owner)
     searches = ["login form", "назначена", "payment", "dashbord", "export report"]
@@ -93,35 +141,56 @@ def main() -> None:
         assert response.status_code == 200, response.content[:300]
         return elapsed
 
-    def raw(search: str) -> float:
+    def raw(search: str, filtered: bool) -> float:
         prefix = " & ".join(f"{word}:*" for word in search.split())
+        sql = RAW_PAGE_SQL if filtered else RAW_SEARCH_SQL
         with schema_context(organization.schema_name), connection.cursor() as cursor:
             begin = time.perf_counter()
-            cursor.execute(RAW_PAGE_SQL, {"search": search, "prefix": prefix, "status": "todo", "assignee": assignee})
+            cursor.execute(sql, {"search": search, "prefix": prefix, "status": "todo", "assignee": assignee})
             cursor.fetchall()
             return time.perf_counter() - begin
 
+    def api_list() -> float:
+        # The default view: every task, most recently updated first, no search.
+        begin = time.perf_counter()
+        response = client.get("/api/v1/tasks/")
+        elapsed = time.perf_counter() - begin
+        assert response.status_code == 200, response.content[:300]
+        return elapsed
+
     for search in searches:  # warm caches and plans
         api(search, True)
-        raw(search)
-    api_times, raw_times, search_times = [], [], []
+        raw(search, True)
+        api(search, False)
+        raw(search, False)
+    api_list()
+    times: dict[str, list[float]] = {name: [] for name in ("api", "raw", "search", "raw_search", "list")}
     for round_index in range(args.rounds):
         search = searches[round_index % len(searches)]
-        api_times.append(api(search, True))
-        raw_times.append(raw(search))
-        search_times.append(api(search, False))
+        times["api"].append(api(search, True))
+        times["raw"].append(raw(search, True))
+        times["search"].append(api(search, False))
+        times["raw_search"].append(raw(search, False))
+        times["list"].append(api_list())
 
-    api_p50, api_p95 = _percentiles(api_times)
-    raw_p50, raw_p95 = _percentiles(raw_times)
-    search_p50, search_p95 = _percentiles(search_times)
-    tasks = bench.tasks
+    p = {name: _percentiles(samples) for name, samples in times.items()}
+
+    def row(label: str, name: str) -> str:
+        return f"| {label} | {p[name][0] * 1000:.1f} | {p[name][1] * 1000:.1f} |"
+
+    def ratio(label: str, api_name: str, raw_name: str) -> str:
+        return f"| {label} | {p[api_name][0] / p[raw_name][0]:.2f}x | {p[api_name][1] / p[raw_name][1]:.2f}x |"
+
     print(f"\n{tasks} tasks, {args.rounds} rounds, searches {searches}")
     print("| measure | p50 (ms) | p95 (ms) |")
     print("|---|---|---|")
-    print(f"| API: search + status + assignee | {api_p50 * 1000:.1f} | {api_p95 * 1000:.1f} |")
-    print(f"| raw SQL: same page | {raw_p50 * 1000:.1f} | {raw_p95 * 1000:.1f} |")
-    print(f"| API / raw | {api_p50 / raw_p50:.2f}x | {api_p95 / raw_p95:.2f}x |")
-    print(f"| API: search only | {search_p50 * 1000:.1f} | {search_p95 * 1000:.1f} |")
+    print(row("API: search + status + assignee", "api"))
+    print(row("raw SQL: same page", "raw"))
+    print(ratio("API / raw", "api", "raw"))
+    print(row("API: search only", "search"))
+    print(row("raw SQL: search only, same page", "raw_search"))
+    print(ratio("API / raw, search only", "search", "raw_search"))
+    print(row("API: all tasks, default order, no search", "list"))
 
 
 if __name__ == "__main__":

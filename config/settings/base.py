@@ -118,6 +118,12 @@ DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# work_mem for every connection of the app (set once per new connection, see
+# shared_apps/core/apps.py; empty leaves the server's). PostgreSQL's default 4MB makes
+# the bitmaps of a search over a million tasks lossy: every row of a lossy page is then
+# rechecked, trigram similarity included (docs/benchmarks.md, "Task list").
+# https://www.postgresql.org/docs/current/runtime-config-resource.html#GUC-WORK-MEM
+DATABASE_WORK_MEM = env("TESSERA_DB_WORK_MEM", default="16MB")
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -263,6 +269,12 @@ def session_cookie_domain(base_domain: str) -> str | None:
 
 
 SESSION_COOKIE_DOMAIN = env("SESSION_COOKIE_DOMAIN", default=None) or session_cookie_domain(BASE_DOMAIN)
+# Sessions are read from Redis and written through to the database: one query less on
+# every request (https://docs.djangoproject.com/en/5.2/topics/http/sessions/#using-cached-sessions).
+# The `platform` alias is not schema-prefixed: one session serves the root and every
+# organisation domain, so logging out anywhere ends it everywhere.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_CACHE_ALIAS = "platform"
 CSRF_TRUSTED_ORIGINS = env.list(
     "CSRF_TRUSTED_ORIGINS",
     default=[f"{SITE_SCHEME}://{BASE_DOMAIN}", f"{SITE_SCHEME}://*.{BASE_DOMAIN}"],

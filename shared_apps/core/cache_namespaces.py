@@ -25,7 +25,11 @@ class CacheNamespace:
         return version
 
     def key(self, *parts) -> str:
-        return ":".join([self.name, str(self.version()), *map(str, parts)])
+        return self.key_at(self.version(), *parts)
+
+    def key_at(self, version: int, *parts) -> str:
+        """A key under a version read earlier (e.g. once per request)."""
+        return ":".join([self.name, str(version), *map(str, parts)])
 
     def _bump_here(self) -> None:
         if not cache.add(self._version_key, secrets.randbelow(2**31), None):

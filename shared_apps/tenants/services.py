@@ -22,6 +22,7 @@ from shared_apps.accounts.models import User
 from shared_apps.billing.limits import limit_check
 from shared_apps.billing.services import subscription_start
 from shared_apps.tenants.models import Domain, Membership, Organization, OrgRole
+from shared_apps.tenants.permissions import ACCESS_CACHE
 from shared_apps.tenants.validators import validate_slug, validate_time_zone
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ def member_sync(
     Runs on the caller's connection, so it joins the caller's transaction."""
     sync = import_string(settings.TESSERA_MEMBER_SYNC)
     with schema_context(organization.schema_name):
+        # Every membership change passes here: cached memberships and members go.
+        ACCESS_CACHE.bump()
         sync(user=user, role=role, is_active=is_active, forget_project_roles=forget_project_roles)
 
 

@@ -2,17 +2,19 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from shared_apps.core.api import service_call
+from shared_apps.core.markup import markdown_html, markdown_html_many
 from shared_apps.core.pagination import TesseraPagination, paginated, paginated_response
 from shared_apps.tenants.models import OrgRole
 from shared_apps.tenants.permissions import IsOrganizationMember, membership_for_request, require_org_manager
 from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project, ProjectMember, Role
 from tenant_apps.projects.permissions import HasProjectPermission, member_for_request, user_can
-from tenant_apps.projects.selectors import projects_visible_to
+from tenant_apps.projects.selectors import project_for_reading, project_list_visible
 from tenant_apps.projects.serializers import (
     ProjectArchivedQuerySerializer,
     ProjectCreateInputSerializer,
@@ -134,11 +136,19 @@ class ProjectScopedApi(APIView):
         # Membership first (403 for outsiders), then the project (404 if invisible).
         for permission in self.get_permissions():
             if isinstance(permission, HasProjectPermission):
-                self.project = Project.objects.filter(key=self.kwargs["key"]).first()
+                self.project = self._project(request, self.kwargs["key"])
                 if self.project is None or not user_can(request, "project.view", self.project):
                     raise NotFound()
             if not permission.has_permission(request, self):
                 self.permission_denied(request, message=getattr(permission, "message", None))
+
+    @staticmethod
+    def _project(request, key: str) -> Project | None:
+        # Reads take the project from the per-organisation cache; writes read the row
+        # afresh, so a service never saves fields it did not read from the database.
+        if request.method in SAFE_METHODS:
+            return project_for_reading(key)
+        return Project.objects.filter(key=key).first()
 
 
 class ProjectMemberListApi(ProjectScopedApi):
@@ -212,11 +222,12 @@ class ProjectMemberDetailApi(ProjectScopedApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _project_data(project: Project, counts: dict[str, int]) -> dict:
+def _project_data(project: Project, counts: dict[str, int], description_html: str | None = None) -> dict:
     return {
         "key": project.key,
         "name": project.name,
         "description": project.description,
+        "description_html": markdown_html(project.description) if description_html is None else description_html,
         "lead_id": project.lead_id,
         "archived": project.archived,
         "created_at": project.created_at,
@@ -228,7 +239,8 @@ def _project_data(project: Project, counts: dict[str, int]) -> dict:
 _PROJECT_EXAMPLE = {
     "key": "WEB",
     "name": "Website",
-    "description": "",
+    "description": "Our **public** site.",
+    "description_html": "<p>Our <strong>public</strong> site.</p>",
     "lead_id": 1,
     "archived": False,
     "created_at": "2026-11-26T09:00:00Z",
@@ -254,13 +266,14 @@ class ProjectListCreateApi(APIView):
         """Projects you can see, with their task counts by status."""
         archived = ProjectArchivedQuerySerializer(data=request.query_params)
         archived.is_valid(raise_exception=True)
-        projects = projects_visible_to(member_for_request(request)).order_by("key")
+        projects = project_list_visible(member_for_request(request))
         if archived.validated_data.get("archived") is not None:
-            projects = projects.filter(archived=archived.validated_data["archived"])
+            projects = [project for project in projects if project.archived == archived.validated_data["archived"]]
         paginator = TesseraPagination()
         page = paginator.paginate_queryset(projects, request, view=self)
         counts = task_counts_by_project([project.pk for project in page])
-        data = [_project_data(project, counts[project.pk]) for project in page]
+        rendered = markdown_html_many([project.description for project in page])
+        data = [_project_data(project, counts[project.pk], html) for project, html in zip(page, rendered, strict=True)]
         return paginator.get_paginated_response(ProjectOutputSerializer(data, many=True).data)
 
     @extend_schema(

@@ -13,7 +13,12 @@ from rest_framework.permissions import BasePermission
 
 from shared_apps.core.cache_namespaces import CacheNamespace
 from shared_apps.tenants.models import MANAGER_ROLES, OrgRole
-from shared_apps.tenants.permissions import membership_for_request
+from shared_apps.tenants.permissions import (
+    ACCESS_TTL_SECONDS,
+    NOT_A_MEMBER,
+    access_cache_key,
+    membership_for_request,
+)
 from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project, ProjectMember
 from tenant_apps.projects.registry import ALL_CODES
@@ -53,13 +58,28 @@ def project_permissions(*, member: Member | None, project: Project) -> frozenset
     return codes
 
 
+_MEMBER_FIELDS = [field.attname for field in Member._meta.concrete_fields]
+
+
+def _member_lookup(request, user_id: int) -> Member | None:
+    # Cached with the membership (ACCESS_CACHE, bumped by member_sync on every change).
+    key = access_cache_key(request, "member", user_id)
+    cached = cache.get(key)
+    if cached == NOT_A_MEMBER:
+        return None
+    if cached is not None:
+        return Member.from_db("default", _MEMBER_FIELDS, cached)
+    member = Member.objects.filter(user_id=user_id, is_active=True).first()
+    value = NOT_A_MEMBER if member is None else [getattr(member, name) for name in _MEMBER_FIELDS]
+    cache.set(key, value, ACCESS_TTL_SECONDS)
+    return member
+
+
 def member_for_request(request) -> Member | None:
     """The requesting user's Member in this organisation, if they belong to it."""
     if not hasattr(request, "_tessera_member"):
         membership = membership_for_request(request)
-        request._tessera_member = (
-            Member.objects.filter(user_id=membership.user_id, is_active=True).first() if membership else None
-        )
+        request._tessera_member = _member_lookup(request, membership.user_id) if membership else None
     return request._tessera_member
 
 

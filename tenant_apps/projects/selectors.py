@@ -1,8 +1,29 @@
+from django.core.cache import cache
 from django.db.models import QuerySet
 
+from shared_apps.core.cache_namespaces import CacheNamespace
 from shared_apps.tenants.models import Organization, OrgRole
 from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project
+from tenant_apps.projects.permissions import PERMISSIONS_CACHE
+
+# Every project of the organisation, cached in its schema's cache; any write to a project
+# bumps the namespace (projects_cache_invalidate). Which of them a guest may see is cached
+# per person under PERMISSIONS_CACHE, which every role or membership change bumps.
+PROJECTS_CACHE = CacheNamespace("projects")
+_TTL_SECONDS = 600
+# Not task_sequence: it changes with every new task, and nothing reads it from here.
+_CACHED_FIELDS = ["id", "key", "name", "description", "lead_id", "archived", "created_at", "updated_at"]
+
+
+def projects_cache_invalidate() -> None:
+    """Call after any change to a project row (create, update, archive, delete)."""
+    PROJECTS_CACHE.bump()
+
+
+def sees_every_project(member: Member | None) -> bool:
+    """Owners, admins and members see every project of the organisation."""
+    return member is not None and member.is_active and member.role in (OrgRole.OWNER, OrgRole.ADMIN, OrgRole.MEMBER)
 
 
 def projects_visible_to(member: Member | None) -> QuerySet[Project]:
@@ -10,7 +31,7 @@ def projects_visible_to(member: Member | None) -> QuerySet[Project]:
     belong to for guests (the same rule as the permission service)."""
     if member is None or not member.is_active:
         return Project.objects.none()
-    if member.role in (OrgRole.OWNER, OrgRole.ADMIN, OrgRole.MEMBER):
+    if sees_every_project(member):
         return Project.objects.all()
     # A guest sees a project only if their role there grants project.view (custom roles
     # may not): the same answer as the permission service.
@@ -34,3 +55,46 @@ def projects_active_count(organization: Organization) -> int:
     """Projects that count against the plan (call in the organisation's schema): archived
     ones keep their data but free their place."""
     return Project.objects.filter(archived=False).count()
+
+
+def _project_rows() -> list[tuple]:
+    """Every project as a row of _CACHED_FIELDS, ordered by key, from the cache (one query
+    on a miss)."""
+    key = PROJECTS_CACHE.key("all")
+    rows = cache.get(key)
+    if rows is None:
+        rows = list(Project.objects.order_by("key").values_list(*_CACHED_FIELDS))
+        cache.set(key, rows, _TTL_SECONDS)
+    return rows
+
+
+def _project(row: tuple) -> Project:
+    # Without task_sequence: use these instances to read, and fetch a project afresh to
+    # change it.
+    return Project.from_db("default", _CACHED_FIELDS, row)
+
+
+def project_list_visible(member: Member | None) -> list[Project]:
+    """The projects `member` may see (projects_visible_to), ordered by key, served from the
+    cache. A guest's list is the cached projects filtered by their own cached set of
+    visible ids, so it can never show a project their current roles do not allow."""
+    if member is None or not member.is_active:
+        return []
+    projects = [_project(row) for row in _project_rows()]
+    if sees_every_project(member):
+        return projects
+    key = PERMISSIONS_CACHE.key("visible-projects", member.pk)
+    visible = cache.get(key)
+    if visible is None:
+        visible = sorted(projects_visible_to(member).values_list("pk", flat=True))
+        cache.set(key, visible, _TTL_SECONDS)
+    allowed = set(visible)
+    return [project for project in projects if project.pk in allowed]
+
+
+def project_for_reading(key: str) -> Project | None:
+    """The project with `key` from the cached list, for requests that only read (one
+    that writes reads the row afresh)."""
+    key_index = _CACHED_FIELDS.index("key")
+    row = next((row for row in _project_rows() if row[key_index] == key), None)
+    return _project(row) if row is not None else None

@@ -68,7 +68,8 @@ class ProjectUpdateInputSerializer(serializers.Serializer):
 class ProjectOutputSerializer(serializers.Serializer):
     key = serializers.CharField()
     name = serializers.CharField()
-    description = serializers.CharField()
+    description = serializers.CharField(help_text="Markdown, stored raw.")
+    description_html = serializers.CharField(help_text="The description rendered from Markdown and sanitized.")
     lead_id = serializers.IntegerField(allow_null=True)
     archived = serializers.BooleanField()
     created_at = serializers.DateTimeField()

@@ -11,6 +11,7 @@ from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project, ProjectMember, Role
 from tenant_apps.projects.permissions import permissions_version_bump
 from tenant_apps.projects.registry import PROJECT_MANAGER, unknown_codes
+from tenant_apps.projects.selectors import projects_cache_invalidate
 
 
 def _validate_role_fields(*, name: str | None, permissions: list[str] | None, role: Role | None = None) -> None:
@@ -90,6 +91,7 @@ def project_create(*, key: str, name: str, creator: Member, description: str = "
     except IntegrityError as exc:  # a concurrent create took the key
         raise ValidationError({"key": _("A project with this key exists already.")}) from exc
     permissions_version_bump()
+    projects_cache_invalidate()
     return project
 
 
@@ -126,6 +128,7 @@ def project_update(*, project: Project, data: dict) -> Project:
             limit_check(None, "projects", adding=1)
         # Never a full save: it would write back a stale task_sequence and break numbering.
         project.save(update_fields=["name", "description", "lead", "archived", "updated_at"])
+        projects_cache_invalidate()
     return project
 
 
@@ -142,3 +145,4 @@ def project_delete(*, project: Project, confirm_key: str) -> None:
         project.delete()
         files_delete_on_commit(keys)
     permissions_version_bump()
+    projects_cache_invalidate()

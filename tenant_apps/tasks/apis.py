@@ -2,7 +2,7 @@ from collections.abc import Mapping
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -13,17 +13,25 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from shared_apps.core.api import service_call
-from shared_apps.core.pagination import paginated, paginated_response
+from shared_apps.core.markup import markdown_html, markdown_html_many
+from shared_apps.core.pagination import (
+    LAST_PAGE,
+    PageRequest,
+    TesseraPagination,
+    page_response,
+    paginated,
+    paginated_response,
+)
 from shared_apps.tenants.permissions import IsOrganizationMember, require_org_manager
 from tenant_apps.members.models import Member
 from tenant_apps.projects.apis import ProjectScopedApi
 from tenant_apps.projects.models import Project
 from tenant_apps.projects.permissions import member_for_request, project_permissions, user_can
-from tenant_apps.projects.selectors import projects_visible_to
+from tenant_apps.projects.selectors import projects_visible_to, sees_every_project
 from tenant_apps.tasks.attachments import SizeLimitUploadHandler, storage
 from tenant_apps.tasks.filters import TaskFilter
 from tenant_apps.tasks.models import Activity, Attachment, Comment, Label, Task, TaskNumberRedirect
-from tenant_apps.tasks.selectors import organization_usage
+from tenant_apps.tasks.selectors import organization_usage, task_detail, task_page
 from tenant_apps.tasks.serializers import (
     ActivityOutputSerializer,
     AttachmentOutputSerializer,
@@ -34,6 +42,7 @@ from tenant_apps.tasks.serializers import (
     TaskLabelOutputSerializer,
     TaskMoveInputSerializer,
     TaskOutputSerializer,
+    TaskPageOutputSerializer,
     TaskWriteInputSerializer,
     UsageOutputSerializer,
 )
@@ -52,14 +61,13 @@ from tenant_apps.tasks.services import (
     task_update,
 )
 
-_PERSON_FIELDS = ("id", "display_name", "email")
-
 _TASK_EXAMPLE = {
     "key": "WEB-42",
     "number": 42,
     "project": "WEB",
     "title": "Fix the login form",
     "description": "It rejects emails with a **plus** sign.",
+    "description_html": "<p>It rejects emails with a <strong>plus</strong> sign.</p>",
     "status": "in_progress",
     "priority": "high",
     "reporter": {"id": 1, "display_name": "Ada", "email": "ada@acme.example"},
@@ -76,8 +84,8 @@ FILTER_PARAMETERS = [
     OpenApiParameter("search", str, description="Words (English/Russian forms), prefixes, title typos, or WEB-42."),
     OpenApiParameter("status", str, many=True, description="todo, in_progress, in_review, done, cancelled."),
     OpenApiParameter("priority", str, many=True, description="none, low, medium, high, urgent."),
-    OpenApiParameter("assignee", str, description="Member id, `me` or `none`."),
-    OpenApiParameter("label", int),
+    OpenApiParameter("assignee", str, many=True, description="Member id, `me` or `none`; repeat for any of several."),
+    OpenApiParameter("label", int, many=True, description="Label id; repeat for any of several."),
     OpenApiParameter("created_after", str),
     OpenApiParameter("created_before", str),
     OpenApiParameter("updated_after", str),
@@ -87,20 +95,14 @@ FILTER_PARAMETERS = [
     OpenApiParameter("due_after", str),
     OpenApiParameter("due_before", str),
     OpenApiParameter("ordering", str, description="number, created, updated, due, priority, relevance; `-` reverses."),
-    OpenApiParameter("page", int),
-    OpenApiParameter("page_size", int),
+    OpenApiParameter("page", str, description="Page number (from 1), or `last` (which counts every task)."),
+    OpenApiParameter("page_size", int, description="Tasks per page, 1 to 200 (default 50)."),
 ]
+_LIST_EXAMPLE_ITEM = {name: value for name, value in _TASK_EXAMPLE.items() if name != "description_html"}
 
 
-def _with_relations(queryset: QuerySet[Task]) -> QuerySet[Task]:
-    """Everything the task serializer shows, in a fixed number of queries per page."""
-    people = Member.objects.only(*_PERSON_FIELDS)
-    return queryset.select_related("project", "reporter").prefetch_related(
-        Prefetch("assignees", queryset=people), Prefetch("labels", queryset=Label.objects.all())
-    )
-
-
-def _filtered(request, queryset: QuerySet[Task]) -> QuerySet[Task]:
+def _filtered(request, queryset: QuerySet[Task]) -> tuple[QuerySet[Task], bool]:
+    """Apply the request's filters, search and ordering; also say whether it searches."""
     known = set(TaskFilter.base_filters) | {"page", "page_size"}
     unknown = sorted(set(request.query_params) - known)
     if unknown:
@@ -110,19 +112,62 @@ def _filtered(request, queryset: QuerySet[Task]) -> QuerySet[Task]:
     if not filterset.is_valid():
         raise ValidationError(filterset.errors)
     try:
-        return filterset.qs
+        return filterset.qs, bool(filterset.form.cleaned_data.get("search"))
     except DjangoValidationError as exc:
         raise ValidationError(exc.message_dict) from exc
+
+
+# Without search, counting stops here (or at the end of the requested page, if further):
+# an exact count of a million tasks costs more than the page itself.
+TASK_COUNT_CAP = 10_000
+
+
+def _task_list_response(request, tasks: QuerySet[Task], *, searching: bool) -> Response:
+    """One page of filtered, ordered tasks, in a number of statements that does not
+    depend on the page size.
+
+    Searching: one statement. A ranked search visits every match anyway, so the exact
+    total comes from the same pass. Otherwise: a COUNT that stops after TASK_COUNT_CAP
+    matches (`count_capped` then says the list goes on), and the page, which an index
+    can serve in order, stopping at its LIMIT."""
+    page = PageRequest.from_request(request)
+    if searching and page.number != LAST_PAGE:
+        results, count = task_page(tasks, offset=page.offset, limit=page.size, counted=True)
+        # An empty page: nothing matched (page 1), or a page past the end (a 404 below).
+        return page_response(request=request, page=page, count=count or 0, results=results, count_capped=False)
+    if page.number == LAST_PAGE:
+        count, capped = tasks.count(), False  # the last page needs the exact total
+        page = page.resolved(count)
+    else:
+        limit = max(TASK_COUNT_CAP, page.offset + page.size)
+        counted = tasks.order_by()[: limit + 1].count()
+        count, capped = min(counted, limit), counted > limit
+    results = []
+    if page.offset < count:
+        results, _total = task_page(tasks, offset=page.offset, limit=page.size, counted=False)
+    return page_response(request=request, page=page, count=count, results=results, more=capped, count_capped=capped)
 
 
 def _etag(task: Task) -> str:
     return f'"{task.pk}.{task.version}"'
 
 
-def _task_response(task: Task, *, status_code: int = status.HTTP_200_OK) -> Response:
-    response = Response(TaskOutputSerializer(task).data, status=status_code)
-    response["ETag"] = _etag(task)
+def _detail_response(found: tuple[int, dict], *, status_code: int = status.HTTP_200_OK) -> Response:
+    """A task_detail() result as the detail endpoint shows it: with the rendered
+    description and its ETag."""
+    task_id, data = found
+    data["description_html"] = markdown_html(data["description"])
+    response = Response(data, status=status_code)
+    response["ETag"] = f'"{task_id}.{data["version"]}"'
     return response
+
+
+def _task_response(task: Task, *, status_code: int = status.HTTP_200_OK) -> Response:
+    """`task` read afresh (one statement) and shown as the detail endpoint shows it."""
+    found = task_detail(Task.objects.all(), pk=task.pk)
+    if found is None:  # deleted meanwhile
+        raise NotFound()
+    return _detail_response(found, status_code=status_code)
 
 
 def _resolve_relations(project, data: dict) -> dict:
@@ -152,17 +197,25 @@ class TaskListApi(ProjectScopedApi):
     @extend_schema(
         operation_id="project_tasks_list",
         parameters=FILTER_PARAMETERS,
-        responses=paginated(TaskOutputSerializer),
+        responses=TaskPageOutputSerializer,
         examples=[
-            OpenApiExample("Tasks", value={"count": 1, "next": None, "previous": None, "results": [_TASK_EXAMPLE]})
+            OpenApiExample(
+                "Tasks",
+                value={
+                    "count": 1,
+                    "count_capped": False,
+                    "next": None,
+                    "previous": None,
+                    "results": [_LIST_EXAMPLE_ITEM],
+                },
+            )
         ],
     )
     def get(self, request, key: str):
-        """The project's tasks: filter, search, order, paginate."""
-        tasks = _filtered(request, Task.objects.filter(project=self.project))
-        return paginated_response(
-            view=self, request=request, items=_with_relations(tasks), serializer_class=TaskOutputSerializer
-        )
+        """The project's tasks: filter, search, order, paginate. Items are the task
+        detail without `description_html` (open a task for its rendered description)."""
+        tasks, searching = _filtered(request, Task.objects.filter(project=self.project))
+        return _task_list_response(request, tasks, searching=searching)
 
     @extend_schema(
         request=TaskWriteInputSerializer,
@@ -191,14 +244,14 @@ class TaskListApi(ProjectScopedApi):
             raise PermissionDenied("Your role may not set a task's status.")
         data = _resolve_relations(self.project, serializer.validated_data)
         task = service_call(task_create, project=self.project, actor=member_for_request(request), **data)
-        return _task_response(_with_relations(Task.objects.filter(pk=task.pk)).get(), status_code=201)
+        return _task_response(task, status_code=201)
 
 
 class TaskDetailApi(ProjectScopedApi):
     required_permissions = {"GET": "project.view", "PATCH": "project.view", "DELETE": "task.delete"}
 
     def _task(self, number: int) -> Task:
-        return get_object_or_404(_with_relations(Task.objects.filter(project=self.project)), number=number)
+        return get_object_or_404(Task.objects.filter(project=self.project), number=number)
 
     @extend_schema(
         responses={200: TaskOutputSerializer, 301: OpenApiResponse(description="Moved: Location has its new URL.")},
@@ -207,8 +260,8 @@ class TaskDetailApi(ProjectScopedApi):
     def get(self, request, key: str, number: int):
         """One task. Its ETag header (or `version`) makes a later update safe. A task
         moved to another project answers 301 with its new address."""
-        task = Task.objects.filter(project=self.project, number=number).first()
-        if task is None:
+        found = task_detail(Task.objects.filter(project=self.project), number=number)
+        if found is None:
             redirect = (
                 TaskNumberRedirect.objects.select_related("task__project")
                 .filter(project=self.project, number=number)
@@ -219,7 +272,8 @@ class TaskDetailApi(ProjectScopedApi):
                 response = Response(status=status.HTTP_301_MOVED_PERMANENTLY)
                 response["Location"] = f"/api/v1/projects/{moved.project.key}/tasks/{moved.number}/"
                 return response
-        return _task_response(self._task(number))
+            raise NotFound()
+        return _detail_response(found)
 
     @extend_schema(
         request=TaskWriteInputSerializer(partial=True),
@@ -260,7 +314,7 @@ class TaskDetailApi(ProjectScopedApi):
             return _precondition_failed(Task.objects.get(pk=task.pk))
         except Task.DoesNotExist as exc:  # deleted while this request ran
             raise NotFound() from exc
-        return _task_response(_with_relations(Task.objects.filter(pk=updated.pk)).get())
+        return _task_response(updated)
 
     @extend_schema(
         parameters=[OpenApiParameter("If-Match", str, location=OpenApiParameter.HEADER, required=False)],
@@ -311,13 +365,18 @@ class AllTasksApi(APIView):
 
     permission_classes = [IsOrganizationMember]
 
-    @extend_schema(operation_id="tasks_list", parameters=FILTER_PARAMETERS, responses=paginated(TaskOutputSerializer))
+    @extend_schema(operation_id="tasks_list", parameters=FILTER_PARAMETERS, responses=TaskPageOutputSerializer)
     def get(self, request):
-        visible = projects_visible_to(member_for_request(request))
-        tasks = _filtered(request, Task.objects.filter(project__in=visible))
-        return paginated_response(
-            view=self, request=request, items=_with_relations(tasks), serializer_class=TaskOutputSerializer
+        """Tasks of every project you can see: the same filters, search and items as a
+        project's task list."""
+        member = member_for_request(request)
+        tasks = (
+            Task.objects.all()
+            if sees_every_project(member)
+            else Task.objects.filter(project__in=projects_visible_to(member))
         )
+        tasks, searching = _filtered(request, tasks)
+        return _task_list_response(request, tasks, searching=searching)
 
 
 class CommentListApi(ProjectScopedApi):
@@ -328,7 +387,11 @@ class CommentListApi(ProjectScopedApi):
         """The task's comments, oldest first."""
         task = get_object_or_404(Task.objects.filter(project=self.project), number=number)
         comments = Comment.objects.filter(task=task).select_related("author").order_by("created_at", "pk")
-        return paginated_response(view=self, request=request, items=comments, serializer_class=CommentOutputSerializer)
+        paginator = TesseraPagination()
+        page = paginator.paginate_queryset(comments, request, view=self)
+        rendered = dict(zip((c.pk for c in page), markdown_html_many([c.body for c in page]), strict=True))
+        data = CommentOutputSerializer(page, many=True, context={"body_html": rendered}).data
+        return paginator.get_paginated_response(data)
 
     @extend_schema(
         request=CommentInputSerializer,
@@ -531,7 +594,7 @@ class TaskMoveApi(ProjectScopedApi):
         if not user_can(request, "task.create", target):
             raise PermissionDenied("Your role may not create tasks in the target project.")
         moved = service_call(task_move, task=task, target=target, actor=member_for_request(request))
-        return _task_response(_with_relations(Task.objects.filter(pk=moved.pk)).get())
+        return _task_response(moved)
 
 
 class UsageApi(APIView):

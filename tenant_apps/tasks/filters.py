@@ -4,10 +4,9 @@ a bad value or an unknown parameter is a 400 naming it, never a silently ignored
 import re
 
 import django_filters
-from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
+from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
-from django.db.models import F, Q
+from django.db.models import BooleanField, Exists, Expression, F, FloatField, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from tenant_apps.tasks.models import Task, TaskPriority, TaskStatus
@@ -27,36 +26,106 @@ ORDERINGS = {
     "priority": ("priority", "pk"),
     "relevance": ("relevance", "pk"),
 }
+# Only these can be NULL: tasks without one sort last either way. Every other column is
+# ordered plainly, so an index on it can serve the ORDER BY ... LIMIT.
+_NULLABLE_ORDERINGS = {"due_date"}
+_MAX_VALUES = 20
 
 
-def _prefix_query(text: str) -> SearchQuery | None:
-    """Every word as a prefix, unstemmed (`desig` finds "design") and stemmed in both
-    languages (`назначена` → `назнач:*` finds "назначенные", stored as `назначен`)."""
+class _ManyValuesWidget(forms.Widget):
+    """Reads every value of a repeated query parameter (`?assignee=3&assignee=me`)."""
+
+    def value_from_datadict(self, data, files, name):
+        return data.getlist(name) if hasattr(data, "getlist") else data.get(name)
+
+    def value_omitted_from_data(self, data, files, name):
+        return name not in data
+
+
+class _ManyValuesField(forms.Field):
+    """A repeatable parameter; each value must match `pattern`. Values are deduplicated,
+    order kept."""
+
+    widget = _ManyValuesWidget
+
+    def __init__(self, *, pattern: str, message: str, **kwargs) -> None:
+        self.pattern = re.compile(pattern)
+        self.message = message
+        super().__init__(**kwargs)
+
+    def to_python(self, value) -> list[str]:
+        if value in (None, "", []):
+            return []
+        values = [value] if isinstance(value, str) else list(value)
+        return list(dict.fromkeys(item.strip() for item in values))
+
+    def validate(self, value: list[str]) -> None:
+        super().validate(value)
+        bad = [item for item in value if not self.pattern.fullmatch(item)]
+        if bad:
+            raise ValidationError(f"{self.message} Not valid: {', '.join(repr(item) for item in bad[:5])}.")
+        if len(value) > _MAX_VALUES:
+            raise ValidationError(f"At most {_MAX_VALUES} values.")
+
+
+class ManyValuesFilter(django_filters.Filter):
+    field_class = _ManyValuesField
+
+
+def _prefix_query(text: str) -> str | None:
+    """Every word as a prefix, for to_tsquery: unstemmed (`desig` finds "design") and
+    stemmed in both languages (`назначена` → `назнач:*` finds "назначенные", stored as
+    `назначен`)."""
     words = _WORD_RE.findall(text)[:8]
     if not words:
         return None
-    raw = " & ".join(f"{word}:*" for word in words)  # \w+ only: nothing for tsquery to parse
-    return (
-        SearchQuery(raw, config="simple", search_type="raw")
-        | SearchQuery(raw, config="english", search_type="raw")
-        | SearchQuery(raw, config="russian", search_type="raw")
-    )
+    return " & ".join(f"{word}:*" for word in words)  # \w+ only: nothing for tsquery to parse
+
+
+class _TaskSQL(Expression):
+    """A fixed SQL fragment over the queried task table ({task}), with parameters.
+
+    The search condition and its relevance are written in SQL rather than composed from
+    SearchQuery/SearchRank/TrigramWordSimilarity objects: the same SQL, for a few
+    hundredths of the ~2 ms per request that resolving and compiling those objects cost
+    (docs/benchmarks.md, "Task list")."""
+
+    def __init__(self, template: str, params: list, output_field) -> None:
+        super().__init__(output_field=output_field)
+        self.template, self.params = template, params
+
+    def as_sql(self, compiler, connection):
+        task = compiler.quote_name_unless_alias(compiler.query.base_table)
+        return self.template.replace("{task}", task), self.params
 
 
 def task_search(queryset, text: str):
     """Full-text search (English and Russian stems, plus prefixes) in title and
     description, typo-tolerant trigram matching on titles, and task numbers (`WEB-42`).
-    Adds a `relevance` annotation."""
+    Adds a `relevance` annotation: full-text rank plus trigram word similarity."""
     text = text.strip()
     if not text:
         return queryset
-    words = SearchQuery(text, config="english", search_type="websearch") | SearchQuery(
-        text, config="russian", search_type="websearch"
-    )
+    # websearch_to_tsquery keeps "quoted phrases", OR and -exclusions; the prefix forms
+    # add partial words. GIN on search_vector serves @@, the pg_trgm GIN on title %>.
+    query = "(websearch_to_tsquery('english'::regconfig, %s) || websearch_to_tsquery('russian'::regconfig, %s)"
+    query_params = [text, text]
     prefix = _prefix_query(text)
-    query = words | prefix if prefix is not None else words
-    matches = Q(search_vector=query) | Q(title__trigram_word_similar=text)
-    relevance = SearchRank(F("search_vector"), query) + TrigramWordSimilarity(text, "title")
+    if prefix is not None:
+        query += (
+            " || to_tsquery('simple'::regconfig, %s) || to_tsquery('english'::regconfig, %s)"
+            " || to_tsquery('russian'::regconfig, %s)"
+        )
+        query_params += [prefix, prefix, prefix]
+    query += ")"
+    matches = Q(
+        _TaskSQL(f"({{task}}.search_vector @@ {query} OR {{task}}.title %%> %s)", [*query_params, text], BooleanField())
+    )
+    relevance = _TaskSQL(
+        f"(ts_rank({{task}}.search_vector, {query}) + word_similarity(%s, {{task}}.title))",
+        [*query_params, text],
+        FloatField(),
+    )
     key = TASK_KEY_RE.match(text)
     if key:
         matches |= Q(project__key=key.group(1).upper(), number=int(key.group(2)))
@@ -65,20 +134,24 @@ def task_search(queryset, text: str):
 
 class TaskFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(method="filter_search", max_length=200)
-    status = django_filters.MultipleChoiceFilter(choices=TaskStatus.choices)
+    # Repeatable parameters match any of their values. None of them joins a to-many
+    # relation (assignees and labels are EXISTS subqueries), so no DISTINCT is needed.
+    status = django_filters.MultipleChoiceFilter(choices=TaskStatus.choices, method="filter_status")
     priority = django_filters.MultipleChoiceFilter(
         choices=[(name, name) for name in PRIORITY_BY_NAME], method="filter_priority"
     )
-    assignee = django_filters.CharFilter(
+    assignee = ManyValuesFilter(
         method="filter_assignee",
-        validators=[RegexValidator(r"^(me|none|\d{1,12})$", "Use a member id, “me” or “none”.")],
-        help_text="A member id, `me` or `none`.",
+        pattern=r"me|none|\d{1,12}",
+        message="Use member ids, “me” or “none”.",
+        help_text="Member id, `me` or `none`; repeat for any of several.",
     )
     project = django_filters.CharFilter(field_name="project__key", help_text="Project key (on /api/v1/tasks/).")
-    label = django_filters.CharFilter(
+    label = ManyValuesFilter(
         method="filter_label",
-        validators=[RegexValidator(r"^\d{1,12}$", "Use a label id.")],
-        help_text="Label id.",
+        pattern=r"\d{1,12}",
+        message="Use label ids.",
+        help_text="Label id; repeat for any of several.",
     )
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
@@ -97,22 +170,43 @@ class TaskFilter(django_filters.FilterSet):
         model = Task
         fields: list[str] = []
 
+    def get_form_class(self):
+        # The form's fields do not depend on the request: build the class once, not on
+        # every request (django-filter builds it per instance).
+        cls = type(self)
+        if "_form_class" not in cls.__dict__:
+            cls._form_class = super().get_form_class()
+        return cls._form_class
+
     def filter_search(self, queryset, name, value):
         return task_search(queryset, value)
 
+    def filter_status(self, queryset, name, value):
+        return queryset.filter(status__in=value) if value else queryset
+
     def filter_label(self, queryset, name, value):
-        return queryset.filter(labels=int(value))
+        if not value:
+            return queryset
+        links = Task.labels.through.objects.filter(task_id=OuterRef("pk"), label_id__in=[int(item) for item in value])
+        return queryset.filter(Exists(links))
 
     def filter_priority(self, queryset, name, value):
         return queryset.filter(priority__in=[PRIORITY_BY_NAME[item] for item in value]) if value else queryset
 
     def filter_assignee(self, queryset, name, value):
-        if value == "none":
-            return queryset.filter(assignees__isnull=True)
-        if value == "me":
+        """Tasks assigned to any of the given people; `none` adds unassigned tasks."""
+        if not value:
+            return queryset
+        ids = {int(item) for item in value if item.isdigit()}
+        if "me" in value:
             member = getattr(self.request, "tessera_member", None)
-            return queryset.filter(assignees=member) if member else queryset.none()
-        return queryset.filter(assignees=int(value))
+            if member is not None:
+                ids.add(member.pk)
+        assigned = Task.assignees.through.objects.filter(task_id=OuterRef("pk"))
+        condition = Q(Exists(assigned.filter(member_id__in=ids))) if ids else Q(pk__in=[])
+        if "none" in value:
+            condition |= ~Q(Exists(assigned))
+        return queryset.filter(condition)
 
     def filter_ordering(self, queryset, name, value):
         # Applied last by `filter_queryset` below; recorded here.
@@ -130,9 +224,10 @@ class TaskFilter(django_filters.FilterSet):
             raise ValidationError({"ordering": _("Order by relevance only together with search.")})
         if key == "relevance":
             descending = not descending  # most relevant first unless "-relevance"
-        return queryset.order_by(
-            *(
-                F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True)
-                for field in ORDERINGS[key]
-            )
-        )
+        return queryset.order_by(*(_order(field, descending) for field in ORDERINGS[key]))
+
+
+def _order(field: str, descending: bool):
+    if field in _NULLABLE_ORDERINGS:
+        return F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True)
+    return F(field).desc() if descending else F(field).asc()

@@ -76,6 +76,9 @@ class Task(models.Model):
             GinIndex(fields=["title"], opclasses=["gin_trgm_ops"], name="tasks_task_title_trgm"),
             models.Index(fields=["project", "status"], name="tasks_task_project_status"),
             models.Index(fields=["status", "-updated_at"], name="tasks_task_status_updated"),
+            # The default order of every task list (most recently updated first), read
+            # backwards: a page stops after its LIMIT instead of sorting every task.
+            models.Index(fields=["updated_at", "id"], name="tasks_task_updated_id"),
             models.Index(fields=["completed_at"], name="tasks_task_completed_at"),
         ]
 

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from tenant_apps.tasks.filters import PRIORITY_BY_NAME, PRIORITY_NAMES
+from shared_apps.core.markup import markdown_html
+from tenant_apps.tasks.filters import PRIORITY_BY_NAME
 from tenant_apps.tasks.models import TaskStatus
 
 
@@ -16,14 +17,17 @@ class TaskLabelOutputSerializer(serializers.Serializer):
     color = serializers.CharField()
 
 
-class TaskOutputSerializer(serializers.Serializer):
+class TaskListItemOutputSerializer(serializers.Serializer):
+    """A task in a list. The API builds these dicts in tenant_apps/tasks/selectors.py (one
+    SQL statement per page); this class documents them, and a test keeps the two equal."""
+
     key = serializers.CharField(help_text="PROJECT-number, e.g. WEB-42.")
     number = serializers.IntegerField()
-    project = serializers.CharField(source="project.key")
+    project = serializers.CharField(help_text="Project key.")
     title = serializers.CharField()
     description = serializers.CharField(help_text="Markdown, stored raw.")
     status = serializers.ChoiceField(choices=TaskStatus.choices)
-    priority = serializers.SerializerMethodField()
+    priority = serializers.ChoiceField(choices=sorted(PRIORITY_BY_NAME))
     reporter = TaskPersonOutputSerializer(allow_null=True)
     assignees = TaskPersonOutputSerializer(many=True)
     labels = TaskLabelOutputSerializer(many=True)
@@ -33,8 +37,29 @@ class TaskOutputSerializer(serializers.Serializer):
     completed_at = serializers.DateTimeField(allow_null=True)
     version = serializers.IntegerField(help_text="Send it back (or the ETag in If-Match) to update safely.")
 
-    def get_priority(self, task) -> str:
-        return PRIORITY_NAMES[task.priority]
+
+class TaskPageOutputSerializer(serializers.Serializer):
+    """A page of tasks: the standard list envelope, plus `count_capped`."""
+
+    count = serializers.IntegerField(
+        help_text="Matching tasks: exact with `search`; otherwise exact up to 10,000 (or the end of the "
+        "requested page, if further), beyond which counting stops."
+    )
+    count_capped = serializers.BooleanField(
+        help_text="True when counting stopped: there are more than `count` tasks (`next` leads on; "
+        "`page=last` counts them all)."
+    )
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = TaskListItemOutputSerializer(many=True)
+
+
+class TaskOutputSerializer(TaskListItemOutputSerializer):
+    """One task (detail, create, update, move): a list item plus its rendered description."""
+
+    description_html = serializers.CharField(
+        help_text="The description rendered from Markdown and sanitized (safe to insert as HTML)."
+    )
 
 
 class TaskWriteInputSerializer(serializers.Serializer):
@@ -70,10 +95,19 @@ class ActivityOutputSerializer(serializers.Serializer):
 class CommentOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     author = TaskPersonOutputSerializer(allow_null=True)
-    body = serializers.CharField(help_text="Markdown, stored raw; render it sanitised.")
+    body = serializers.CharField(help_text="Markdown, stored raw.")
+    body_html = serializers.SerializerMethodField(
+        help_text="The body rendered from Markdown and sanitized (safe to insert as HTML)."
+    )
     edited = serializers.BooleanField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    def get_body_html(self, comment) -> str:
+        # A list renders every body of the page at once (one cache round trip) and
+        # passes them in the context; a single comment is rendered here.
+        rendered = self.context.get("body_html", {})
+        return rendered[comment.pk] if comment.pk in rendered else markdown_html(comment.body)
 
 
 class CommentInputSerializer(serializers.Serializer):

@@ -169,5 +169,5 @@ def test_token_list_query_count_is_constant():
 
     with CaptureQueriesContext(connection) as queries:
         assert len(client.get(TOKENS).json()["results"]) == 5
-    # search_path, session, user, count, tokens
-    assert len(queries.captured_queries) == 5, [q["sql"] for q in queries.captured_queries]
+    # search_path, user, count, tokens (session from the cache)
+    assert len(queries.captured_queries) == 4, [q["sql"] for q in queries.captured_queries]

@@ -77,8 +77,8 @@ def test_current_organization_query_count_is_constant(org_a):
 
     with CaptureQueriesContext(connection) as queries:
         assert client.get(URL).status_code == 200
-    # search_path, session, user, membership (organisation joined); no domain lookup.
-    assert len(queries.captured_queries) == 4, [q["sql"] for q in queries.captured_queries]
+    # search_path, user; no domain lookup, and session and membership from the cache.
+    assert len(queries.captured_queries) == 2, [q["sql"] for q in queries.captured_queries]
 
 
 @pytest.mark.django_db

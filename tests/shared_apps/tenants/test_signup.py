@@ -362,5 +362,5 @@ def test_user_organizations_query_count_is_constant(org_a, org_b):
     client.get("/api/v1/organizations/")
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/api/v1/organizations/").json()["count"] == 2
-    # search_path, session, user, memberships with their organisations
-    assert len(queries.captured_queries) == 4, [q["sql"] for q in queries.captured_queries]
+    # search_path, user, memberships with their organisations (session from the cache)
+    assert len(queries.captured_queries) == 3, [q["sql"] for q in queries.captured_queries]

@@ -127,11 +127,12 @@ def test_project_list_shows_task_counts_with_constant_queries(team):
     with CaptureQueriesContext(connection) as queries:
         again = client.get("/api/v1/projects/").json()["results"]
     assert {p["key"]: p["task_counts"] for p in again}["WEB"] == {"todo": 2, "done": 1}
-    # search_path, session, user, membership, member, count, page, task counts
-    assert len(queries.captured_queries) == 8, [q["sql"] for q in queries.captured_queries]
+    # search_path, user, task counts (session, membership, member and the projects
+    # from the cache)
+    assert len(queries.captured_queries) == 3, [q["sql"] for q in queries.captured_queries]
     with CaptureQueriesContext(connection) as cached:
         client.get("/api/v1/projects/")
-    assert len(cached.captured_queries) == 7  # counts from the cache
+    assert len(cached.captured_queries) == 2  # counts from the cache too
 
 
 @pytest.mark.django_db
@@ -457,8 +458,9 @@ def test_task_list_query_count_does_not_grow_with_the_page(team):
         assert len(response.json()["results"]) == size
         counts.append(len(queries.captured_queries))
     assert counts[0] == counts[1], counts
-    # search_path, session, user, membership, member, project, count, page, assignees, labels
-    assert counts[0] == 10
+    # search_path, user, and one statement for the page with its assignees, labels and
+    # the total (session, membership, member, project and permissions from the cache)
+    assert counts[0] == 3
 
 
 def test_fifty_concurrent_creations_number_without_gaps(committed):
@@ -573,8 +575,9 @@ def test_comment_list_query_count_is_constant(team):
     client.get(_comments_url(task))
     with CaptureQueriesContext(connection) as queries:
         assert client.get(_comments_url(task)).json()["count"] == 6
-    # search_path, session, user, membership, member, project, task, count, page
-    assert len(queries.captured_queries) == 9, [q["sql"] for q in queries.captured_queries]
+    # search_path, user, task, count, page (session, membership, member, project and
+    # permissions from the cache)
+    assert len(queries.captured_queries) == 5, [q["sql"] for q in queries.captured_queries]
 
 
 # --- Labels ----------------------------------------------------------------------------
