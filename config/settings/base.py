@@ -342,6 +342,8 @@ EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.c
 EMAIL_HOST = env("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Tessera <noreply@localhost>")
+# Seconds an SMTP connection may block (a worker holds a delivery row while it sends).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # --- Health ----------------------------------------------------------------------------
 # Seconds /healthz waits for a Celery worker to answer its ping.

@@ -1,3 +1,4 @@
+from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -69,8 +70,12 @@ class NotificationListApi(APIView):
     def get(self, request):
         query = NotificationListFilterSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
+        member = member_for_request(request)
+        # Only what the reader may still see: access removed since (a project role taken
+        # away, or removed and invited back as a guest) hides those notifications too.
         notifications = (
-            Notification.objects.filter(recipient=member_for_request(request))
+            Notification.objects.filter(recipient=member)
+            .filter(Q(event__task__isnull=True) | Q(event__task__project__in=projects_visible_to(member)))
             .select_related("event__actor")
             .order_by("-id")
         )

@@ -15,24 +15,16 @@ from django.utils import timezone, translation
 from django.utils.translation import ngettext
 
 from shared_apps.core.models import DeliveryFailure
-from shared_apps.tenants.models import Organization
+from shared_apps.tenants.selectors import current_organization
 from shared_apps.tenants.services import organization_url
 from tenant_apps.members.models import Member
-from tenant_apps.notifications.models import DeliveryStatus, EmailDelivery, Event
+from tenant_apps.notifications.models import DeliveryStatus, EmailDelivery, Event, EventKind
 from tenant_apps.notifications.texts import event_text, event_url
+from tenant_apps.projects.permissions import project_permissions
 
 logger = logging.getLogger(__name__)
 
 _UNSUBSCRIBE_SALT = "tessera.notifications.unsubscribe"
-
-
-def current_organization() -> Organization:
-    """The organisation whose schema is active: the worker's tenant (set by
-    tenant-schemas-celery), or looked up when a bare `schema_context` is active."""
-    tenant = connection.tenant
-    if isinstance(tenant, Organization):
-        return tenant
-    return Organization.objects.get(schema_name=connection.schema_name)
 
 
 def language_for(member: Member) -> str:
@@ -85,7 +77,7 @@ def _message(member: Member, events: list[Event]) -> EmailMultiAlternatives:
         for event in events
     ]
     if len(items) == 1:
-        subject = items[0]["text"]
+        subject = _subject_line(items[0]["text"])
     else:
         subject = ngettext(
             "%(count)d new notification in %(organization)s",
@@ -97,10 +89,11 @@ def _message(member: Member, events: list[Event]) -> EmailMultiAlternatives:
         "organization": organization,
         "items": items,
         "digest": len(items) > 1,
+        "language": translation.get_language(),
         "preferences_url": organization_url(organization, "/api/v1/notifications/preferences/"),
     }
     message = EmailMultiAlternatives(
-        subject=f"[{organization.name or organization.slug}] {subject}",
+        subject=_subject_line(f"[{organization.name or organization.slug}] {subject}"),
         body=render_to_string("notifications/email/notification.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[member.email],
@@ -118,53 +111,91 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=settings.NOTIFICATIONS_RETRY_BACKOFF_SECONDS * 2 ** max(0, attempts - 1))
 
 
+def _still_visible(member: Member, event: Event) -> bool:
+    """Whether `member` may still read about `event` when the email goes out: active,
+    and able to see the task's project (the task may have been deleted or moved, or
+    their access removed, since the event was processed)."""
+    if not member.is_active:
+        return False
+    if event.kind == EventKind.REPORT_READY:
+        return True
+    if event.task_id is None:
+        return False
+    return "project.view" in project_permissions(member=member, project=event.task.project)
+
+
+def _subject_line(text: str) -> str:
+    # Names come from people: a line break in one would make the header invalid.
+    return " ".join(text.split())
+
+
 def deliveries_send(member_id: int) -> float | None:
     """Send every due email of one person as one message. Returns the seconds until a
     retry is due when sending failed (the caller schedules it), else None."""
     now = timezone.now()
     with transaction.atomic():
-        # SKIP LOCKED: a concurrent run (the countdown task and the sweep) takes nothing
-        # twice. Rows of a batch waiting for its window are left for their own run.
+        # Only the delivery rows are locked (FOR NO KEY UPDATE OF the delivery table), so
+        # the event processing that inserts rows referring to this person or event never
+        # waits on a send. SKIP LOCKED: a concurrent run (the countdown task and the
+        # sweep) takes nothing twice; rows of a batch waiting for its window are left.
         due = list(
-            EmailDelivery.objects.select_for_update(skip_locked=True)
+            EmailDelivery.objects.select_for_update(skip_locked=True, of=("self",), no_key=True)
             .filter(recipient_id=member_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-            .select_related("event", "recipient")
+            .select_related("event__task__project", "recipient")
             .order_by("event_id")
         )
         if not due:
             return None
         member = due[0].recipient
+        stale = [delivery.pk for delivery in due if not _still_visible(member, delivery.event)]
+        if stale:
+            EmailDelivery.objects.filter(pk__in=stale).update(
+                status=DeliveryStatus.SKIPPED, last_error="The recipient can no longer see this."
+            )
+            due = [delivery for delivery in due if delivery.pk not in stale]
+            if not due:
+                return None
         ids = [delivery.pk for delivery in due]
         try:
             with translation.override(language_for(member)):
                 _message(member, [delivery.event for delivery in due]).send()
         except Exception as exc:  # SMTP and template errors alike: retry, then fail visibly
-            attempts = max(delivery.attempts for delivery in due) + 1
-            error = f"{type(exc).__name__}: {exc}"[:2000]
-            if attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS:
-                EmailDelivery.objects.filter(pk__in=ids).update(
-                    status=DeliveryStatus.FAILED, attempts=attempts, last_error=error
-                )
-                DeliveryFailure.objects.create(
-                    schema_name=connection.schema_name,
-                    channel="email",
-                    target=member.email,
-                    kinds=sorted({delivery.event.kind for delivery in due}),
-                    attempts=attempts,
-                    error=error,
-                )
-                logger.error("email to member %s failed for good after %d attempts: %s", member_id, attempts, error)
-                return None
-            retry_at = now + backoff(attempts)
-            EmailDelivery.objects.filter(pk__in=ids).update(
-                attempts=attempts, last_error=error, next_attempt_at=retry_at
-            )
-            logger.warning(
-                "email to member %s failed (attempt %d), retry at %s: %s", member_id, attempts, retry_at, error
-            )
-            return (retry_at - now).total_seconds()
+            return _failed(member, due, f"{type(exc).__name__}: {exc}"[:2000], now)
         EmailDelivery.objects.filter(pk__in=ids).update(
             status=DeliveryStatus.SENT, sent_at=timezone.now(), attempts=F("attempts") + 1
         )
     logger.info("sent %d notification(s) by email to member %s", len(ids), member_id)
     return None
+
+
+def _failed(member: Member, due: list[EmailDelivery], error: str, now) -> float | None:
+    """Count the attempt on each row; rows out of attempts are marked failed (and logged
+    for platform staff), the others retried with backoff. Returns seconds to the retry."""
+    ids = [delivery.pk for delivery in due]
+    EmailDelivery.objects.filter(pk__in=ids).update(attempts=F("attempts") + 1, last_error=error)
+    exhausted = list(
+        EmailDelivery.objects.filter(pk__in=ids, attempts__gte=settings.NOTIFICATIONS_MAX_ATTEMPTS).values_list(
+            "pk", "event__kind", "attempts"
+        )
+    )
+    if exhausted:
+        EmailDelivery.objects.filter(pk__in=[pk for pk, _kind, _attempts in exhausted]).update(
+            status=DeliveryStatus.FAILED
+        )
+        DeliveryFailure.objects.create(
+            schema_name=connection.schema_name,
+            channel="email",
+            target=member.email,
+            kinds=sorted({kind for _pk, kind, _attempts in exhausted}),
+            attempts=max(attempts for _pk, _kind, attempts in exhausted),
+            error=error,
+        )
+        logger.error("email to member %s failed for good: %s", member.pk, error)
+    retrying = [delivery for delivery in due if delivery.pk not in {pk for pk, _kind, _attempts in exhausted}]
+    if not retrying:
+        return None
+    attempts = min(delivery.attempts for delivery in retrying) + 1
+    retry_at = now + backoff(attempts)
+    EmailDelivery.objects.filter(pk__in=[delivery.pk for delivery in retrying]).update(next_attempt_at=retry_at)
+    logger.warning("email to member %s failed (attempt %d), retry at %s: %s", member.pk, attempts, retry_at, error)
+    return (retry_at - now).total_seconds()

@@ -78,6 +78,8 @@ class DeliveryStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
+    # Not sent: the recipient lost access (or the task is gone) before it went out.
+    SKIPPED = "skipped", _("Skipped")
 
 
 class EmailDelivery(models.Model):

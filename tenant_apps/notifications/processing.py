@@ -70,7 +70,8 @@ def recipients(event: Event) -> dict[int, set[str]]:
         channels = set()
         if pref is None or pref.in_app:
             channels.add(Channel.IN_APP)
-        if pref is None or pref.email:
+        # `email: false`: the caller mails it itself (a scheduled report with its file).
+        if (pref is None or pref.email) and event.payload.get("email", True):
             channels.add(Channel.EMAIL)
         if channels:
             result[member.pk] = channels

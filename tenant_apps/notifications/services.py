@@ -8,18 +8,21 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models.functions import Lower
+from django.db.models import Q, Value
+from django.db.models.functions import Left, Lower, Replace, StrIndex
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from config.celery import enqueue_on_commit
 from shared_apps.accounts.models import User
+from shared_apps.tenants.selectors import current_organization
 from tenant_apps.members.models import Member
 from tenant_apps.notifications.models import (
     Event,
@@ -32,6 +35,7 @@ from tenant_apps.notifications.models import (
 )
 from tenant_apps.notifications.webhooks import url_check
 from tenant_apps.projects.models import Project
+from tenant_apps.projects.permissions import project_permissions
 from tenant_apps.tasks.models import Task, TaskStatus
 
 _UNREAD_TTL_SECONDS = 300
@@ -85,15 +89,18 @@ def mentioned_members(text: str) -> list[Member]:
     handles = {match.lower().rstrip(".") for match in _MENTION.findall(text or "")}
     if not handles:
         return []
-    members = Member.objects.filter(is_active=True)
-    if all("@" in handle for handle in handles):
-        members = members.annotate(email_lower=Lower("email")).filter(email_lower__in=handles)
+    emails = {handle for handle in handles if "@" in handle}
+    names = handles - emails
+    members = Member.objects.annotate(
+        email_lower=Lower("email"),
+        local_part=Lower(Left("email", StrIndex("email", Value("@")) - 1)),
+        name_handle=Lower(Replace("display_name", Value(" "), Value(""))),
+    ).filter(Q(email_lower__in=emails) | Q(local_part__in=names) | Q(name_handle__in=names), is_active=True)
     by_handle: dict[str, dict[int, Member]] = defaultdict(dict)
     for member in members:
-        by_handle[member.email.lower()][member.pk] = member
-        by_handle[member.email.split("@", 1)[0].lower()][member.pk] = member
-        if member.display_name:
-            by_handle[re.sub(r"\s+", "", member.display_name).lower()][member.pk] = member
+        for handle in (member.email_lower, member.local_part, member.name_handle):
+            if handle:
+                by_handle[handle][member.pk] = member
     found: dict[int, Member] = {}
     for handle in handles:
         matches = by_handle.get(handle, {})
@@ -108,7 +115,15 @@ def mentions_record(
     """Notify people newly mentioned in `text` (not already mentioned in
     `previous_text`); they become watchers. Returns them."""
     before = {member.pk for member in mentioned_members(previous_text)} if previous_text else set()
-    mentioned = [member for member in mentioned_members(text) if member.pk not in before and member.pk != actor.pk]
+    mentioned = [
+        member
+        for member in mentioned_members(text)
+        if member.pk not in before
+        and member.pk != actor.pk
+        # Naming someone who cannot see the project tells them nothing (and does not
+        # make them a watcher whom the project's members would see).
+        and "project.view" in project_permissions(member=member, project=task.project)
+    ]
     if mentioned:
         watchers_add(task=task, members=mentioned)
         event_record(
@@ -235,8 +250,9 @@ def due_soon_record() -> int:
     NOTIFICATIONS_DUE_SOON_HOURS, once per task and due date (a moved due date counts
     again). Returns how many events were written."""
     now = timezone.now()
-    today = timezone.localdate(now)
-    horizon = timezone.localdate(now + timedelta(hours=settings.NOTIFICATIONS_DUE_SOON_HOURS))
+    zone = ZoneInfo(current_organization().time_zone)  # due dates are the organisation's days
+    today = timezone.localdate(now, zone)
+    horizon = timezone.localdate(now + timedelta(hours=settings.NOTIFICATIONS_DUE_SOON_HOURS), zone)
     tasks = (
         Task.objects.filter(due_date__gte=today, due_date__lte=horizon)
         .exclude(status__in=[TaskStatus.DONE, TaskStatus.CANCELLED])

@@ -48,8 +48,9 @@ def outbox_sweep_here() -> dict[str, int]:
     now = timezone.now()
     stale = now - timedelta(seconds=settings.NOTIFICATIONS_REDISPATCH_SECONDS)
     event_ids = list(
+        # Least re-sent first: events that keep failing never crowd out newer lost ones.
         Event.objects.filter(processed_at__isnull=True, created_at__lte=stale)
-        .order_by("pk")
+        .order_by("redispatched", "pk")
         .values_list("pk", flat=True)[:1000]
     )
     sent_events = 0

@@ -22,7 +22,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shared_apps.core.models import DeliveryFailure
-from tenant_apps.notifications.emails import backoff, current_organization, task_link
+from shared_apps.tenants.selectors import current_organization
+from tenant_apps.notifications.emails import backoff, task_link
 from tenant_apps.notifications.models import DeliveryStatus, Event, WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -30,23 +31,45 @@ logger = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Tessera-Signature"
 
 
+# Ports a webhook may use: the web's, or unprivileged ones (not SMTP, Redis on 6379 is
+# >= 1024 but needs a public address anyway).
+_ALLOWED_LOW_PORTS = {80, 443}
+# IPv6 ranges that carry an IPv4 address or translate to one: judged by that address.
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
 def _addresses(host: str, port: int) -> list[str]:
+    """Every address `host` resolves to, in the resolver's order (no duplicates)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise ValidationError({"url": _("The host %(host)s does not resolve.") % {"host": host}}) from exc
-    return sorted({info[4][0] for info in infos})
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped:
+        return ip.ipv4_mapped
+    if ip.sixtofour:
+        return ip.sixtofour
+    if ip.teredo:
+        return ip.teredo[1]
+    if any(ip in network for network in _NAT64) or int(ip) >> 32 == 0:  # NAT64, IPv4-compatible ::a.b.c.d
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
 
 
 def _public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            return _public(str(embedded))
     return ip.is_global and not ip.is_multicast
 
 
-def url_check(url: str) -> tuple[str, str, int, str]:
-    """(scheme, host, port, address to connect to) for a webhook URL, or ValidationError."""
+def url_check(url: str) -> tuple[str, str, int, list[str]]:
+    """(scheme, host, port, addresses to connect to) for a webhook URL, or ValidationError."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError({"url": _("Use an http:// or https:// URL.")})
@@ -56,6 +79,8 @@ def url_check(url: str) -> tuple[str, str, int, str]:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
         raise ValidationError({"url": _("The port is not valid.")}) from exc
+    if port < 1024 and port not in _ALLOWED_LOW_PORTS:
+        raise ValidationError({"url": _("Use port 80, 443 or a port from 1024 up.")})
     addresses = _addresses(parts.hostname, port)
     if not settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE:
         blocked = [address for address in addresses if not _public(address)]
@@ -66,7 +91,7 @@ def url_check(url: str) -> tuple[str, str, int, str]:
                     % {"host": parts.hostname}
                 }
             )
-    return parts.scheme, parts.hostname, port, addresses[0]
+    return parts.scheme, parts.hostname, port, addresses
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -93,17 +118,32 @@ def event_body(event: Event) -> dict:
     }
 
 
+def _connect_to_checked(addresses: list[str], port: int):
+    """A socket factory for http.client that connects only to the addresses that were
+    checked, in the resolver's order (IPv6 first when it comes first, then the others)."""
+
+    def create_connection(_address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, source_address=None):
+        error: OSError | None = None
+        for address in addresses:
+            try:
+                return socket.create_connection((address, port), timeout, source_address)
+            except OSError as exc:
+                error = exc
+        raise error or OSError("no address to connect to")
+
+    return create_connection
+
+
 def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
-    scheme, host, port, address = url_check(url)
+    scheme, host, port, addresses = url_check(url)
     parts = urlsplit(url)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     timeout = settings.NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS
     conn_class = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
     conn = conn_class(host, port, timeout=timeout)
-    # Connect to the checked address; TLS still verifies the certificate for `host`.
-    conn._create_connection = lambda _address, *args, **kwargs: socket.create_connection(
-        (address, port), *args, **kwargs
-    )
+    # Connect to a checked address; TLS still sends SNI and verifies the certificate for
+    # `host`. Redirects are not followed (http.client never does).
+    conn._create_connection = _connect_to_checked(addresses, port)
     try:
         conn.request("POST", path, body=body, headers=headers)
         response = conn.getresponse()
@@ -119,7 +159,9 @@ def delivery_attempt(delivery_id: int) -> float | None:
     now = timezone.now()
     with transaction.atomic():
         delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            # Only this delivery row is locked during the request (not the webhook or the
+            # event, which event processing references when it inserts deliveries).
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",), no_key=True)
             .select_related("webhook", "event")
             .filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
             .first()

@@ -299,6 +299,8 @@ def report_finish(
                 "report_id": report.pk,
                 "report_kind": report.kind,
                 "url": f"/api/v1/reports/{report.pk}/download/",
+                # A scheduled report is mailed with its file: no second email about it.
+                "email": not report.email_when_done,
             },
         )
         if report.email_when_done:

@@ -141,7 +141,8 @@ def test_people_who_cannot_see_the_task_hear_nothing(team):
     guest, pm = team.members["guest"], team.members["Project Manager"]
     with schema_context(team.organization.schema_name):
         task = task_create(project=team.web, actor=pm, title="Secret", description="cc @guest")
-        Watcher.objects.get_or_create(task=task, member=guest)
+        assert not Watcher.objects.filter(task=task, member=guest).exists()  # the mention did nothing
+        Watcher.objects.create(task=task, member=guest)  # as if they had watched it before losing access
         task_update(task=task, actor=pm, data={"status": "done"})
         _process_all()
         assert _inbox(guest) == []
@@ -273,3 +274,53 @@ def test_due_soon_fires_once_per_task_and_due_date(team):
         assert (EventKind.DUE_SOON, "WEB-1") in _inbox(pm)  # reporter and watcher
         Task.objects.filter(pk=task.pk).update(due_date=today + timedelta(days=1))
         assert due_soon_record() == 1  # a new due date is a new reminder
+
+
+@pytest.mark.django_db
+def test_emails_waiting_for_someone_who_lost_access_are_skipped(team):
+    dev, pm = team.members["Developer"], team.members["Project Manager"]
+    with schema_context(team.organization.schema_name):
+        task_create(project=team.web, actor=pm, title="Leaving", assignees=[dev])
+        (event,) = Event.objects.all()
+        processing.event_process(event.pk)
+        Member.objects.filter(pk=dev.pk).update(is_active=False)
+        assert emails.deliveries_send(dev.pk) is None
+        delivery = EmailDelivery.objects.get(recipient=dev)
+    assert delivery.status == DeliveryStatus.SKIPPED
+    assert _mailed_to(dev.email) == []
+
+
+@pytest.mark.django_db
+def test_a_report_mailed_with_its_file_is_not_mailed_twice(team):
+    from tenant_apps.notifications.services import event_record
+
+    dev = team.members["Developer"]
+    with schema_context(team.organization.schema_name):
+        event = event_record(
+            kind=EventKind.REPORT_READY,
+            actor=None,
+            payload={
+                "member_ids": [dev.pk],
+                "report_kind": "workload",
+                "url": "/api/v1/reports/1/download/",
+                "email": False,
+            },
+        )
+        processing.event_process(event.pk)
+        assert Notification.objects.filter(recipient=dev).count() == 1
+        assert not EmailDelivery.objects.exists()
+        assert event_text_in(event, "en") == "Your report “Workload” is ready"
+
+
+@pytest.mark.django_db
+def test_subjects_survive_names_with_line_breaks(team):
+    dev, pm = team.members["Developer"], team.members["Project Manager"]
+    with schema_context(team.organization.schema_name):
+        Member.objects.filter(pk=pm.pk).update(display_name="Eve\nBcc: victim@example.com")
+        pm.refresh_from_db()
+        task = task_create(project=team.web, actor=pm, title="Header", assignees=[dev])
+        task_update(task=task, actor=pm, data={"status": "done"})
+        _process_all()
+    subjects = [message.subject for message in _mailed_to(dev.email)]
+    assert subjects
+    assert all("\n" not in subject for subject in subjects)
