@@ -2,6 +2,7 @@
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -26,3 +27,15 @@ def exception_handler(exc, context):
     if isinstance(exc, ServiceRefusal):
         return Response(exc.as_dict(), status=exc.status_code)
     return drf_exception_handler(exc, context)
+
+
+UNKNOWN_FIELD = _("Unknown field.")
+UNKNOWN_PARAMETER = _("Unknown parameter.")
+
+
+def unknown_refuse(given, known, *, message=UNKNOWN_FIELD) -> None:
+    """400 naming every key of `given` (request data or query parameters) that is not in
+    `known`: a misspelt field is an error, never silently ignored."""
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise ValidationError({name: [message] for name in unknown})

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from shared_apps.core.api import UNKNOWN_FIELD, UNKNOWN_PARAMETER, unknown_refuse
 from tenant_apps.notifications.models import DeliveryStatus, EventKind
 from tenant_apps.notifications.texts import event_text, event_url
 
@@ -54,9 +55,7 @@ class NotificationListFilterSerializer(serializers.Serializer):
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=200)
 
     def validate(self, attrs):
-        unknown = set(self.initial_data) - set(self.fields)
-        if unknown:
-            raise serializers.ValidationError({name: [_("Unknown parameter.")] for name in sorted(unknown)})
+        unknown_refuse(self.initial_data, self.fields, message=UNKNOWN_PARAMETER)
         return attrs
 
 
@@ -87,9 +86,7 @@ class PreferencesInputSerializer(serializers.Serializer):
     muted_projects = serializers.ListField(child=serializers.CharField(max_length=10), required=False, max_length=500)
 
     def validate(self, attrs):
-        unknown = set(self.initial_data) - set(self.fields)
-        if unknown:
-            raise serializers.ValidationError({name: [_("Unknown field.")] for name in sorted(unknown)})
+        unknown_refuse(self.initial_data, self.fields, message=UNKNOWN_FIELD)
         kinds = [entry["kind"] for entry in attrs.get("kinds", [])]
         if len(kinds) != len(set(kinds)):
             raise serializers.ValidationError({"kinds": [_("Each kind at most once.")]})
@@ -127,9 +124,7 @@ class WebhookInputSerializer(serializers.Serializer):
     is_active = serializers.BooleanField(required=False)
 
     def validate(self, attrs):
-        unknown = set(self.initial_data) - set(self.fields)
-        if unknown:
-            raise serializers.ValidationError({name: [_("Unknown field.")] for name in sorted(unknown)})
+        unknown_refuse(self.initial_data, self.fields, message=UNKNOWN_FIELD)
         return attrs
 
 

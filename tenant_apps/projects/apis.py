@@ -1,4 +1,5 @@
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
@@ -116,7 +117,7 @@ class RoleDetailApi(APIView):
         if reassign_id is not None:
             reassign_to = Role.objects.filter(pk=reassign_id).first()
             if reassign_to is None:
-                raise ValidationError({"reassign_to": ["No such role."]})
+                raise ValidationError({"reassign_to": [_("No such role.")]})
         service_call(role_delete, role=role, reassign_to=reassign_to)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -187,9 +188,9 @@ class ProjectMemberListApi(ProjectScopedApi):
         role = Role.objects.filter(pk=serializer.validated_data["role_id"]).first()
         errors = {}
         if member is None:
-            errors["member_id"] = ["No such member in this organisation."]
+            errors["member_id"] = [_("No such member in this organisation.")]
         if role is None:
-            errors["role_id"] = ["No such role."]
+            errors["role_id"] = [_("No such role.")]
         if errors:
             raise ValidationError(errors)
         project_member = service_call(project_member_set, project=self.project, member=member, role=role)
@@ -212,7 +213,7 @@ class ProjectMemberDetailApi(ProjectScopedApi):
         serializer.is_valid(raise_exception=True)
         role = Role.objects.filter(pk=serializer.validated_data["role_id"]).first()
         if role is None:
-            raise ValidationError({"role_id": ["No such role."]})
+            raise ValidationError({"role_id": [_("No such role.")]})
         updated = service_call(project_member_set, project=self.project, member=project_member.member, role=role)
         return Response(ProjectMemberOutputSerializer(updated).data)
 
@@ -316,7 +317,7 @@ class ProjectDetailApi(ProjectScopedApi):
             lead_id = data.pop("lead_id")
             data["lead"] = None if lead_id is None else Member.objects.filter(pk=lead_id).first()
             if lead_id is not None and data["lead"] is None:
-                raise ValidationError({"lead_id": ["No such member."]})
+                raise ValidationError({"lead_id": [_("No such member.")]})
         project = service_call(project_update, project=self.project, data=data)
         counts = task_counts_by_project([project.pk])[project.pk]
         return Response(ProjectOutputSerializer(_project_data(project, counts)).data)

@@ -1,11 +1,11 @@
 from django.http import FileResponse
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from shared_apps.core.api import service_call
+from shared_apps.core.api import UNKNOWN_PARAMETER, service_call, unknown_refuse
 from shared_apps.core.pagination import paginated, paginated_response
 from shared_apps.tenants.permissions import IsOrganizationMember
 from tenant_apps.members.models import Member
@@ -74,9 +74,7 @@ class ReportListApi(APIView):
     def get(self, request):
         """Your reports, newest first; owners and admins see every report here."""
         member = _member(request)
-        unknown = sorted(set(request.query_params) - set(ReportListQuerySerializer().fields))
-        if unknown:
-            raise ValidationError({name: ["Unknown parameter."] for name in unknown})
+        unknown_refuse(request.query_params, ReportListQuerySerializer().fields, message=UNKNOWN_PARAMETER)
         query = ReportListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         reports = reports_visible_to(member).defer("summary", "params_digest")

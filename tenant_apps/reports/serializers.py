@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from shared_apps.core.api import UNKNOWN_FIELD, unknown_refuse
 from tenant_apps.reports.kinds import KINDS
 from tenant_apps.reports.models import Report
 
@@ -15,9 +16,7 @@ class ReportCreateInputSerializer(serializers.Serializer):
     label = serializers.CharField(required=False, max_length=12, help_text="Label id.")
 
     def validate(self, attrs):
-        unknown = set(self.initial_data) - set(self.fields)
-        if unknown:
-            raise serializers.ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+        unknown_refuse(self.initial_data, self.fields, message=UNKNOWN_FIELD)
         return attrs
 
 
@@ -93,9 +92,7 @@ class ReportScheduleInputSerializer(serializers.Serializer):
     format = serializers.ChoiceField(choices=Report.Format.choices, default=Report.Format.XLSX)
 
     def validate(self, attrs):
-        unknown = set(self.initial_data) - set(self.fields)
-        if unknown:
-            raise serializers.ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+        unknown_refuse(self.initial_data, self.fields, message=UNKNOWN_FIELD)
         return attrs
 
 

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
@@ -12,7 +13,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from shared_apps.core.api import service_call
+from shared_apps.core.api import UNKNOWN_PARAMETER, service_call, unknown_refuse
 from shared_apps.core.markup import markdown_html, markdown_html_many
 from shared_apps.core.pagination import (
     LAST_PAGE,
@@ -104,9 +105,7 @@ _LIST_EXAMPLE_ITEM = {name: value for name, value in _TASK_EXAMPLE.items() if na
 def _filtered(request, queryset: QuerySet[Task]) -> tuple[QuerySet[Task], bool]:
     """Apply the request's filters, search and ordering; also say whether it searches."""
     known = set(TaskFilter.base_filters) | {"page", "page_size"}
-    unknown = sorted(set(request.query_params) - known)
-    if unknown:
-        raise ValidationError({name: ["Unknown parameter."] for name in unknown})
+    unknown_refuse(request.query_params, known, message=UNKNOWN_PARAMETER)
     request.tessera_member = member_for_request(request)
     filterset = TaskFilter(request.query_params, queryset=queryset, request=request)
     if not filterset.is_valid():
@@ -342,7 +341,7 @@ def _if_match_ok(request, task: Task) -> bool:
 
 def _precondition_failed(task: Task) -> Response:
     response = Response(
-        {"detail": "The task changed since you read it. Reload it and try again.", "version": task.version},
+        {"detail": _("The task changed since you read it. Reload it and try again."), "version": task.version},
         status=status.HTTP_412_PRECONDITION_FAILED,
     )
     response["ETag"] = _etag(task)
@@ -463,7 +462,7 @@ class LabelDetailApi(ProjectScopedApi):
     def patch(self, request, key: str, label_id: int):
         label = get_object_or_404(Label, pk=label_id, project=self.project)
         if not isinstance(request.data, Mapping):
-            raise ValidationError({"non_field_errors": ["Send a JSON object."]})
+            raise ValidationError({"non_field_errors": [_("Send a JSON object.")]})
         payload = request.data.dict() if hasattr(request.data, "dict") else request.data  # form or JSON
         serializer = LabelInputSerializer(data={"name": label.name, **payload})
         serializer.is_valid(raise_exception=True)
@@ -517,7 +516,7 @@ class AttachmentListApi(ProjectScopedApi):
         if getattr(request._request, "upload_too_large", False):
             raise PayloadTooLarge(settings.TESSERA_ATTACHMENT_MAX_BYTES)
         if upload is None:
-            raise ValidationError({"file": ["Attach a file in the multipart field “file”."]})
+            raise ValidationError({"file": [_("Attach a file in the multipart field “file”.")]})
         try:
             attachment = attachment_add(task=task, actor=member_for_request(request), upload=upload)
         except Task.DoesNotExist as exc:  # deleted while the file streamed in
@@ -590,7 +589,7 @@ class TaskMoveApi(ProjectScopedApi):
         serializer.is_valid(raise_exception=True)
         target = Project.objects.filter(key=serializer.validated_data["project"]).first()
         if target is None or not user_can(request, "project.view", target):
-            raise ValidationError({"project": ["No such project."]})
+            raise ValidationError({"project": [_("No such project.")]})
         if not user_can(request, "task.create", target):
             raise PermissionDenied("Your role may not create tasks in the target project.")
         moved = service_call(task_move, task=task, target=target, actor=member_for_request(request))

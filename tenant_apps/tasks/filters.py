@@ -63,9 +63,12 @@ class _ManyValuesField(forms.Field):
         super().validate(value)
         bad = [item for item in value if not self.pattern.fullmatch(item)]
         if bad:
-            raise ValidationError(f"{self.message} Not valid: {', '.join(repr(item) for item in bad[:5])}.")
+            raise ValidationError(
+                _("%(message)s Not valid: %(values)s.")
+                % {"message": self.message, "values": ", ".join(repr(item) for item in bad[:5])}
+            )
         if len(value) > _MAX_VALUES:
-            raise ValidationError(f"At most {_MAX_VALUES} values.")
+            raise ValidationError(_("At most %(count)d values.") % {"count": _MAX_VALUES})
 
 
 class ManyValuesFilter(django_filters.Filter):

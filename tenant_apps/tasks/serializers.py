@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from shared_apps.core.api import UNKNOWN_FIELD, unknown_refuse
 from shared_apps.core.markup import markdown_html
 from tenant_apps.tasks.filters import PRIORITY_BY_NAME
 from tenant_apps.tasks.models import TaskStatus
@@ -75,9 +76,7 @@ class TaskWriteInputSerializer(serializers.Serializer):
     version = serializers.IntegerField(required=False, min_value=1, help_text="For optimistic concurrency.")
 
     def validate(self, attrs):
-        unknown = set(self.initial_data) - set(self.fields)
-        if unknown:
-            raise serializers.ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+        unknown_refuse(self.initial_data, self.fields, message=UNKNOWN_FIELD)
         if "priority" in attrs:
             attrs["priority"] = PRIORITY_BY_NAME[attrs["priority"]]
         return attrs
