@@ -82,18 +82,27 @@ class DeliveryStatus(models.TextChoices):
     SKIPPED = "skipped", _("Skipped")
 
 
-class EmailDelivery(models.Model):
+class Delivery(models.Model):
+    """What every outgoing delivery tracks: its state, the attempts so far and when the
+    next one is due (retries back off), the last error."""
+
+    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
+class EmailDelivery(Delivery):
     """Email channel: one row per event and recipient; several pending rows of one
     recipient go out as one digest."""
 
     recipient = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="email_deliveries")
-    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
-    last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["event", "recipient"], name="notif_email_once")]
@@ -163,16 +172,11 @@ class Webhook(models.Model):
         return self.url
 
 
-class WebhookDelivery(models.Model):
+class WebhookDelivery(Delivery):
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="webhook_deliveries")
-    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["webhook", "event"], name="notif_webhook_delivery_once")]
