@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format services bench bench-report clean
+.PHONY: run test lint format services bench bench-report bench-tasks bench-notify bench-billing clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,18 @@ bench: $(STAMP)
 # The completed-tasks report at 100k and 1M tasks on a worker process (several minutes).
 bench-report: $(STAMP)
 	$(PY) platform/dev.py bench bench/report.py $(ARGS)
+
+# The task list with search and filters, API against raw SQL (100k tasks; ARGS="--tasks 1000000").
+bench-tasks: $(STAMP)
+	$(PY) platform/dev.py bench bench/task_list.py $(ARGS)
+
+# Notifications: events per second and commit-to-notification delay on one worker.
+bench-notify: $(STAMP)
+	$(PY) platform/dev.py bench bench/notify.py $(ARGS)
+
+# Billing's cost on the write paths (limit checks, webhooks).
+bench-billing: $(STAMP)
+	$(PY) platform/dev.py bench bench/billing.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache
