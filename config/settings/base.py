@@ -406,6 +406,9 @@ TESSERA_TRIAL_DAYS = env.int("TESSERA_TRIAL_DAYS", default=14)
 # How each plan limit is measured: limit name -> function(organization) -> int, run in
 # the organisation's schema (shared apps never import tenant apps: this is the seam, like
 # TESSERA_MEMBER_SYNC). A limit without an entry is shown unmeasured and cannot be checked.
+# Called (in the organisation's schema, inside the webhook's transaction) when a
+# subscription becomes past due: tells its owners and admins. Empty: nobody is told.
+TESSERA_BILLING_PAST_DUE_NOTIFY = "tenant_apps.notifications.services.billing_past_due_record"
 TESSERA_BILLING_USAGE = {
     "members": "shared_apps.billing.usage.members_count",
     "projects": "tenant_apps.projects.selectors.projects_active_count",

@@ -20,8 +20,10 @@ import stripe
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
+from django_tenants.utils import schema_context
 
-from shared_apps.billing.limits import plan_free, subscription_ensure
+from shared_apps.billing.limits import plan_free, read_only_from, subscription_ensure
 from shared_apps.billing.models import Plan, Subscription, WebhookEvent
 from shared_apps.tenants.models import Organization
 
@@ -302,6 +304,7 @@ def _subscription_changed(stripe_subscription: dict, key: tuple, *, deleted: boo
         if plan is None:
             plan = subscription.plan
             outcome = f"; unknown price {price_id!r}, plan kept"
+    was_past_due = subscription.past_due_since is not None
     if status == Subscription.Status.PAST_DUE:
         if subscription.status != Subscription.Status.PAST_DUE or subscription.past_due_since is None:
             subscription.past_due_since = key[0]
@@ -315,7 +318,20 @@ def _subscription_changed(stripe_subscription: dict, key: tuple, *, deleted: boo
         stripe_subscription.get("cancel_at_period_end") or stripe_subscription.get("cancel_at")
     )
     subscription.save()
+    if not was_past_due and status == Subscription.Status.PAST_DUE:
+        _past_due_notify(subscription)
     return f"subscription {stripe_status}: {plan.code}{outcome}", organization
+
+
+def _past_due_notify(subscription: Subscription) -> None:
+    """Owners and admins hear that a payment failed and when writing stops, once per
+    past-due period, through the organisation's notifications (an outbox event written
+    in this transaction, in its schema). Shared apps reach tenant code through a setting."""
+    if not settings.TESSERA_BILLING_PAST_DUE_NOTIFY:
+        return
+    notify = import_string(settings.TESSERA_BILLING_PAST_DUE_NOTIFY)
+    with schema_context(subscription.organization.schema_name):
+        notify(read_only_from=read_only_from(subscription))
 
 
 def _invoice_subscription_id(invoice: dict) -> str:
@@ -364,7 +380,10 @@ def _invoice_event(invoice: dict, key: tuple, *, paid: bool) -> tuple[str, Organ
     if subscription.status in (Subscription.Status.ACTIVE, Subscription.Status.TRIALING):
         subscription.status = Subscription.Status.PAST_DUE
         subscription.stripe_status = "past_due"
-    if subscription.past_due_since is None:
+    starts = subscription.past_due_since is None
+    if starts:
         subscription.past_due_since = key[0]
     subscription.save()
+    if starts and subscription.status == Subscription.Status.PAST_DUE:
+        _past_due_notify(subscription)
     return f"invoice payment failed: {subscription.status}", organization

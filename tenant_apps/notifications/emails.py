@@ -18,7 +18,7 @@ from shared_apps.core.models import DeliveryFailure
 from shared_apps.tenants.selectors import current_organization
 from shared_apps.tenants.services import organization_url
 from tenant_apps.members.models import Member
-from tenant_apps.notifications.models import DeliveryStatus, EmailDelivery, Event, EventKind
+from tenant_apps.notifications.models import TASKLESS_KINDS, DeliveryStatus, EmailDelivery, Event
 from tenant_apps.notifications.texts import event_text, event_url
 from tenant_apps.projects.permissions import project_permissions
 
@@ -117,7 +117,7 @@ def _still_visible(member: Member, event: Event) -> bool:
     their access removed, since the event was processed)."""
     if not member.is_active:
         return False
-    if event.kind == EventKind.REPORT_READY:
+    if event.kind in TASKLESS_KINDS:
         return True
     if event.task_id is None:
         return False

@@ -24,6 +24,11 @@ class EventKind(models.TextChoices):
     MENTIONED = "mention", _("You were mentioned")
     DUE_SOON = "task.due_soon", _("Task due soon")
     REPORT_READY = "report.ready", _("Report ready")
+    BILLING_PAST_DUE = "billing.past_due", _("Payment failed")
+
+
+# Kinds about something other than a task: no project to be able to see.
+TASKLESS_KINDS = frozenset({EventKind.REPORT_READY, EventKind.BILLING_PAST_DUE})
 
 
 class Channel(models.TextChoices):

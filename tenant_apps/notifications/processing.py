@@ -11,6 +11,7 @@ from django.utils import timezone
 from config.celery import enqueue_on_commit
 from tenant_apps.members.models import Member
 from tenant_apps.notifications.models import (
+    TASKLESS_KINDS,
     Channel,
     DeliveryStatus,
     EmailDelivery,
@@ -29,7 +30,7 @@ from tenant_apps.projects.permissions import project_permissions
 logger = logging.getLogger(__name__)
 
 # Kinds whose recipients are named in the payload; the others go to the task's people.
-_NAMED = {EventKind.ASSIGNED, EventKind.UNASSIGNED, EventKind.MENTIONED, EventKind.REPORT_READY}
+_NAMED = {EventKind.ASSIGNED, EventKind.UNASSIGNED, EventKind.MENTIONED, *TASKLESS_KINDS}
 
 
 def _candidate_ids(event: Event) -> set[int]:
@@ -55,7 +56,7 @@ def recipients(event: Event) -> dict[int, set[str]]:
     ids = _candidate_ids(event)
     if not ids:
         return {}
-    if event.kind != EventKind.REPORT_READY and event.task_id is None:
+    if event.kind not in TASKLESS_KINDS and event.task_id is None:
         return {}  # the task is gone: nobody can see it any more
     members = list(Member.objects.filter(pk__in=ids, is_active=True))
     if event.task_id is not None:

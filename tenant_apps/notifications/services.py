@@ -6,7 +6,7 @@ import re
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ from django_tenants.utils import schema_context
 
 from config.celery import enqueue_on_commit
 from shared_apps.accounts.models import User
+from shared_apps.tenants.models import MANAGER_ROLES
 from shared_apps.tenants.selectors import current_organization
 from tenant_apps.members.models import Member
 from tenant_apps.notifications.models import (
@@ -297,3 +298,26 @@ def webhook_update(*, webhook: Webhook, data: dict[str, Any]) -> Webhook:
         webhook.is_active = data["is_active"]
     webhook.save()
     return webhook
+
+
+def billing_past_due_record(*, read_only_from: datetime | None) -> Event:
+    """Tell the organisation's owners and admins that a payment failed and when the
+    organisation turns read-only (billing calls this, through
+    settings.TESSERA_BILLING_PAST_DUE_NOTIFY, in the organisation's schema and in the
+    transaction that marks the subscription past due)."""
+    organization = current_organization()
+    managers = list(
+        Member.objects.filter(is_active=True, role__in=MANAGER_ROLES).order_by("pk").values_list("pk", flat=True)
+    )
+    return event_record(
+        kind=EventKind.BILLING_PAST_DUE,
+        actor=None,
+        payload={
+            "member_ids": managers,
+            "organization_name": organization.name or organization.slug,
+            "read_only_on": timezone.localdate(read_only_from, ZoneInfo(organization.time_zone)).isoformat()
+            if read_only_from
+            else "",
+            "url": "/billing/",
+        },
+    )

@@ -45,6 +45,10 @@ def event_text(event: Event) -> str:
         report_kind = KINDS.get(payload.get("report_kind", ""))
         values["name"] = str(report_kind.title) if report_kind else payload.get("report_kind", "")
         return _("Your report “%(name)s” is ready") % values
+    if kind == EventKind.BILLING_PAST_DUE:
+        values["date"] = payload.get("read_only_on", "")
+        values["organization"] = payload.get("organization_name", "")
+        return _("Payment for %(organization)s failed: update the payment method by %(date)s to keep editing") % values
     return str(EventKind(kind).label) if kind in EventKind.values else kind
 
 

@@ -1,14 +1,18 @@
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import Client
+from django_tenants.utils import schema_context
 
 from shared_apps.accounts.models import User
 from shared_apps.billing import webhooks
 from shared_apps.billing.models import Plan, Subscription, WebhookEvent
 from shared_apps.tenants.services import organization_create
+from tenant_apps.members.models import Member
+from tenant_apps.notifications.models import Event, EventKind
+from tenant_apps.notifications.texts import event_text_in
 from tests.conftest import client_for
 from tests.helpers import run_together
 from tests.shared_apps.billing.conftest import on_plan
@@ -412,3 +416,35 @@ def test_a_checkout_still_waiting_for_a_bank_payment_grants_nothing_yet(billing_
     paid = subscription_object(subscription_id="sub_a", customer="cus_a", status="active", period_end=now + 30 * DAY)
     assert deliver(event("customer.subscription.updated", paid, created=now + 60)).status_code == 200
     assert _state(org_a)[:3] == ("team", "active", "sub_a")
+
+
+@pytest.mark.django_db
+def test_a_failed_payment_tells_owners_and_admins_once_per_past_due_period(billing_on, org_a):
+    _live_team(org_a)
+    now = int(time.time())
+
+    def failed(at: int):
+        invoice = invoice_object(subscription_id="sub_a", customer="cus_a", period_end=now + 30 * DAY, status="open")
+        return event("invoice.payment_failed", invoice, created=at)
+
+    deliver(failed(now))
+    deliver(failed(now + 60))  # Stripe retries the charge: still the same past-due period
+    with schema_context(org_a.schema_name):
+        (notice,) = Event.objects.filter(kind=EventKind.BILLING_PAST_DUE)
+        owner = Member.objects.get(email="owner@alpha.test")
+        assert notice.payload["member_ids"] == [owner.pk]
+        read_only_on = (datetime.fromtimestamp(now, tz=UTC) + timedelta(days=7)).date().isoformat()
+        assert notice.payload["read_only_on"] == read_only_on
+        assert event_text_in(notice, "en") == (
+            f"Payment for Alpha Corp failed: update the payment method by {read_only_on} to keep editing"
+        )
+        assert event_text_in(notice, "ru").startswith("Платёж")
+    paid = event(
+        "invoice.paid",
+        invoice_object(subscription_id="sub_a", customer="cus_a", period_end=now + 30 * DAY),
+        created=now + 120,
+    )
+    deliver(paid)
+    deliver(failed(now + 180))  # a new period of trouble: told again
+    with schema_context(org_a.schema_name):
+        assert Event.objects.filter(kind=EventKind.BILLING_PAST_DUE).count() == 2
