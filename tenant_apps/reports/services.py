@@ -26,7 +26,7 @@ from django.core.files import File
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from config.celery import enqueue_on_commit, send_in_schema
@@ -34,6 +34,7 @@ from shared_apps.billing.limits import limit_check
 from shared_apps.tenants.models import Organization
 from shared_apps.tenants.services import organization_url
 from tenant_apps.members.models import Member
+from tenant_apps.notifications.emails import language_for
 from tenant_apps.notifications.models import EventKind
 from tenant_apps.notifications.services import event_record
 from tenant_apps.reports.kinds import KINDS, ReportData, Scope, params_clean
@@ -444,10 +445,26 @@ def report_email(*, report_id: int) -> bool:
     if not claimed:
         return False
     report = Report.objects.select_related("requested_by").get(pk=report_id)
+    with translation.override(language_for(report.requested_by)):
+        message, attach = _report_email_message(report)
+    try:
+        if attach:
+            with storage().open(report.storage_key, "rb") as stored:
+                message.attach(report.filename, stored.read(), CONTENT_TYPES[report.format])
+        message.send()
+    except Exception:
+        Report.objects.filter(pk=report_id).update(email_when_done=True)
+        raise
+    logger.info("weekly report %s mailed to member %s", report.pk, report.requested_by_id)
+    return True
+
+
+def _report_email_message(report: Report) -> tuple[EmailMessage, bool]:
+    """The weekly report's email in the active language, and whether to attach the file."""
     organization = Organization.objects.get(schema_name=connection.schema_name)
     figures = (report.summary or {}).get("figures", {})
     last_day = date.fromisoformat(report.params["to"][:10]) - timedelta(days=1)
-    period = f"{report.params['from'][:10]} to {last_day.isoformat()}"
+    period = _("%(start)s to %(end)s") % {"start": report.params["from"][:10], "end": last_day.isoformat()}
     url = organization_url(organization, f"/api/v1/reports/{report.pk}/download/")
     attach = report.file_size is not None and report.file_size <= settings.TESSERA_REPORT_EMAIL_MAX_BYTES
     lines = [
@@ -472,13 +489,4 @@ def report_email(*, report_id: int) -> bool:
         body="\n\n".join(lines) + "\n",
         to=[report.requested_by.email],
     )
-    try:
-        if attach:
-            with storage().open(report.storage_key, "rb") as stored:
-                message.attach(report.filename, stored.read(), CONTENT_TYPES[report.format])
-        message.send()
-    except Exception:
-        Report.objects.filter(pk=report_id).update(email_when_done=True)
-        raise
-    logger.info("weekly report %s mailed to member %s", report.pk, report.requested_by_id)
-    return True
+    return message, attach

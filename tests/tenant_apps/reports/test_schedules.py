@@ -152,3 +152,22 @@ def test_ordinary_reports_are_not_mailed(world):
         report_generate(report_id=report.pk)
         assert report_email_task.run(report.pk) is False
     assert mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_the_weekly_email_speaks_the_requesters_language(world):
+    from shared_apps.accounts.models import User
+
+    owner = world.members["owner"]
+    User.objects.filter(pk=owner.user_id).update(language="ru")
+    with world.schema():
+        report_schedule_set(member=owner, weekday=0, format="csv")
+        report_schedules_run(time_zone="Europe/Berlin", now=MONDAY_MORNING)
+        report = Report.objects.get()
+        report_generate(report_id=report.pk)
+        assert report_email_task.run(report.pk) is True
+    (message,) = mail.outbox
+    assert message.subject.startswith("Еженедельный отчёт")
+    assert "2026-11-02" in message.subject
+    assert "2026-11-08" in message.subject
+    assert "Tasks completed" not in message.body
