@@ -185,10 +185,12 @@ def limit_check(organization: Organization | None, limit: str, *, adding: int = 
     kept; only additions are refused."""
     if limit not in LIMITS:
         raise ValueError(f"Unknown plan limit {limit!r}; known: {', '.join(LIMITS)}")
-    if not billing_enabled():
-        return
+    # Checked first, so a call site outside a transaction fails in tests (billing off)
+    # as it would in production.
     if not connection.in_atomic_block:
         raise RuntimeError("limit_check() must run inside the transaction that writes the addition.")
+    if not billing_enabled():
+        return
     subscription = subscription_locked(organization)
     if is_read_only(subscription):
         raise read_only_error(subscription)

@@ -26,6 +26,9 @@ class BillingReadOnlyMiddleware:
             or tenant is None
             or tenant.is_public
             or not billing_enabled()
+            # Anonymous callers learn nothing about the organisation's payments: the view
+            # answers them 401/403 as it would anyway.
+            or (not request.user.is_authenticated and "HTTP_AUTHORIZATION" not in request.META)
         ):
             return self.get_response(request)
         subscription = Subscription.objects.select_related("organization").filter(organization_id=tenant.pk).first()

@@ -183,6 +183,18 @@ def _newer(subscription: Subscription, key: tuple) -> bool:
     return key >= (subscription.stripe_state_at, subscription.stripe_state_rank)
 
 
+def _second_subscription(subscription: Subscription, subscription_id: str) -> str:
+    """A second live subscription for an organisation that has one (two checkouts paid at
+    once): the current one stays; staff must cancel (and refund) one in Stripe."""
+    logger.warning(
+        "organisation %s has a second live Stripe subscription %s besides %s: cancel one",
+        subscription.organization.schema_name,
+        subscription_id,
+        subscription.stripe_subscription_id,
+    )
+    return f"ignored: second live subscription {subscription_id} (current {subscription.stripe_subscription_id})"
+
+
 def _has_live_subscription(subscription: Subscription) -> bool:
     return bool(subscription.stripe_subscription_id) and subscription.status != Subscription.Status.CANCELED
 
@@ -220,7 +232,10 @@ def _checkout_completed(session: dict, key: tuple) -> tuple[str, Organization | 
         # The subscription's own events got here first: they carry its real state.
         subscription.save(update_fields=fields)
         return "linked (subscription state already applied)", subscription.organization
-    if _has_live_subscription(subscription) and not _newer(subscription, key):
+    if _has_live_subscription(subscription):
+        subscription.save(update_fields=fields)
+        return _second_subscription(subscription, subscription_id), subscription.organization
+    if not _newer(subscription, key):
         subscription.save(update_fields=fields)
         return "ignored: older than the organisation's current subscription", subscription.organization
     plan = Plan.objects.filter(code=metadata.get("plan") or "").first()
@@ -278,8 +293,11 @@ def _subscription_changed(stripe_subscription: dict, key: tuple, *, deleted: boo
     elif _has_live_subscription(subscription):
         if ended:
             return "ignored: ended subscription is not the organisation's current one", organization
-        if not _newer(subscription, key):
-            return "ignored: older than the organisation's current subscription", organization
+        return _second_subscription(subscription, subscription_id), organization
+    elif not _newer(subscription, key):
+        # The organisation's last subscription ended: an older event of an earlier one
+        # (a Stripe retry, "process again") must not bring a plan back.
+        return "ignored: older than the organisation's current subscription", organization
 
     subscription.stripe_subscription_id = subscription_id
     subscription.stripe_status = stripe_status
@@ -327,11 +345,20 @@ def _past_due_notify(subscription: Subscription) -> None:
     """Owners and admins hear that a payment failed and when writing stops, once per
     past-due period, through the organisation's notifications (an outbox event written
     in this transaction, in its schema). Shared apps reach tenant code through a setting."""
-    if not settings.TESSERA_BILLING_PAST_DUE_NOTIFY:
+    until = read_only_from(subscription)
+    if not settings.TESSERA_BILLING_PAST_DUE_NOTIFY or until is None:  # none set, or a staff grant
         return
     notify = import_string(settings.TESSERA_BILLING_PAST_DUE_NOTIFY)
-    with schema_context(subscription.organization.schema_name):
-        notify(read_only_from=read_only_from(subscription))
+    try:
+        # A savepoint: a failure to notify never undoes the billing state.
+        with transaction.atomic(), schema_context(subscription.organization.schema_name):
+            notify(read_only_from=until)
+    except Exception:
+        logger.exception("could not notify %s of its failed payment", subscription.organization.schema_name)
+
+
+# Invoices whose failure makes the subscription past due: its first and renewal charges.
+_RENEWAL_REASONS = frozenset({None, "", "subscription_create", "subscription_cycle", "subscription_threshold"})
 
 
 def _invoice_subscription_id(invoice: dict) -> str:
@@ -377,6 +404,11 @@ def _invoice_event(invoice: dict, key: tuple, *, paid: bool) -> tuple[str, Organ
                 subscription.current_period_end = period_end
         subscription.save()
         return f"invoice paid: {subscription.status}", organization
+    if invoice.get("billing_reason") not in _RENEWAL_REASONS:
+        # A failed proration or one-off invoice leaves the subscription as Stripe keeps
+        # it (active); its own events say if that changes.
+        subscription.save()
+        return f"invoice payment failed ({invoice.get('billing_reason')}): status kept", organization
     if subscription.status in (Subscription.Status.ACTIVE, Subscription.Status.TRIALING):
         subscription.status = Subscription.Status.PAST_DUE
         subscription.stripe_status = "past_due"

@@ -118,18 +118,21 @@ def project_update(*, project: Project, data: dict) -> Project:
         lead = data["lead"]
         if not lead.is_active or not ProjectMember.objects.filter(project=project, member=lead).exists():
             raise ValidationError({"lead_id": _("The lead must be a member of the project.")})
-    unarchiving = project.archived and data.get("archived") is False
-    for field in ("name", "description", "lead", "archived"):
-        if field in data:
-            setattr(project, field, data[field])
-    project.full_clean(exclude=["key"])
+    fields = [field for field in ("name", "description", "lead", "archived") if field in data]
     with transaction.atomic():
+        # The row as it is now, locked: a concurrent archive/unarchive cannot slip past the
+        # plan's limit, and only the fields given are written back.
+        current = Project.objects.select_for_update().get(pk=project.pk)
+        unarchiving = current.archived and data.get("archived") is False
+        for field in fields:
+            setattr(current, field, data[field])
+        current.full_clean(exclude=["key"])
         if unarchiving:
             limit_check(None, "projects", adding=1)
         # Never a full save: it would write back a stale task_sequence and break numbering.
-        project.save(update_fields=["name", "description", "lead", "archived", "updated_at"])
+        current.save(update_fields=[*fields, "updated_at"])
         projects_cache_invalidate()
-    return project
+    return current
 
 
 def project_delete(*, project: Project, confirm_key: str) -> None:

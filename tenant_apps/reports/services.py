@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from config.celery import enqueue_on_commit, send_in_schema
 from shared_apps.billing.limits import limit_check
+from shared_apps.core.exceptions import ServiceRefusal
 from shared_apps.tenants.models import Organization
 from shared_apps.tenants.services import organization_url
 from tenant_apps.members.models import Member
@@ -428,7 +429,9 @@ def report_schedules_run(*, time_zone: str, now: datetime | None = None) -> int:
                     time_zone=time_zone,
                 )
                 Report.objects.filter(pk=report.pk).update(email_when_done=True)
-        except (PermissionDenied, ValidationError) as exc:
+        except (PermissionDenied, ValidationError, ServiceRefusal) as exc:
+            # No access any more, or the plan's monthly reports used up / the organisation
+            # read-only: this week's report is skipped, the other schedules still run.
             logger.info("weekly report for member %s skipped: %s", schedule.member_id, exc)
             continue
         requested += 1

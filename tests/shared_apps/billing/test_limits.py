@@ -405,3 +405,34 @@ def test_limit_check_without_an_organisation_needs_its_schema(billing_on):
     with pytest.raises(RuntimeError, match="No organisation given"), transaction.atomic():
         limit_check(None, "projects")
     assert not Subscription.objects.filter(organization__schema_name="public").exists()
+
+
+@pytest.mark.django_db
+def test_anonymous_writes_learn_nothing_about_a_read_only_organisation(billing_on, org_a):
+    on_plan(org_a, "team", status=Subscription.Status.PAST_DUE, past_due_since=timezone.now() - timedelta(days=30))
+    response = client_for(org_a).post("/api/v1/projects/", {"key": "NEW", "name": "New"}, content_type=JSON)
+    assert response.status_code == 401
+    assert "past_due_since" not in response.content.decode()
+
+
+def test_limit_check_outside_a_transaction_fails_with_billing_off_too(committed, settings):
+    settings.STRIPE_SECRET_KEY = ""  # billing off, as in development and most tests
+    with pytest.raises(RuntimeError, match="inside the transaction"):
+        limit_check(Organization.objects.get(slug="alpha"), "projects", adding=1)
+
+
+@pytest.mark.django_db
+def test_weekly_reports_over_the_monthly_allowance_are_skipped_not_crashed(billing_on, org_a):
+    from datetime import UTC, datetime
+
+    from tenant_apps.reports.models import Report
+    from tenant_apps.reports.services import report_schedule_set, report_schedules_run
+
+    on_plan(org_a, "free")
+    set_allowance("free", max_reports_per_month=0)
+    with schema_context(org_a.schema_name):
+        owner = Member.objects.get(email="owner@alpha.test")
+        project_create(key="RPT", name="Reports", creator=owner)
+        report_schedule_set(member=owner, weekday=0, format="csv")
+        assert report_schedules_run(time_zone="UTC", now=datetime(2026, 11, 9, 8, 0, tzinfo=UTC)) == 0
+        assert not Report.objects.exists()

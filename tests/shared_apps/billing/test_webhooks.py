@@ -448,3 +448,46 @@ def test_a_failed_payment_tells_owners_and_admins_once_per_past_due_period(billi
     deliver(failed(now + 180))  # a new period of trouble: told again
     with schema_context(org_a.schema_name):
         assert Event.objects.filter(kind=EventKind.BILLING_PAST_DUE).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_second_live_subscription_never_replaces_the_current_one(billing_on, org_a):
+    """Two checkouts paid at once: the organisation keeps the first; the second is logged
+    for staff to cancel (and refund) in Stripe."""
+    _live_team(org_a)
+    now = int(time.time())
+    second = subscription_object(subscription_id="sub_b", customer="cus_a", period_end=now + 30 * DAY)
+    response = deliver(event("customer.subscription.created", second, created=now + 10))
+    assert response.status_code == 200
+    assert _state(org_a)[:3] == ("team", "active", "sub_a")
+    assert "second live subscription sub_b" in WebhookEvent.objects.get().outcome
+    # Cancelling that second one does not touch the organisation either.
+    ended = subscription_object(subscription_id="sub_b", customer="cus_a", status="canceled", period_end=now)
+    deliver(event("customer.subscription.deleted", ended, created=now + 20))
+    assert _state(org_a)[:3] == ("team", "active", "sub_a")
+
+
+@pytest.mark.django_db
+def test_an_old_event_of_an_earlier_subscription_does_not_bring_a_plan_back(billing_on, org_a):
+    _live_team(org_a)
+    now = int(time.time())
+    ended = subscription_object(subscription_id="sub_a", customer="cus_a", status="canceled", period_end=now)
+    deliver(event("customer.subscription.deleted", ended, created=now))
+    assert _state(org_a)[:2] == ("free", "canceled")
+    # Months-old news about an earlier subscription (a Stripe retry, "process again").
+    stale = subscription_object(subscription_id="sub_old", customer="cus_a", period_end=now + 30 * DAY)
+    deliver(event("customer.subscription.updated", stale, created=now - 90 * DAY))
+    assert _state(org_a)[:3] == ("free", "canceled", "sub_a")
+
+
+@pytest.mark.django_db
+def test_a_failed_proration_invoice_does_not_make_the_organisation_past_due(billing_on, org_a):
+    _live_team(org_a)
+    now = int(time.time())
+    invoice = invoice_object(subscription_id="sub_a", customer="cus_a", period_end=now + 30 * DAY, status="open")
+    invoice["billing_reason"] = "subscription_update"
+    deliver(event("invoice.payment_failed", invoice, created=now))
+    assert _state(org_a)[1] == "active"
+    assert _state(org_a)[4] is None
+    with schema_context(org_a.schema_name):
+        assert not Event.objects.filter(kind=EventKind.BILLING_PAST_DUE).exists()
