@@ -273,7 +273,10 @@ SESSION_COOKIE_DOMAIN = env("SESSION_COOKIE_DOMAIN", default=None) or session_co
 # every request (https://docs.djangoproject.com/en/5.2/topics/http/sessions/#using-cached-sessions).
 # The `platform` alias is not schema-prefixed: one session serves the root and every
 # organisation domain, so logging out anywhere ends it everywhere.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_ENGINE = "shared_apps.accounts.sessions"
+# A session stays in the cache at most this long; the database (where logout always
+# lands, even with Redis down) decides after that.
+SESSION_CACHE_SECONDS = env.int("TESSERA_SESSION_CACHE_SECONDS", default=300)
 SESSION_CACHE_ALIAS = "platform"
 CSRF_TRUSTED_ORIGINS = env.list(
     "CSRF_TRUSTED_ORIGINS",

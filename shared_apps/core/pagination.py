@@ -5,6 +5,7 @@ A `page` or `page_size` that is not a positive whole number, or a `page_size` ab
 maximum, is a 400 naming the parameter (never a silent fallback); a page past the end is
 a 404."""
 
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -15,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 LAST_PAGE = "last"
+_DIGITS = re.compile(r"[0-9]{1,9}")
 
 
 def _positive_int(request, name: str, default: int, *, maximum: int | None = None, allow_last: bool = False):
@@ -23,7 +25,9 @@ def _positive_int(request, name: str, default: int, *, maximum: int | None = Non
         return default
     if allow_last and raw == LAST_PAGE:
         return LAST_PAGE
-    if not raw.isdigit() or int(raw) < 1:
+    # ASCII digits only ("²".isdigit() is true, int("²") fails), and few enough of them
+    # that the page's OFFSET stays within PostgreSQL's bigint.
+    if not _DIGITS.fullmatch(raw) or int(raw) < 1:
         hint = " or “last”" if allow_last else ""
         raise ValidationError({name: [f"Use a whole number of at least 1{hint}."]})
     value = int(raw)

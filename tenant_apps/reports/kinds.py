@@ -6,6 +6,7 @@ generation time by `selectors.report_scope`), streams its rows from a server-sid
 cursor in chunks, and computes its summary with aggregate queries, so memory does not
 grow with the number of tasks."""
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -119,6 +120,12 @@ def _json_row(row: tuple) -> list:
     return [_json_value(value) for value in row]
 
 
+# An id as people type it: ASCII digits, within bigint.
+_ID = re.compile(r"[0-9]{1,12}")
+# Years a period may name: far enough for any real report, far from datetime's limits.
+_YEARS = range(1900, 2200)
+
+
 def _parse_moment(raw: Any, *, name: str, tz: ZoneInfo) -> tuple[str, datetime]:
     """A date (midnight in the organisation's zone) or an ISO date-time (without an
     offset: in the organisation's zone). Returns its canonical text and the instant."""
@@ -128,6 +135,8 @@ def _parse_moment(raw: Any, *, name: str, tz: ZoneInfo) -> tuple[str, datetime]:
         moment = None if day else parse_datetime(text)
     except ValueError:  # well-formed but impossible, e.g. 2026-13-01
         day = moment = None
+    if (day or moment) is not None and (day or moment).year not in _YEARS:
+        raise ValidationError({name: _("Use a year between 1900 and 2199.")})
     if day is not None:
         return day.isoformat(), datetime.combine(day, time.min, tzinfo=tz)
     if moment is None:
@@ -191,7 +200,7 @@ def params_clean(kind: "ReportKind", raw: dict[str, Any], *, member: Member, tim
         value = str(raw["assignee"]).strip()
         if value == "me":
             clean["assignee_id"] = member.pk
-        elif value.isdigit() and len(value) <= 12 and Member.objects.filter(pk=int(value)).exists():
+        elif _ID.fullmatch(value) and Member.objects.filter(pk=int(value)).exists():
             clean["assignee_id"] = int(value)
         else:
             raise ValidationError({"assignee": _("No such member (use a member id or “me”).")})
@@ -201,7 +210,7 @@ def params_clean(kind: "ReportKind", raw: dict[str, Any], *, member: Member, tim
         labels = Label.objects.filter(project__in=projects_visible_to(member))
         if project is not None:
             labels = labels.filter(project=project)
-        label = labels.filter(pk=int(value)).first() if value.isdigit() and len(value) <= 12 else None
+        label = labels.filter(pk=int(value)).first() if _ID.fullmatch(value) else None
         if label is None:
             where = _(" in %(key)s") % {"key": project.key} if project else ""
             raise ValidationError({"label": _("No such label%(where)s.") % {"where": where}})

@@ -125,8 +125,13 @@ def report_delete(*, report: Report, actor: Member) -> None:
     """Delete the report and, after the commit, its file. A generation under way notices
     at its next progress update and stops."""
     with transaction.atomic():
-        Report.objects.filter(pk=report.pk).delete()
-        files_delete_on_commit([report.storage_key] if report.storage_key else [])
+        # The key as it is now (the report may have finished since it was read): locked,
+        # so a generation finishing at this moment waits and then finds it gone.
+        current = Report.objects.select_for_update().filter(pk=report.pk).first()
+        if current is None:
+            return
+        current.delete()
+        files_delete_on_commit([current.storage_key] if current.storage_key else [])
     logger.info("report %s deleted by member %s", report.pk, actor.pk)
 
 
@@ -155,8 +160,10 @@ def _claim(report_id: int) -> bool:
     )
 
 
-def _heartbeat(report_id: int, progress: int) -> None:
-    updated = Report.objects.filter(pk=report_id, status=Report.Status.RUNNING).update(
+def _heartbeat(report: Report, progress: int) -> None:
+    """Progress and proof of life, for this run only: once the sweep has handed the
+    report to another worker (its `attempts` moved on), this run stops."""
+    updated = Report.objects.filter(pk=report.pk, status=Report.Status.RUNNING, attempts=report.attempts).update(
         progress=progress, heartbeat_at=timezone.now()
     )
     if not updated:
@@ -217,11 +224,11 @@ def report_generate(*, report_id: int) -> str:
     try:
         scope = _scope_for(report)
         data = KINDS[report.kind].build(scope)
-        _heartbeat(report.pk, 0)
+        _heartbeat(report, 0)
         total = data.total
 
         def on_progress(rows: int) -> None:
-            _heartbeat(report.pk, min(99, rows * 100 // total) if total else 0)
+            _heartbeat(report, min(99, rows * 100 // total) if total else 0)
 
         with tempfile.TemporaryFile(prefix="tessera-report-") as out:
             row_count = WRITERS[report.format](out, data, _meta(report, data, scope), on_progress)
@@ -276,7 +283,9 @@ def report_finish(
     notification belongs here, inside the transaction (outbox Event)."""
     now = timezone.now()
     with transaction.atomic():
-        updated = Report.objects.filter(pk=report.pk, status=Report.Status.RUNNING).update(
+        # Only the run that holds the report finishes it: a run the sweep gave up on (and
+        # handed to another worker) throws its file away.
+        updated = Report.objects.filter(pk=report.pk, status=Report.Status.RUNNING, attempts=report.attempts).update(
             status=Report.Status.DONE,
             progress=100,
             heartbeat_at=now,

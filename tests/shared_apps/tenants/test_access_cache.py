@@ -57,3 +57,21 @@ def test_a_demoted_admin_loses_admin_rights_on_the_next_request(org_a):
 
     assert client.get("/api/v1/usage/").status_code == 403
     assert client.get("/api/v1/organization/").json()["role"] == "member"
+
+
+@pytest.mark.django_db
+def test_sessions_stay_in_the_cache_only_briefly(org_a):
+    """If a logout's cache delete is lost (Redis down), the database decides again after
+    SESSION_CACHE_SECONDS instead of after the session's two weeks."""
+    import redis
+
+    user = verified_user("brief@example.test", PASSWORD)
+    membership_add(organization=org_a, user=user, role=OrgRole.MEMBER)
+    client = Client(HTTP_HOST=f"alpha.{settings.BASE_DOMAIN}")
+    client.force_login(user)
+    assert client.get("/api/v1/organization/").status_code == 200
+    raw = redis.Redis.from_url(settings.TEST_REDIS_URL)
+    session_keys = [key for key in raw.keys("*") if b"django.contrib.sessions.cached_db" in key]
+    assert session_keys
+    assert all(0 < raw.ttl(key) <= settings.SESSION_CACHE_SECONDS for key in session_keys)
+    assert settings.SESSION_COOKIE_AGE > settings.SESSION_CACHE_SECONDS * 100

@@ -73,7 +73,18 @@ def test_texts_follow_accept_language_and_the_personal_setting(team):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("query", ["?unread=maybe", "?page=0", "?page_size=500", "?colour=red"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?unread=maybe",
+        "?page=0",
+        "?page=²",
+        "?page=1000000000000000000",
+        "?page_size=500",
+        "?page_size=٣",
+        "?colour=red",
+    ],
+)
 def test_bad_list_parameters_are_400_naming_them(team, query):
     response = team.client("Developer").get(f"/api/v1/notifications/{query}")
     assert response.status_code == 400

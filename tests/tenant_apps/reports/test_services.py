@@ -301,3 +301,25 @@ def test_report_scope_agrees_with_the_permission_service_for_every_code(world):
                     if code in project_permissions(member=member, project=project)
                 }
                 assert granted == expected, (name, code)
+
+
+@pytest.mark.django_db
+def test_a_run_the_sweep_handed_to_another_worker_cannot_finish_it(
+    world, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A run slow enough to look dead is re-claimed (attempts moves on): the first run
+    stops at its next heartbeat or at the finish, and leaves no file."""
+    with world.schema():
+        report = _request(world)
+        real_csv = writers.WRITERS["csv"]
+
+        def reclaimed_then_write(out, data, meta, on_progress):
+            Report.objects.filter(pk=report.pk).update(attempts=2)  # the sweep gave it to another run
+            return real_csv(out, data, meta, lambda rows: None)  # no heartbeat until the end
+
+        monkeypatch.setitem(writers.WRITERS, "csv", reclaimed_then_write)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert report_generate(report_id=report.pk) == "cancelled"
+        current = Report.objects.get(pk=report.pk)
+        assert (current.status, current.attempts, current.storage_key) == ("running", 2, "")
+    assert not list(Path(settings.MEDIA_ROOT).rglob("reports/*"))
