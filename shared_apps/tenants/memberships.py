@@ -82,7 +82,10 @@ def invitation_create(
             expires_at=now + timedelta(days=settings.TESSERA_INVITATION_DAYS),
         )
         url = invitation_url(invitation, token)
-        transaction.on_commit(lambda: _invitation_email_send(invitation=invitation, url=url))
+        # robust: an SMTP failure after the commit is logged, never a 500 for an
+        # invitation that exists; the inviter sees it pending and can invite again (a
+        # new link replaces the old).
+        transaction.on_commit(lambda: _invitation_email_send(invitation=invitation, url=url), robust=True)
     return invitation, token
 
 

@@ -472,3 +472,26 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner(committed):
         Membership.objects.filter(pk=membership.pk).update(role=OrgRole.OWNER)
         with schema_context(org_a.schema_name):
             Member.objects.filter(user_id=membership.user_id).update(role=OrgRole.OWNER)
+
+
+class _SmtpDown:
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("SMTP down")
+
+
+@pytest.mark.django_db
+def test_an_invitation_whose_email_cannot_be_sent_still_answers_201_and_stays_pending(
+    org_a, people, settings, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = "tests.tenant_apps.members.test_api._SmtpDown"
+    client = client_for(org_a, people[OrgRole.OWNER])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/api/v1/invitations/", {"email": "lost@example.test", "role": "member"}, content_type="application/json"
+        )
+    assert response.status_code == 201, response.content
+    pending = client.get("/api/v1/invitations/").json()["results"]
+    assert [item["email"] for item in pending] == ["lost@example.test"]
