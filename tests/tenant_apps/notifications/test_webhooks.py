@@ -9,16 +9,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from shared_apps.accounts.models import User
 from shared_apps.core.models import DeliveryFailure
 from tenant_apps.notifications import processing, webhooks
-from tenant_apps.notifications.models import DeliveryStatus, EmailDelivery, Event, Webhook, WebhookDelivery
+from tenant_apps.notifications.models import DeliveryStatus, EmailDelivery, Event, Watcher, Webhook, WebhookDelivery
 from tenant_apps.notifications.services import webhook_create
 from tenant_apps.notifications.tasks import outbox_sweep_here
 from tenant_apps.tasks.services import task_create
+from tests.conftest import client_for
 from tests.tenant_apps.tasks.test_api import Team
 
 
@@ -213,3 +217,39 @@ def test_the_sweep_sends_again_what_is_due(team, receiver, monkeypatch):
         assert ("notifications.email_send", team.organization.schema_name, [developer]) in sent
         assert ("notifications.webhook_deliver", team.organization.schema_name, [delivery]) in sent
         assert EmailDelivery.objects.get().status == DeliveryStatus.PENDING
+
+
+@pytest.mark.django_db
+@override_settings(NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE=True)
+def test_webhook_delivery_and_watcher_lists_run_a_constant_number_of_queries(team, receiver):
+    owner = client_for(team.organization, User.objects.get(email="owner@alpha.test"))
+    with schema_context(team.organization.schema_name):
+        hook = webhook_create(url=receiver.url(), kinds=[], actor=team.owner_member)
+        task = task_create(project=team.web, actor=team.owner_member, title="Watched")
+        task_create(project=team.web, actor=team.owner_member, title="Hooked", assignees=[team.members["Developer"]])
+        processing.event_process(Event.objects.get().pk)  # one delivery: lists are never empty
+    urls = ["/api/v1/webhooks/", f"/api/v1/webhooks/{hook.pk}/deliveries/", "/api/v1/projects/WEB/tasks/1/watchers/"]
+
+    def counts() -> list[int]:
+        result = []
+        for url in urls:
+            owner.get(url)  # warm the host, session and permission caches
+            with CaptureQueriesContext(connection) as queries:
+                assert owner.get(url).status_code == 200
+            result.append(len(queries))
+        return result
+
+    small = counts()
+    with schema_context(team.organization.schema_name):
+        for _ in range(3):
+            webhook_create(url=receiver.url(), kinds=[], actor=team.owner_member)
+        for name in ("Developer", "Viewer", "Reporter"):
+            Watcher.objects.create(task=task, member=team.members[name])
+        for number in range(2):
+            task_create(
+                project=team.web, actor=team.owner_member, title=f"Hook {number}", assignees=[team.members["Developer"]]
+            )
+        for event in Event.objects.filter(processed_at__isnull=True):
+            processing.event_process(event.pk)
+        assert WebhookDelivery.objects.filter(webhook=hook).count() == 3
+    assert counts() == small
