@@ -1,4 +1,3 @@
-from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -11,6 +10,7 @@ from shared_apps.core.api import service_call
 from shared_apps.core.pagination import paginated, paginated_response
 from shared_apps.tenants.permissions import IsOrganizationMember, require_org_manager
 from tenant_apps.notifications.models import EventKind, Notification, Preference, ProjectMute, Watcher, Webhook
+from tenant_apps.notifications.selectors import notification_list
 from tenant_apps.notifications.serializers import (
     MarkedOutputSerializer,
     NotificationListFilterSerializer,
@@ -70,18 +70,7 @@ class NotificationListApi(APIView):
     def get(self, request):
         query = NotificationListFilterSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        member = member_for_request(request)
-        # Only what the reader may still see: access removed since (a project role taken
-        # away, or removed and invited back as a guest) hides those notifications too.
-        notifications = (
-            Notification.objects.filter(recipient=member)
-            .filter(Q(event__task__isnull=True) | Q(event__task__project__in=projects_visible_to(member)))
-            .select_related("event__actor")
-            .order_by("-id")
-        )
-        unread = query.validated_data.get("unread")
-        if unread is not None:
-            notifications = notifications.filter(read_at__isnull=unread)
+        notifications = notification_list(member=member_for_request(request), unread=query.validated_data.get("unread"))
         return paginated_response(
             view=self, request=request, items=notifications, serializer_class=NotificationOutputSerializer
         )
