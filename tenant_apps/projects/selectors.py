@@ -92,6 +92,28 @@ def project_list_visible(member: Member | None) -> list[Project]:
     return [project for project in projects if project.pk in allowed]
 
 
+def project_key_suggest(name: str) -> str:
+    """A free project key made from `name`: the initials of its words ("Mobile App" ->
+    "MA"), else its first letters ("Website" -> "WEB"), Latin letters and digits only,
+    numbered when taken ("WEB2")."""
+    import re
+    import unicodedata
+
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    words = re.findall(r"[A-Za-z0-9]+", ascii_name)
+    base = "".join(word[0] for word in words).upper() if len(words) > 1 else "".join(words).upper()[:3]
+    base = re.sub(r"^[0-9]+", "", base)[:8]
+    if len(base) < 2:
+        base = (base + "PRJ")[:3] if base else "PRJ"
+    taken = set(Project.objects.filter(key__startswith=base).values_list("key", flat=True))
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base}{number}" in taken:
+        number += 1
+    return f"{base}{number}"[:10]
+
+
 def project_for_reading(key: str) -> Project | None:
     """The project with `key` from the cached list, for requests that only read (one
     that writes reads the row afresh)."""
