@@ -93,6 +93,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Pages: a service's ValidationError nobody handled is a 400 page, not a 500.
+    "shared_apps.core.pages.ServiceErrorMiddleware",
 ]
 
 TEMPLATES = [
