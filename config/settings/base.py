@@ -105,6 +105,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # https://django-csp.readthedocs.io/en/latest/configuration.html
     "csp.middleware.CSPMiddleware",
+    # Pages: a service's ValidationError nobody handled is a 400 page, not a 500.
+    "shared_apps.core.pages.ServiceErrorMiddleware",
 ]
 
 # A strict Content-Security-Policy: scripts and styles only from our own static files (no

@@ -4,8 +4,8 @@ from django.db.models import QuerySet
 from shared_apps.core.cache_namespaces import CacheNamespace
 from shared_apps.tenants.models import Organization, OrgRole
 from tenant_apps.members.models import Member
+from tenant_apps.projects.cache import PERMISSIONS_CACHE
 from tenant_apps.projects.models import Project
-from tenant_apps.projects.permissions import PERMISSIONS_CACHE
 
 # Every project of the organisation, cached in its schema's cache; any write to a project
 # bumps the namespace (projects_cache_invalidate). Which of them a guest may see is cached
