@@ -3,10 +3,10 @@ organisations, platform admin, Stripe webhooks, API docs."""
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from shared_apps.billing.views import stripe_webhook
-from shared_apps.core.views import landing
+from shared_apps.core.views import api_docs_csp, landing
 from shared_apps.tenants.views import SignupView, organization_picker
 
 urlpatterns = [
@@ -20,6 +20,6 @@ urlpatterns = [
     path("api/v1/", include("shared_apps.tenants.urls_public")),
     path("api/v1/", include("shared_apps.accounts.urls")),
     path("api/schema/", SpectacularAPIView.as_view(urlconf="config.urls_public"), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/docs/", api_docs_csp(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="swagger-ui"),
+    path("api/redoc/", api_docs_csp(SpectacularRedocView.as_view(url_name="schema")), name="redoc"),
 ]

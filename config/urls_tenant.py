@@ -1,10 +1,10 @@
 """URLs of an organisation's domain (<slug>.<BASE_DOMAIN>): the product API and pages."""
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from shared_apps.billing.views import billing_page
-from shared_apps.core.views import organization_home
+from shared_apps.core.views import api_docs_csp, organization_home
 from tenant_apps.members.views import invitation_page
 from tenant_apps.notifications.views import unsubscribe_page
 from tenant_apps.tasks.views import task_page
@@ -26,6 +26,6 @@ urlpatterns = [
     path("api/v1/", include("tenant_apps.notifications.urls")),
     path("api/v1/", include("tenant_apps.reports.urls")),
     path("api/schema/", SpectacularAPIView.as_view(urlconf="config.urls_tenant"), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/docs/", api_docs_csp(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="swagger-ui"),
+    path("api/redoc/", api_docs_csp(SpectacularRedocView.as_view(url_name="schema")), name="redoc"),
 ]

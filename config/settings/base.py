@@ -63,6 +63,11 @@ SHARED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # The web application (DESIGN.md section 10): htmx's packaged script and request
+    # details, named template fragments, the Content-Security-Policy header.
+    "django_htmx",
+    "template_partials",
+    "csp",
 ]
 TENANT_APPS = [
     # Each schema keeps its own content types; `auth` stays public-only so product roles
@@ -73,6 +78,8 @@ TENANT_APPS = [
     "tenant_apps.tasks",
     "tenant_apps.notifications",
     "tenant_apps.reports",
+    # The web application's shell, home page, search and live-update checks (no tables).
+    "tenant_apps.workspace",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -93,7 +100,35 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # request.htmx: pages answer an htmx request with the fragment it asked for.
+    # https://django-htmx.readthedocs.io/en/latest/middleware.html
+    "django_htmx.middleware.HtmxMiddleware",
+    # https://django-csp.readthedocs.io/en/latest/configuration.html
+    "csp.middleware.CSPMiddleware",
+    # Pages: a service's ValidationError nobody handled is a 400 page, not a 500.
+    "shared_apps.core.pages.ServiceErrorMiddleware",
 ]
+
+# A strict Content-Security-Policy: scripts and styles only from our own static files (no
+# inline scripts or style attributes, nothing from another host), no framing, forms post
+# only here. Images may be data: URIs (the sanitised Markdown never produces them, but
+# attachment thumbnails in the future may). Swagger UI/Redoc relax style-src alone
+# (config/urls_*.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+X_FRAME_OPTIONS = "DENY"
 
 TEMPLATES = [
     {
@@ -105,6 +140,9 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                # The web application's shell: organisation, switcher, unread count, nav.
+                "tenant_apps.workspace.context_processors.shell",
             ],
         },
     },
@@ -332,9 +370,15 @@ USE_TZ = True
 # --- Static and media ------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env("TESSERA_STATIC_ROOT", default=str(BASE_DIR / ".data" / "static")))
+# The web application's stylesheet and ES modules (static/css, static/js).
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Hashed names (tessera.3f2a.css) with gzip/brotli copies; WhiteNoise serves them with a
+# year-long Cache-Control. With DEBUG (make run) names stay unhashed and runserver serves
+# them from the source folders; tests use plain storage (config/settings/test.py).
+# https://whitenoise.readthedocs.io/en/stable/django.html#add-compression-and-caching-support
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 MEDIA_ROOT = Path(env("TESSERA_MEDIA_ROOT", default=str(BASE_DIR / ".data" / "media")))
 # Largest attachment accepted; bigger uploads get 413 before their body is stored.

@@ -38,5 +38,10 @@ CELERY_TASK_DEFAULT_QUEUE = f"tessera-test-{_xdist_worker}"
 MEDIA_ROOT = Path(
     env("TESSERA_TEST_MEDIA_ROOT", default="") or tempfile.mkdtemp(prefix=f"tessera-media-{_xdist_worker}-")
 )
+# Tests render pages without running collectstatic first: plain names, no manifest.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 # Emails go out at once in tests (the digest tests set a window explicitly).
 NOTIFICATIONS_EMAIL_DIGEST_SECONDS = 0

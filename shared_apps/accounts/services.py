@@ -40,3 +40,16 @@ def user_reactivate(*, user: User, actor: User | None = None) -> User:
             member_sync(organization=membership.organization, user=user, role=membership.role, is_active=True)
     logger.info("user %s reactivated by %s", user.pk, actor.pk if actor else "system")
     return user
+
+
+def user_language_set(*, user: User, language: str) -> User:
+    """The interface language `user` chose ("" follows the browser). Unknown codes are
+    ignored: the language stays as it was."""
+    from django.conf import settings
+
+    if language and language not in dict(settings.LANGUAGES):
+        return user
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
+    return user

@@ -14,7 +14,6 @@ from shared_apps.billing.serializers import (
     BillingRedirectOutputSerializer,
 )
 from shared_apps.billing.services import checkout_session_create, portal_session_create
-from shared_apps.core.api import service_call
 from shared_apps.tenants.models import MANAGER_ROLES, OrgRole
 from shared_apps.tenants.permissions import IsOrganizationMember, membership_for_request
 
@@ -99,8 +98,7 @@ class BillingCheckoutApi(APIView):
         _require_owner(request)
         serializer = BillingCheckoutInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        url = service_call(
-            checkout_session_create,
+        url = checkout_session_create(
             organization=request.tenant,
             plan_code=serializer.validated_data["plan"],
             actor=request.user,
@@ -124,5 +122,5 @@ class BillingPortalApi(APIView):
         """Open Stripe's customer portal (owners): payment methods, invoices, plan
         changes, cancellation. Send the browser to `url`."""
         _require_owner(request)
-        url = service_call(portal_session_create, organization=request.tenant)
+        url = portal_session_create(organization=request.tenant)
         return Response(BillingRedirectOutputSerializer({"url": url}).data)

@@ -10,23 +10,27 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from shared_apps.core.exceptions import ServiceRefusal
 
 
-def service_call(function, **kwargs):
-    """Run a service; its Django PermissionDenied becomes a 403 and its ValidationError a
-    400 naming the fields (or `detail` for errors not tied to one)."""
-    try:
-        return function(**kwargs)
-    except DjangoPermissionDenied as exc:
-        raise PermissionDenied(str(exc)) from exc
-    except DjangoValidationError as exc:
-        raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}) from exc
+def django_error_as_drf(exc: Exception) -> Exception:
+    """The DRF exception for a Django one a service (or an access_* helper) raised:
+    ValidationError → 400 naming the fields (or `detail` for errors not tied to one),
+    PermissionDenied → 403 with its message. Anything else is returned unchanged (DRF
+    itself maps Http404 to 404)."""
+    if isinstance(exc, DjangoValidationError):
+        return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
+    if isinstance(exc, DjangoPermissionDenied):
+        return PermissionDenied(str(exc) or None)
+    return exc
 
 
 def exception_handler(exc, context):
-    """DRF's handler, plus services' refusals with a status of their own (e.g. a plan
-    limit: 402 naming the limit, the usage, the allowance and where to upgrade)."""
+    """The one error path of the API (settings REST_FRAMEWORK EXCEPTION_HANDLER): DRF's
+    handler, plus the Django exceptions services raise (so views call services directly
+    and no call can skip the mapping), plus services' refusals with a status of their own
+    (e.g. a plan limit: 402 naming the limit, the usage, the allowance and where to
+    upgrade)."""
     if isinstance(exc, ServiceRefusal):
         return Response(exc.as_dict(), status=exc.status_code)
-    return drf_exception_handler(exc, context)
+    return drf_exception_handler(django_error_as_drf(exc), context)
 
 
 UNKNOWN_FIELD = _("Unknown field.")

@@ -1,3 +1,4 @@
+from csp.decorators import csp_update
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
 
@@ -16,3 +17,10 @@ def organization_home(request):
     if membership is None:
         return render(request, "core/not_a_member.html", {"organization": request.tenant}, status=403)
     return render(request, "core/organization_home.html", {"organization": request.tenant, "membership": membership})
+
+
+# Swagger UI and Redoc (served from the sidecar package) inject styles at run time and
+# Redoc runs a web worker from a blob: the CSP is widened for these two pages only; their
+# scripts still come from our own static files (the "split" Swagger view serves its
+# start-up script as a file instead of inline).
+api_docs_csp = csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["blob:"], "img-src": ["data:"]})

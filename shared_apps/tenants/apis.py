@@ -8,7 +8,6 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from shared_apps.core.api import service_call
 from shared_apps.core.pagination import paginated, paginated_response
 from shared_apps.tenants.forms import OrganizationSignupForm
 from shared_apps.tenants.models import Organization
@@ -61,8 +60,7 @@ class CurrentOrganizationApi(APIView):
         serializer = OrganizationUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         membership = membership_for_request(request)
-        organization = service_call(
-            organization_settings_update,
+        organization = organization_settings_update(
             organization=membership.organization,
             actor=request.user,
             **serializer.validated_data,

@@ -1,7 +1,6 @@
 """Members and invitations of the organisation the request's domain serves."""
 
 from django.contrib.auth import login
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.parsers import JSONParser
@@ -9,7 +8,6 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from shared_apps.core.api import service_call
 from shared_apps.core.pagination import paginated, paginated_response
 from shared_apps.tenants.memberships import (
     invitation_accept,
@@ -18,10 +16,11 @@ from shared_apps.tenants.memberships import (
     membership_remove,
     membership_role_change,
 )
-from shared_apps.tenants.models import Invitation, Membership
+from shared_apps.tenants.models import Invitation
 from shared_apps.tenants.permissions import IsOrganizationMember, membership_for_request, require_org_manager
 from shared_apps.tenants.services import organization_url
 from tenant_apps.members.models import Member
+from tenant_apps.members.permissions import INVITATION_MANAGERS, access_invitation, access_member
 from tenant_apps.members.serializers import (
     InvitationAcceptInputSerializer,
     InvitationAcceptOutputSerializer,
@@ -30,15 +29,7 @@ from tenant_apps.members.serializers import (
     MemberOutputSerializer,
     MemberRoleInputSerializer,
 )
-
-
-def _membership_of(request, member: Member) -> Membership:
-    return get_object_or_404(
-        Membership.objects.select_related("user", "organization"),
-        organization_id=request.tenant.pk,
-        user_id=member.user_id,
-    )
-
+from tenant_apps.projects.permissions import member_for_request
 
 _MEMBER_EXAMPLE = {
     "id": 3,
@@ -75,12 +66,11 @@ class MemberDetailApi(APIView):
     )
     def patch(self, request, member_id: int):
         """Change a member's organisation role (owners and admins; owner role: owners)."""
-        member = get_object_or_404(Member, pk=member_id, is_active=True)
+        member, membership = access_member(member=member_for_request(request), member_id=member_id)
         serializer = MemberRoleInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        service_call(
-            membership_role_change,
-            membership=_membership_of(request, member),
+        membership_role_change(
+            membership=membership,
             role=serializer.validated_data["role"],
             actor_membership=membership_for_request(request),
         )
@@ -90,10 +80,9 @@ class MemberDetailApi(APIView):
     @extend_schema(responses={204: OpenApiResponse(description="Removed."), 400: OpenApiResponse()})
     def delete(self, request, member_id: int):
         """Remove a member (owners and admins), or leave (yourself). Access ends at once."""
-        member = get_object_or_404(Member, pk=member_id, is_active=True)
-        service_call(
-            membership_remove,
-            membership=_membership_of(request, member),
+        _member, membership = access_member(member=member_for_request(request), member_id=member_id)
+        membership_remove(
+            membership=membership,
             actor_membership=membership_for_request(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -103,7 +92,8 @@ class InvitationListCreateApi(APIView):
     permission_classes = [IsOrganizationMember]
 
     def _require_manager(self, request) -> None:
-        require_org_manager(request, "Only owners and admins can see and send invitations.")
+        # The list checks the (cached) membership, not the Member: no query of its own.
+        require_org_manager(request, INVITATION_MANAGERS)
 
     @extend_schema(
         responses=paginated(InvitationOutputSerializer),
@@ -148,8 +138,7 @@ class InvitationListCreateApi(APIView):
         self._require_manager(request)
         serializer = InvitationCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        invitation, _token = service_call(
-            invitation_create,
+        invitation, _token = invitation_create(
             organization=request.tenant,
             actor_membership=membership_for_request(request),
             **serializer.validated_data,
@@ -162,11 +151,8 @@ class InvitationDetailApi(APIView):
 
     @extend_schema(responses={204: OpenApiResponse(description="Withdrawn: the link stops working.")})
     def delete(self, request, invitation_id: int):
-        require_org_manager(request, "Only owners and admins can withdraw invitations.")
-        invitation = get_object_or_404(
-            Invitation, pk=invitation_id, organization_id=request.tenant.pk, accepted_at=None, revoked_at=None
-        )
-        service_call(invitation_revoke, invitation=invitation, actor_membership=membership_for_request(request))
+        invitation = access_invitation(member=member_for_request(request), invitation_id=invitation_id)
+        invitation_revoke(invitation=invitation, actor_membership=membership_for_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -197,8 +183,7 @@ class InvitationAcceptApi(APIView):
         serializer = InvitationAcceptInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        membership = service_call(
-            invitation_accept,
+        membership = invitation_accept(
             organization=request.tenant,
             token=data["token"],
             user=request.user,

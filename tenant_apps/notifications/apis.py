@@ -1,5 +1,3 @@
-from django.db.models import Q
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -7,10 +5,11 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from shared_apps.core.api import service_call
 from shared_apps.core.pagination import paginated, paginated_response
 from shared_apps.tenants.permissions import IsOrganizationMember, require_org_manager
 from tenant_apps.notifications.models import EventKind, Notification, Preference, ProjectMute, Watcher, Webhook
+from tenant_apps.notifications.permissions import WEBHOOK_MANAGERS, access_notification, access_webhook
+from tenant_apps.notifications.selectors import notification_list
 from tenant_apps.notifications.serializers import (
     MarkedOutputSerializer,
     NotificationListFilterSerializer,
@@ -35,12 +34,9 @@ from tenant_apps.notifications.services import (
     webhook_create,
     webhook_update,
 )
-from tenant_apps.projects.apis import ProjectScopedApi
-from tenant_apps.projects.permissions import member_for_request
+from tenant_apps.projects.permissions import ProjectScopedApi, member_for_request, org_manager_require
 from tenant_apps.projects.selectors import projects_visible_to
-from tenant_apps.tasks.models import Task
-
-_WEBHOOK_MANAGERS = _("Only owners and admins manage webhooks.")
+from tenant_apps.tasks.permissions import access_task
 
 _NOTIFICATION_EXAMPLE = {
     "id": 7,
@@ -70,18 +66,7 @@ class NotificationListApi(APIView):
     def get(self, request):
         query = NotificationListFilterSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        member = member_for_request(request)
-        # Only what the reader may still see: access removed since (a project role taken
-        # away, or removed and invited back as a guest) hides those notifications too.
-        notifications = (
-            Notification.objects.filter(recipient=member)
-            .filter(Q(event__task__isnull=True) | Q(event__task__project__in=projects_visible_to(member)))
-            .select_related("event__actor")
-            .order_by("-id")
-        )
-        unread = query.validated_data.get("unread")
-        if unread is not None:
-            notifications = notifications.filter(read_at__isnull=unread)
+        notifications = notification_list(member=member_for_request(request), unread=query.validated_data.get("unread"))
         return paginated_response(
             view=self, request=request, items=notifications, serializer_class=NotificationOutputSerializer
         )
@@ -93,11 +78,7 @@ class NotificationMarkApi(APIView):
 
     @extend_schema(request=None, responses={200: NotificationOutputSerializer})
     def post(self, request, notification_id: int):
-        notification = get_object_or_404(
-            Notification.objects.select_related("event__actor"),
-            pk=notification_id,
-            recipient=member_for_request(request),
-        )
+        notification = access_notification(member=member_for_request(request), notification_id=notification_id)
         notification_mark(notification=notification, read=self.read)
         return Response(NotificationOutputSerializer(notification).data)
 
@@ -192,8 +173,7 @@ class PreferencesApi(APIView):
                 raise ValidationError(
                     {"muted_projects": [_("No such project: %(keys)s.") % {"keys": ", ".join(unknown)}]}
                 )
-        service_call(
-            preferences_save,
+        preferences_save(
             member=member,
             kinds=data.get("kinds"),
             muted_projects=muted,
@@ -208,7 +188,7 @@ class TaskWatchersApi(ProjectScopedApi):
     @extend_schema(operation_id="task_watchers_list", responses=paginated(WatcherOutputSerializer))
     def get(self, request, key: str, number: int):
         """Who watches the task (they hear of its status changes and comments)."""
-        task = get_object_or_404(Task.objects.filter(project=self.project), number=number)
+        task = access_task(member=self.member, project=self.project, number=number)
         watchers = Watcher.objects.filter(task=task, member__is_active=True).select_related("member").order_by("pk")
         return paginated_response(view=self, request=request, items=watchers, serializer_class=WatcherOutputSerializer)
 
@@ -218,8 +198,8 @@ class TaskWatchApi(ProjectScopedApi):
 
     required_permissions = {"GET": "project.view", "PUT": "project.view", "DELETE": "project.view"}
 
-    def _task(self, number: int) -> Task:
-        return get_object_or_404(Task.objects.filter(project=self.project), number=number)
+    def _task(self, number: int):
+        return access_task(member=self.member, project=self.project, number=number)
 
     @extend_schema(responses={200: WatchStateOutputSerializer})
     def get(self, request, key: str, number: int):
@@ -245,7 +225,7 @@ class WebhookListApi(APIView):
 
     @extend_schema(operation_id="webhooks_list", responses=paginated(WebhookOutputSerializer))
     def get(self, request):
-        require_org_manager(request, _WEBHOOK_MANAGERS)
+        require_org_manager(request, WEBHOOK_MANAGERS)  # the cached membership: no query
         return paginated_response(
             view=self, request=request, items=Webhook.objects.order_by("pk"), serializer_class=WebhookOutputSerializer
         )
@@ -265,11 +245,10 @@ class WebhookListApi(APIView):
         ],
     )
     def post(self, request):
-        require_org_manager(request, _WEBHOOK_MANAGERS)
+        org_manager_require(member=member_for_request(request), message=WEBHOOK_MANAGERS)
         serializer = WebhookInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        webhook = service_call(
-            webhook_create,
+        webhook = webhook_create(
             url=serializer.validated_data["url"],
             kinds=serializer.validated_data.get("kinds", []),
             actor=member_for_request(request),
@@ -281,8 +260,7 @@ class WebhookDetailApi(APIView):
     permission_classes = [IsOrganizationMember]
 
     def _webhook(self, request, webhook_id: int) -> Webhook:
-        require_org_manager(request, _WEBHOOK_MANAGERS)
-        return get_object_or_404(Webhook, pk=webhook_id)
+        return access_webhook(member=member_for_request(request), webhook_id=webhook_id)
 
     @extend_schema(responses={200: WebhookOutputSerializer})
     def get(self, request, webhook_id: int):
@@ -293,7 +271,7 @@ class WebhookDetailApi(APIView):
         webhook = self._webhook(request, webhook_id)
         serializer = WebhookInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        webhook = service_call(webhook_update, webhook=webhook, data=serializer.validated_data)
+        webhook = webhook_update(webhook=webhook, data=serializer.validated_data)
         return Response(WebhookOutputSerializer(webhook).data)
 
     @extend_schema(responses={204: OpenApiResponse(description="Deleted, with its delivery log.")})
@@ -309,8 +287,7 @@ class WebhookDeliveryListApi(APIView):
 
     @extend_schema(operation_id="webhook_deliveries_list", responses=paginated(WebhookDeliveryOutputSerializer))
     def get(self, request, webhook_id: int):
-        require_org_manager(request, _WEBHOOK_MANAGERS)
-        webhook = get_object_or_404(Webhook, pk=webhook_id)
+        webhook = access_webhook(member=member_for_request(request), webhook_id=webhook_id)
         deliveries = webhook.deliveries.select_related("event").order_by("-id")
         return paginated_response(
             view=self, request=request, items=deliveries, serializer_class=WebhookDeliveryOutputSerializer

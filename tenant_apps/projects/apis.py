@@ -1,21 +1,24 @@
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.permissions import SAFE_METHODS
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from shared_apps.core.api import service_call
 from shared_apps.core.markup import markdown_html, markdown_html_many
 from shared_apps.core.pagination import TesseraPagination, paginated, paginated_response
 from shared_apps.tenants.models import OrgRole
-from shared_apps.tenants.permissions import IsOrganizationMember, membership_for_request, require_org_manager
+from shared_apps.tenants.permissions import IsOrganizationMember, membership_for_request
 from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project, ProjectMember, Role
-from tenant_apps.projects.permissions import HasProjectPermission, member_for_request, user_can
-from tenant_apps.projects.selectors import project_for_reading, project_list_visible
+from tenant_apps.projects.permissions import (
+    ProjectScopedApi,
+    access_project_member,
+    access_role,
+    member_for_request,
+    org_manager_require,
+)
+from tenant_apps.projects.selectors import project_list_visible
 from tenant_apps.projects.serializers import (
     ProjectArchivedQuerySerializer,
     ProjectCreateInputSerializer,
@@ -40,11 +43,6 @@ from tenant_apps.projects.services import (
     role_update,
 )
 from tenant_apps.tasks.cache import task_counts_by_project
-
-
-def _require_org_admin(request) -> None:
-    require_org_manager(request, "Only organisation owners and admins manage roles.")
-
 
 _PROJECT_MEMBER_EXAMPLE = {
     "member_id": 3,
@@ -80,10 +78,12 @@ class RoleListCreateApi(APIView):
     )
     def post(self, request):
         """Create a custom role (organisation owners and admins)."""
-        _require_org_admin(request)
+        org_manager_require(
+            member=member_for_request(request), message=_("Only organisation owners and admins manage roles.")
+        )
         serializer = RoleCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        role = service_call(role_create, **serializer.validated_data)
+        role = role_create(**serializer.validated_data)
         return Response(RoleOutputSerializer(role).data, status=status.HTTP_201_CREATED)
 
 
@@ -93,11 +93,10 @@ class RoleDetailApi(APIView):
     @extend_schema(request=RoleUpdateInputSerializer, responses={200: RoleOutputSerializer})
     def patch(self, request, role_id: int):
         """Rename a custom role or change its codes (owners and admins)."""
-        _require_org_admin(request)
-        role = get_object_or_404(Role, pk=role_id)
+        role = access_role(member=member_for_request(request), role_id=role_id)
         serializer = RoleUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return Response(RoleOutputSerializer(service_call(role_update, role=role, **serializer.validated_data)).data)
+        return Response(RoleOutputSerializer(role_update(role=role, **serializer.validated_data)).data)
 
     @extend_schema(
         parameters=[OpenApiParameter("reassign_to", int, description="Role id that current holders move to.")],
@@ -108,8 +107,7 @@ class RoleDetailApi(APIView):
     )
     def delete(self, request, role_id: int):
         """Delete a custom role; if it is in use, `?reassign_to=<role id>` moves its holders."""
-        _require_org_admin(request)
-        role = get_object_or_404(Role, pk=role_id)
+        role = access_role(member=member_for_request(request), role_id=role_id)
         query = RoleDeleteQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         reassign_id = query.validated_data.get("reassign_to")
@@ -118,38 +116,8 @@ class RoleDetailApi(APIView):
             reassign_to = Role.objects.filter(pk=reassign_id).first()
             if reassign_to is None:
                 raise ValidationError({"reassign_to": [_("No such role.")]})
-        service_call(role_delete, role=role, reassign_to=reassign_to)
+        role_delete(role=role, reassign_to=reassign_to)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class ProjectScopedApi(APIView):
-    """Resolves the project from the URL before permissions are checked. A project the
-    user may not see is a 404, never a 403 (DESIGN.md section 8)."""
-
-    permission_classes = [IsOrganizationMember, HasProjectPermission]
-    required_permissions: dict[str, str] = {}
-
-    def initial(self, request, *args, **kwargs):
-        self.project = None
-        super().initial(request, *args, **kwargs)
-
-    def check_permissions(self, request):
-        # Membership first (403 for outsiders), then the project (404 if invisible).
-        for permission in self.get_permissions():
-            if isinstance(permission, HasProjectPermission):
-                self.project = self._project(request, self.kwargs["key"])
-                if self.project is None or not user_can(request, "project.view", self.project):
-                    raise NotFound()
-            if not permission.has_permission(request, self):
-                self.permission_denied(request, message=getattr(permission, "message", None))
-
-    @staticmethod
-    def _project(request, key: str) -> Project | None:
-        # Reads take the project from the per-organisation cache; writes read the row
-        # afresh, so a service never saves fields it did not read from the database.
-        if request.method in SAFE_METHODS:
-            return project_for_reading(key)
-        return Project.objects.filter(key=key).first()
 
 
 class ProjectMemberListApi(ProjectScopedApi):
@@ -193,33 +161,29 @@ class ProjectMemberListApi(ProjectScopedApi):
             errors["role_id"] = [_("No such role.")]
         if errors:
             raise ValidationError(errors)
-        project_member = service_call(project_member_set, project=self.project, member=member, role=role)
+        project_member = project_member_set(project=self.project, member=member, role=role)
         return Response(ProjectMemberOutputSerializer(project_member).data, status=status.HTTP_201_CREATED)
 
 
 class ProjectMemberDetailApi(ProjectScopedApi):
     required_permissions = {"PATCH": "project.manage", "DELETE": "project.manage"}
 
-    def _project_member(self, member_id: int) -> ProjectMember:
-        return get_object_or_404(
-            ProjectMember.objects.select_related("member", "role"), project=self.project, member_id=member_id
-        )
-
     @extend_schema(request=ProjectMemberRoleInputSerializer, responses={200: ProjectMemberOutputSerializer})
     def patch(self, request, key: str, member_id: int):
         """Change someone's role in the project."""
-        project_member = self._project_member(member_id)
+        project_member = access_project_member(member=self.member, project=self.project, member_id=member_id)
         serializer = ProjectMemberRoleInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         role = Role.objects.filter(pk=serializer.validated_data["role_id"]).first()
         if role is None:
             raise ValidationError({"role_id": [_("No such role.")]})
-        updated = service_call(project_member_set, project=self.project, member=project_member.member, role=role)
+        updated = project_member_set(project=self.project, member=project_member.member, role=role)
         return Response(ProjectMemberOutputSerializer(updated).data)
 
     @extend_schema(responses={204: OpenApiResponse(description="Removed from the project.")})
     def delete(self, request, key: str, member_id: int):
-        project_member_remove(project_member=self._project_member(member_id))
+        project_member = access_project_member(member=self.member, project=self.project, member_id=member_id)
+        project_member_remove(project_member=project_member)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -291,7 +255,7 @@ class ProjectListCreateApi(APIView):
         serializer.is_valid(raise_exception=True)
         if Project.objects.filter(key=serializer.validated_data["key"]).exists():
             raise ValidationError({"key": ["A project with this key exists already."]})
-        project = service_call(project_create, creator=member_for_request(request), **serializer.validated_data)
+        project = project_create(creator=member_for_request(request), **serializer.validated_data)
         return Response(ProjectOutputSerializer(_project_data(project, {})).data, status=status.HTTP_201_CREATED)
 
 
@@ -318,7 +282,7 @@ class ProjectDetailApi(ProjectScopedApi):
             data["lead"] = None if lead_id is None else Member.objects.filter(pk=lead_id).first()
             if lead_id is not None and data["lead"] is None:
                 raise ValidationError({"lead_id": [_("No such member.")]})
-        project = service_call(project_update, project=self.project, data=data)
+        project = project_update(project=self.project, data=data)
         counts = task_counts_by_project([project.pk])[project.pk]
         return Response(ProjectOutputSerializer(_project_data(project, counts)).data)
 
@@ -328,5 +292,5 @@ class ProjectDetailApi(ProjectScopedApi):
     )
     def delete(self, request, key: str):
         """Delete the project and everything in it. `?confirm=<KEY>` is required."""
-        service_call(project_delete, project=self.project, confirm_key=request.query_params.get("confirm", ""))
+        project_delete(project=self.project, confirm_key=request.query_params.get("confirm", ""))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,4 +1,5 @@
-"""The one place that answers "may this user do <code> in this project?".
+"""The one place that answers "may this user do <code> in this project?", and the
+project-level doors (`access_project`, `access_role`, `access_project_member`).
 
 - Organisation owners and admins may do everything.
 - Organisation members may see every project; beyond that, and for guests entirely, the
@@ -9,22 +10,28 @@ answer of that organisation is invalidated at once.
 """
 
 from django.core.cache import cache
-from rest_framework.permissions import BasePermission
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.views import APIView
 
-from shared_apps.core.cache_namespaces import CacheNamespace
 from shared_apps.tenants.models import MANAGER_ROLES, OrgRole
 from shared_apps.tenants.permissions import (
     ACCESS_TTL_SECONDS,
     NOT_A_MEMBER,
+    IsOrganizationMember,
     access_cache_key,
     membership_for_request,
 )
 from tenant_apps.members.models import Member
-from tenant_apps.projects.models import Project, ProjectMember
+from tenant_apps.projects.cache import PERMISSIONS_CACHE
+from tenant_apps.projects.models import Project, ProjectMember, Role
 from tenant_apps.projects.registry import ALL_CODES
+from tenant_apps.projects.selectors import project_for_reading
 
 _TTL_SECONDS = 600
-PERMISSIONS_CACHE = CacheNamespace("permissions")
+__all__ = ["PERMISSIONS_CACHE"]  # re-exported: tests and older callers import it from here
 
 
 def permissions_version_bump() -> None:
@@ -87,6 +94,81 @@ def user_can(request, code: str, project: Project) -> bool:
     return code in project_permissions(member=member_for_request(request), project=project)
 
 
+def permission_require(*, member: Member | None, project: Project, codes) -> None:
+    """PermissionDenied (403) unless `member` holds every code of `codes` (a code or an
+    iterable of codes) in `project`. The one check behind every access_* helper and the
+    services' field checks (TASK_FIELD_PERMISSIONS)."""
+    needed = {codes} if isinstance(codes, str) else set(codes)
+    missing = needed - project_permissions(member=member, project=project)
+    if missing:
+        raise PermissionDenied(_("Your role may not do this (%(codes)s).") % {"codes": ", ".join(sorted(missing))})
+
+
+def org_manager_require(*, member: Member | None, message=None) -> None:
+    """PermissionDenied (403) unless `member` is an active owner or admin here."""
+    if member is None or not member.is_active or member.role not in MANAGER_ROLES:
+        raise PermissionDenied(message or _("Only organisation owners and admins may do this."))
+
+
+# The doors. Every access_* helper takes keyword arguments only: `member` (the acting
+# Member, or None: a request's is member_for_request(request)), the object's address, and
+# `code`, the permission the action needs. It answers the object, or raises Django's
+# Http404 when the object does not exist *or* the member may not see it (the same answer,
+# so ids of hidden objects leak nothing), or PermissionDenied when the member sees it but
+# lacks `code`. DRF maps both (404/403), so do the pages (shared_apps.core.pages).
+
+
+def access_project(*, member: Member | None, key: str, code: str = "project.view", fresh: bool = False) -> Project:
+    """The project with `key`. `fresh=True` reads the row from the database (for writes:
+    a service never saves fields it did not read); otherwise it comes from the
+    per-organisation cache."""
+    project = Project.objects.filter(key=key).first() if fresh else project_for_reading(key)
+    if project is None or "project.view" not in project_permissions(member=member, project=project):
+        raise Http404()
+    if code != "project.view":
+        permission_require(member=member, project=project, codes=code)
+    return project
+
+
+def project_resolve(*, member: Member | None, project: "Project | str", code: str) -> Project:
+    """`project` as given (an already accessed Project: only `code` is checked) or by key
+    (access_project). For the task-level doors, which take either."""
+    if isinstance(project, str):
+        return access_project(member=member, key=project, code=code)
+    if "project.view" not in project_permissions(member=member, project=project):
+        raise Http404()
+    if code != "project.view":
+        permission_require(member=member, project=project, codes=code)
+    return project
+
+
+def access_project_member(
+    *, member: Member | None, project: "Project | str", member_id: int, code: str = "project.view"
+) -> ProjectMember:
+    """Someone's membership in `project` (with member and role)."""
+    project = project_resolve(member=member, project=project, code="project.view")
+    project_member = (
+        ProjectMember.objects.select_related("member", "role").filter(project=project, member_id=member_id).first()
+    )
+    if project_member is None:
+        raise Http404()
+    if code != "project.view":
+        permission_require(member=member, project=project, codes=code)
+    return project_member
+
+
+def access_role(*, member: Member | None, role_id: int, manage: bool = True) -> Role:
+    """A project role of the organisation. Every member may see roles; `manage=True`
+    (changing or deleting it) needs an owner or admin, checked first (403 before 404, as
+    for the organisation-level resources)."""
+    if manage:
+        org_manager_require(member=member, message=_("Only organisation owners and admins manage roles."))
+    role = Role.objects.filter(pk=role_id).first()
+    if role is None:
+        raise Http404()
+    return role
+
+
 class HasProjectPermission(BasePermission):
     """DRF permission: the view names `required_permissions` per HTTP method, e.g.
     {"GET": "project.view", "POST": "project.manage"}, and resolves `self.project` before
@@ -98,3 +180,30 @@ class HasProjectPermission(BasePermission):
             # A method the view does not implement: let DRF answer 405, not 403.
             return not hasattr(view, request.method.lower())
         return user_can(request, code, view.project)
+
+
+class ProjectScopedApi(APIView):
+    """Resolves the project from the URL (access_project) before permissions are
+    checked. A project the user may not see is a 404, never a 403 (DESIGN.md section 8).
+    `self.member` is the requester's Member, for the access_* helpers."""
+
+    permission_classes = [IsOrganizationMember, HasProjectPermission]
+    required_permissions: dict[str, str] = {}
+
+    def initial(self, request, *args, **kwargs):
+        self.project = None
+        self.member = None
+        super().initial(request, *args, **kwargs)
+
+    def check_permissions(self, request):
+        # Membership first (403 for outsiders), then the project (404 if invisible).
+        for permission in self.get_permissions():
+            if isinstance(permission, HasProjectPermission):
+                self.member = member_for_request(request)
+                # Reads take the project from the per-organisation cache; writes read the
+                # row afresh, so a service never saves fields it did not read.
+                self.project = access_project(
+                    member=self.member, key=self.kwargs["key"], fresh=request.method not in SAFE_METHODS
+                )
+            if not permission.has_permission(request, self):
+                self.permission_denied(request, message=getattr(permission, "message", None))

@@ -43,3 +43,18 @@ BUILTIN_ROLES: dict[str, list[str]] = {
 
 def unknown_codes(codes) -> list[str]:
     return sorted(set(codes) - ALL_CODES)
+
+
+# Which code a change to each task field needs (any field not named here: task.edit).
+# Decided here, once; task_create and task_update check it (tenant_apps/tasks/services.py),
+# so the API, the pages and every other caller get the same answer.
+TASK_FIELD_PERMISSIONS: dict[str, str] = {
+    "status": "task.change_status",
+    "assignees": "task.assign",
+}
+TASK_FIELD_DEFAULT_PERMISSION = "task.edit"
+
+
+def task_field_codes(fields) -> set[str]:
+    """The codes needed to change `fields` of a task (names as task_update takes them)."""
+    return {TASK_FIELD_PERMISSIONS.get(field, TASK_FIELD_DEFAULT_PERMISSION) for field in fields}

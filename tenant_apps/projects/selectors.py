@@ -4,8 +4,8 @@ from django.db.models import QuerySet
 from shared_apps.core.cache_namespaces import CacheNamespace
 from shared_apps.tenants.models import Organization, OrgRole
 from tenant_apps.members.models import Member
+from tenant_apps.projects.cache import PERMISSIONS_CACHE
 from tenant_apps.projects.models import Project
-from tenant_apps.projects.permissions import PERMISSIONS_CACHE
 
 # Every project of the organisation, cached in its schema's cache; any write to a project
 # bumps the namespace (projects_cache_invalidate). Which of them a guest may see is cached
@@ -90,6 +90,28 @@ def project_list_visible(member: Member | None) -> list[Project]:
         cache.set(key, visible, _TTL_SECONDS)
     allowed = set(visible)
     return [project for project in projects if project.pk in allowed]
+
+
+def project_key_suggest(name: str) -> str:
+    """A free project key made from `name`: the initials of its words ("Mobile App" ->
+    "MA"), else its first letters ("Website" -> "WEB"), Latin letters and digits only,
+    numbered when taken ("WEB2")."""
+    import re
+    import unicodedata
+
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    words = re.findall(r"[A-Za-z0-9]+", ascii_name)
+    base = "".join(word[0] for word in words).upper() if len(words) > 1 else "".join(words).upper()[:3]
+    base = re.sub(r"^[0-9]+", "", base)[:8]
+    if len(base) < 2:
+        base = (base + "PRJ")[:3] if base else "PRJ"
+    taken = set(Project.objects.filter(key__startswith=base).values_list("key", flat=True))
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base}{number}" in taken:
+        number += 1
+    return f"{base}{number}"[:10]
 
 
 def project_for_reading(key: str) -> Project | None:

@@ -5,14 +5,15 @@ from rest_framework.exceptions import APIException, NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from shared_apps.core.api import UNKNOWN_PARAMETER, service_call, unknown_refuse
+from shared_apps.core.api import UNKNOWN_PARAMETER, unknown_refuse
 from shared_apps.core.pagination import paginated, paginated_response
 from shared_apps.tenants.permissions import IsOrganizationMember
 from tenant_apps.members.models import Member
 from tenant_apps.projects.permissions import member_for_request
 from tenant_apps.reports.kinds import KINDS
 from tenant_apps.reports.models import Report, ReportSchedule
-from tenant_apps.reports.selectors import report_access, reports_visible_to
+from tenant_apps.reports.permissions import access_report
+from tenant_apps.reports.selectors import reports_visible_to
 from tenant_apps.reports.serializers import (
     WEEKDAY_NAMES,
     ReportCreateInputSerializer,
@@ -116,8 +117,8 @@ class ReportListApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         kind, format = data.pop("kind"), data.pop("format")
-        report, created = service_call(
-            report_request, actor=member, kind=kind, format=format, params=data, time_zone=request.tenant.time_zone
+        report, created = report_request(
+            actor=member, kind=kind, format=format, params=data, time_zone=request.tenant.time_zone
         )
         report = Report.objects.select_related("requested_by").get(pk=report.pk)
         return Response(
@@ -131,13 +132,13 @@ class ReportDetailApi(APIView):
     @extend_schema(responses=ReportDetailOutputSerializer, examples=[OpenApiExample("Done", value=_REPORT_EXAMPLE)])
     def get(self, request, report_id: int):
         """Status, progress, row count, file size and, once done, the summary figures."""
-        return Response(ReportDetailOutputSerializer(report_access(member=_member(request), report_id=report_id)).data)
+        return Response(ReportDetailOutputSerializer(access_report(member=_member(request), report_id=report_id)).data)
 
     @extend_schema(responses={204: OpenApiResponse(description="Deleted, file included.")})
     def delete(self, request, report_id: int):
         """Delete the report and its file (your own; owners and admins any)."""
         member = _member(request)
-        report_delete(report=report_access(member=member, report_id=report_id), actor=member)
+        report_delete(report=access_report(member=member, report_id=report_id), actor=member)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -158,7 +159,7 @@ class ReportDownloadApi(APIView):
     )
     def get(self, request, report_id: int):
         """The report's file: `Content-Disposition: attachment`, `nosniff`."""
-        report = report_access(member=_member(request), report_id=report_id)
+        report = access_report(member=_member(request), report_id=report_id)
         if report.status != Report.Status.DONE:
             raise ReportNotReady(f"The report is {report.status}; it can be downloaded once it is done.")
         try:
@@ -227,8 +228,8 @@ class ReportScheduleApi(APIView):
         serializer = ReportScheduleInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        schedule = service_call(
-            report_schedule_set, member=member, weekday=WEEKDAY_NAMES.index(data["weekday"]), format=data["format"]
+        schedule = report_schedule_set(
+            member=member, weekday=WEEKDAY_NAMES.index(data["weekday"]), format=data["format"]
         )
         return Response(_schedule_output(schedule))
 

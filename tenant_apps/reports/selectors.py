@@ -3,7 +3,6 @@
 from datetime import date, datetime
 
 from django.db.models import QuerySet
-from django.http import Http404
 from django.utils import timezone
 
 from shared_apps.tenants.models import MANAGER_ROLES, Organization
@@ -32,15 +31,6 @@ def reports_visible_to(member: Member | None) -> QuerySet[Report]:
     if member.role in MANAGER_ROLES:
         return reports
     return reports.filter(requested_by=member)
-
-
-def report_access(*, member: Member | None, report_id: int) -> Report:
-    """The report if `member` may see it; 404 otherwise (also for another tenant's ids,
-    which do not exist in this schema)."""
-    report = reports_visible_to(member).filter(pk=report_id).first()
-    if report is None:
-        raise Http404("No such report.")
-    return report
 
 
 def month_start(moment: datetime | None = None) -> date:

@@ -4,16 +4,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import FileResponse
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from shared_apps.core.api import UNKNOWN_PARAMETER, service_call, unknown_refuse
+from shared_apps.core.api import UNKNOWN_PARAMETER, unknown_refuse
 from shared_apps.core.markup import markdown_html, markdown_html_many
 from shared_apps.core.pagination import (
     LAST_PAGE,
@@ -25,13 +24,19 @@ from shared_apps.core.pagination import (
 )
 from shared_apps.tenants.permissions import IsOrganizationMember, require_org_manager
 from tenant_apps.members.models import Member
-from tenant_apps.projects.apis import ProjectScopedApi
 from tenant_apps.projects.models import Project
-from tenant_apps.projects.permissions import member_for_request, project_permissions, user_can
+from tenant_apps.projects.permissions import (
+    ProjectScopedApi,
+    member_for_request,
+    permission_require,
+    project_permissions,
+    user_can,
+)
 from tenant_apps.projects.selectors import projects_visible_to, sees_every_project
 from tenant_apps.tasks.attachments import SizeLimitUploadHandler, storage
 from tenant_apps.tasks.filters import TaskFilter
 from tenant_apps.tasks.models import Activity, Attachment, Comment, Label, Task, TaskNumberRedirect
+from tenant_apps.tasks.permissions import access_attachment, access_comment, access_label, access_task
 from tenant_apps.tasks.selectors import organization_usage, task_detail, task_page
 from tenant_apps.tasks.serializers import (
     ActivityOutputSerializer,
@@ -236,21 +241,13 @@ class TaskListApi(ProjectScopedApi):
         """Create a task; it gets the project's next number (KEY-n)."""
         serializer = TaskWriteInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        codes = project_permissions(member=member_for_request(request), project=self.project)
-        if serializer.validated_data.get("assignee_ids") and "task.assign" not in codes:
-            raise PermissionDenied("Your role may not assign people.")
-        if serializer.validated_data.get("status", "todo") != "todo" and "task.change_status" not in codes:
-            raise PermissionDenied("Your role may not set a task's status.")
         data = _resolve_relations(self.project, serializer.validated_data)
-        task = service_call(task_create, project=self.project, actor=member_for_request(request), **data)
+        task = task_create(project=self.project, actor=self.member, **data)
         return _task_response(task, status_code=201)
 
 
 class TaskDetailApi(ProjectScopedApi):
     required_permissions = {"GET": "project.view", "PATCH": "project.view", "DELETE": "task.delete"}
-
-    def _task(self, number: int) -> Task:
-        return get_object_or_404(Task.objects.filter(project=self.project), number=number)
 
     @extend_schema(
         responses={200: TaskOutputSerializer, 301: OpenApiResponse(description="Moved: Location has its new URL.")},
@@ -285,29 +282,20 @@ class TaskDetailApi(ProjectScopedApi):
     )
     def patch(self, request, key: str, number: int):
         """Change some fields. Status needs task.change_status, assignees task.assign,
-        anything else task.edit. Send `If-Match: <ETag>` or `version`: a stale update gets
-        412 and changes nothing."""
-        task = self._task(number)
+        anything else task.edit (the service decides, from TASK_FIELD_PERMISSIONS). Send
+        `If-Match: <ETag>` or `version`: a stale update gets 412 and changes nothing."""
+        task = access_task(member=self.member, project=self.project, number=number)
         serializer = TaskWriteInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        codes = project_permissions(member=member_for_request(request), project=self.project)
-        needed = {"task.change_status" if f == "status" else "task.assign" if f == "assignee_ids" else "task.edit"
-                  for f in data if f != "version"}  # fmt: skip
-        if not needed <= codes:
-            raise PermissionDenied(f"Your role may not do this ({', '.join(sorted(needed - codes))}).")
         expected = data.get("version")
         if request.headers.get("If-Match"):
-            if not _if_match_ok(request, task):
-                return _precondition_failed(task)
-            expected = task.version if expected is None else expected
+            # A failed If-Match asks the service for a version no task has: it still
+            # checks permissions first (403 before 412), then refuses as stale.
+            expected = (task.version if expected is None else expected) if _if_match_ok(request, task) else -1
         try:
-            updated = service_call(
-                task_update,
-                task=task,
-                actor=member_for_request(request),
-                data=_resolve_relations(self.project, data),
-                expected_version=expected,
+            updated = task_update(
+                task=task, actor=self.member, data=_resolve_relations(self.project, data), expected_version=expected
             )
         except StaleVersion:
             return _precondition_failed(Task.objects.get(pk=task.pk))
@@ -323,7 +311,7 @@ class TaskDetailApi(ProjectScopedApi):
         },
     )
     def delete(self, request, key: str, number: int):
-        task = self._task(number)
+        task = access_task(member=self.member, project=self.project, number=number)
         if not _if_match_ok(request, task):
             return _precondition_failed(task)
         task_delete(task=task)
@@ -354,7 +342,7 @@ class TaskActivityApi(ProjectScopedApi):
     @extend_schema(responses=paginated(ActivityOutputSerializer))
     def get(self, request, key: str, number: int):
         """Every recorded change to the task, newest first."""
-        task = get_object_or_404(Task.objects.filter(project=self.project), number=number)
+        task = access_task(member=self.member, project=self.project, number=number)
         activity = Activity.objects.filter(task=task).select_related("actor").order_by("-created_at", "-pk")
         return paginated_response(view=self, request=request, items=activity, serializer_class=ActivityOutputSerializer)
 
@@ -384,7 +372,7 @@ class CommentListApi(ProjectScopedApi):
     @extend_schema(operation_id="task_comments_list", responses=paginated(CommentOutputSerializer))
     def get(self, request, key: str, number: int):
         """The task's comments, oldest first."""
-        task = get_object_or_404(Task.objects.filter(project=self.project), number=number)
+        task = access_task(member=self.member, project=self.project, number=number)
         comments = Comment.objects.filter(task=task).select_related("author").order_by("created_at", "pk")
         paginator = TesseraPagination()
         page = paginator.paginate_queryset(comments, request, view=self)
@@ -398,39 +386,31 @@ class CommentListApi(ProjectScopedApi):
         examples=[OpenApiExample("Comment", request_only=True, value={"body": "Reproduced on **Firefox** too."})],
     )
     def post(self, request, key: str, number: int):
-        task = get_object_or_404(Task.objects.filter(project=self.project), number=number)
+        task = access_task(member=self.member, project=self.project, number=number)
         serializer = CommentInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        comment = comment_create(task=task, author=member_for_request(request), body=serializer.validated_data["body"])
+        comment = comment_create(task=task, author=self.member, body=serializer.validated_data["body"])
         return Response(CommentOutputSerializer(comment).data, status=status.HTTP_201_CREATED)
 
 
 class CommentDetailApi(ProjectScopedApi):
     required_permissions = {"PATCH": "comment.create", "DELETE": "project.view"}
 
-    def _comment(self, number: int, comment_id: int) -> Comment:
-        return get_object_or_404(
-            Comment.objects.select_related("author"), pk=comment_id, task__project=self.project, task__number=number
-        )
-
     @extend_schema(request=CommentInputSerializer, responses={200: CommentOutputSerializer})
     def patch(self, request, key: str, number: int, comment_id: int):
         """Edit your own comment (it is marked edited)."""
-        comment = self._comment(number, comment_id)
+        comment = access_comment(member=self.member, project=self.project, number=number, comment_id=comment_id)
         serializer = CommentInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        updated = service_call(
-            comment_update, comment=comment, actor=member_for_request(request), body=serializer.validated_data["body"]
-        )
+        updated = comment_update(comment=comment, actor=self.member, body=serializer.validated_data["body"])
         return Response(CommentOutputSerializer(updated).data)
 
     @extend_schema(responses={204: OpenApiResponse(description="Deleted.")})
     def delete(self, request, key: str, number: int, comment_id: int):
         """Delete your own comment, or anyone's with comment.moderate."""
-        comment = self._comment(number, comment_id)
-        member = member_for_request(request)
-        may_moderate = "comment.moderate" in project_permissions(member=member, project=self.project)
-        service_call(comment_delete, comment=comment, actor=member, may_moderate=may_moderate)
+        comment = access_comment(member=self.member, project=self.project, number=number, comment_id=comment_id)
+        may_moderate = "comment.moderate" in project_permissions(member=self.member, project=self.project)
+        comment_delete(comment=comment, actor=self.member, may_moderate=may_moderate)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -451,7 +431,7 @@ class LabelListApi(ProjectScopedApi):
         """Create a label (project managers)."""
         serializer = LabelInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        label = service_call(label_save, project=self.project, **serializer.validated_data)
+        label = label_save(project=self.project, **serializer.validated_data)
         return Response(TaskLabelOutputSerializer(label).data, status=status.HTTP_201_CREATED)
 
 
@@ -460,20 +440,19 @@ class LabelDetailApi(ProjectScopedApi):
 
     @extend_schema(request=LabelInputSerializer, responses={200: TaskLabelOutputSerializer})
     def patch(self, request, key: str, label_id: int):
-        label = get_object_or_404(Label, pk=label_id, project=self.project)
+        label = access_label(member=self.member, project=self.project, label_id=label_id)
         if not isinstance(request.data, Mapping):
             raise ValidationError({"non_field_errors": [_("Send a JSON object.")]})
         payload = request.data.dict() if hasattr(request.data, "dict") else request.data  # form or JSON
         serializer = LabelInputSerializer(data={"name": label.name, **payload})
         serializer.is_valid(raise_exception=True)
-        updated = service_call(label_save, project=self.project, label=label, **serializer.validated_data)
+        updated = label_save(project=self.project, label=label, **serializer.validated_data)
         return Response(TaskLabelOutputSerializer(updated).data)
 
     @extend_schema(responses={204: OpenApiResponse(description="Deleted; tasks lose the label.")})
     def delete(self, request, key: str, label_id: int):
-        label_delete(
-            label=get_object_or_404(Label, pk=label_id, project=self.project), actor=member_for_request(request)
-        )
+        label = access_label(member=self.member, project=self.project, label_id=label_id)
+        label_delete(label=label, actor=self.member)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -492,12 +471,9 @@ class AttachmentListApi(ProjectScopedApi):
             request._request.upload_handlers.insert(0, SizeLimitUploadHandler(request._request, limit))
         super().initial(request, *args, **kwargs)
 
-    def _task(self, number: int) -> Task:
-        return get_object_or_404(Task.objects.filter(project=self.project), number=number)
-
     @extend_schema(operation_id="task_attachments_list", responses=paginated(AttachmentOutputSerializer))
     def get(self, request, key: str, number: int):
-        task = self._task(number)
+        task = access_task(member=self.member, project=self.project, number=number)
         items = Attachment.objects.filter(task=task).select_related("uploaded_by").order_by("created_at", "pk")
         return paginated_response(view=self, request=request, items=items, serializer_class=AttachmentOutputSerializer)
 
@@ -511,14 +487,14 @@ class AttachmentListApi(ProjectScopedApi):
     def post(self, request, key: str, number: int):
         """Upload a file (multipart field `file`). The size limit is enforced while the
         body streams in; the name is sanitised and the type sniffed."""
-        task = self._task(number)
+        task = access_task(member=self.member, project=self.project, number=number)
         upload = request.FILES.get("file")
         if getattr(request._request, "upload_too_large", False):
             raise PayloadTooLarge(settings.TESSERA_ATTACHMENT_MAX_BYTES)
         if upload is None:
             raise ValidationError({"file": [_("Attach a file in the multipart field “file”.")]})
         try:
-            attachment = attachment_add(task=task, actor=member_for_request(request), upload=upload)
+            attachment = attachment_add(task=task, actor=self.member, upload=upload)
         except Task.DoesNotExist as exc:  # deleted while the file streamed in
             raise NotFound() from exc
         return Response(AttachmentOutputSerializer(attachment).data, status=status.HTTP_201_CREATED)
@@ -535,11 +511,6 @@ class PayloadTooLarge(APIException):
 class AttachmentDetailApi(ProjectScopedApi):
     required_permissions = {"GET": "project.view", "DELETE": "attachment.upload"}
 
-    def _attachment(self, number: int, attachment_id: int) -> Attachment:
-        return get_object_or_404(
-            Attachment.objects.select_related("task"), pk=attachment_id, task__project=self.project, task__number=number
-        )
-
     @extend_schema(
         operation_id="task_attachment_download",
         responses={(200, "application/octet-stream"): OpenApiResponse(description="The file, as a download.")},
@@ -547,7 +518,9 @@ class AttachmentDetailApi(ProjectScopedApi):
     def get(self, request, key: str, number: int, attachment_id: int):
         """Download: always `Content-Disposition: attachment`, `nosniff`, and a sandbox
         CSP, so an uploaded page or SVG never runs in the browser."""
-        attachment = self._attachment(number, attachment_id)
+        attachment = access_attachment(
+            member=self.member, project=self.project, number=number, attachment_id=attachment_id
+        )
         content_type = attachment.content_type
         if content_type == "text/plain":
             content_type = "text/plain; charset=utf-8"
@@ -567,7 +540,10 @@ class AttachmentDetailApi(ProjectScopedApi):
 
     @extend_schema(responses={204: OpenApiResponse(description="Deleted, file included.")})
     def delete(self, request, key: str, number: int, attachment_id: int):
-        attachment_remove(attachment=self._attachment(number, attachment_id), actor=member_for_request(request))
+        attachment = access_attachment(
+            member=self.member, project=self.project, number=number, attachment_id=attachment_id
+        )
+        attachment_remove(attachment=attachment, actor=self.member)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -582,7 +558,7 @@ class TaskMoveApi(ProjectScopedApi):
     def post(self, request, key: str, number: int):
         """Move the task to another project (task.delete here, task.create there). It is
         renumbered there; its old number redirects."""
-        task = get_object_or_404(Task.objects.filter(project=self.project), number=number)
+        task = access_task(member=self.member, project=self.project, number=number)
         if not _if_match_ok(request, task):
             return _precondition_failed(task)
         serializer = TaskMoveInputSerializer(data=request.data)
@@ -590,9 +566,8 @@ class TaskMoveApi(ProjectScopedApi):
         target = Project.objects.filter(key=serializer.validated_data["project"]).first()
         if target is None or not user_can(request, "project.view", target):
             raise ValidationError({"project": [_("No such project.")]})
-        if not user_can(request, "task.create", target):
-            raise PermissionDenied("Your role may not create tasks in the target project.")
-        moved = service_call(task_move, task=task, target=target, actor=member_for_request(request))
+        permission_require(member=self.member, project=target, codes="task.create")
+        moved = task_move(task=task, target=target, actor=self.member)
         return _task_response(moved)
 
 

@@ -1,5 +1,8 @@
 """Writes to tasks. Call inside the organisation's schema. Every change records Activity
-in the same transaction (DESIGN.md section 4); permission checks are the API's."""
+in the same transaction (DESIGN.md section 4). Which fields need which permission is
+declared once (TASK_FIELD_PERMISSIONS in tenant_apps/projects/registry.py) and checked
+here, by task_create and task_update, whoever calls them; reaching the task (and the
+action's own code) is the caller's door (tenant_apps/tasks/permissions.py)."""
 
 from datetime import date
 from typing import Any
@@ -15,6 +18,8 @@ from shared_apps.tenants.models import MANAGER_ROLES
 from tenant_apps.members.models import Member
 from tenant_apps.notifications import services as notify
 from tenant_apps.projects.models import Project, ProjectMember
+from tenant_apps.projects.permissions import permission_require
+from tenant_apps.projects.registry import task_field_codes
 from tenant_apps.tasks import attachments
 from tenant_apps.tasks.cache import task_counts_invalidate
 from tenant_apps.tasks.models import Activity, Attachment, Comment, Label, Task, TaskNumberRedirect, TaskStatus
@@ -78,8 +83,12 @@ def task_create(
     assignees: list[Member] | None = None,
     labels: list[Label] | None = None,
 ) -> Task:
+    """Create a task with the project's next number. Needs task.create, plus the field
+    codes (TASK_FIELD_PERMISSIONS) for a status other than todo and for assignees."""
     assignees = assignees or []
     labels = labels or []
+    fields = [name for name, given in (("status", status != TaskStatus.TODO), ("assignees", assignees)) if given]
+    permission_require(member=actor, project=project, codes={"task.create", *task_field_codes(fields)})
     if project.archived:
         raise ValidationError(_("The project is archived: unarchive it to add tasks."), code="archived")
     _check_assignees(project, assignees)
@@ -113,7 +122,9 @@ def task_update(*, task: Task, actor: Member, data: dict[str, Any], expected_ver
 
     With `expected_version`, the update happens only if the task is still at that
     version (else StaleVersion, nothing changed). `completed_at` is set on entering
-    done and cleared on leaving it."""
+    done and cleared on leaving it. PermissionDenied, before anything else, unless
+    `actor` holds the code of every field given (TASK_FIELD_PERMISSIONS)."""
+    permission_require(member=actor, project=task.project, codes=task_field_codes(data))
     with transaction.atomic():
         current = Task.objects.select_for_update().select_related("project").get(pk=task.pk)
         if expected_version is not None and current.version != expected_version:

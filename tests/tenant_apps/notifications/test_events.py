@@ -82,7 +82,9 @@ def test_assignment_notifies_the_new_assignee_once_in_app_and_by_email_never_the
 def test_status_change_goes_to_assignees_reporter_and_watchers_not_the_actor(team):
     dev, pm, viewer, reporter = (team.members[name] for name in ("Developer", "Project Manager", "Viewer", "Reporter"))
     with schema_context(team.organization.schema_name):
-        task = task_create(project=team.web, actor=reporter, title="Export CSV", assignees=[dev])
+        # Reported by the Reporter (who may not assign: the manager assigns the developer).
+        task = task_create(project=team.web, actor=reporter, title="Export CSV")
+        task_update(task=task, actor=pm, data={"assignees": [dev]})
         Watcher.objects.create(task=task, member=viewer)
         _process_all()
         Notification.objects.all().delete()

@@ -1,0 +1,104 @@
+import { csrfHeaders } from "./csrf.js";
+import { toast } from "./toast.js";
+
+// Drag a card to another column (its status) or to another place in a column (its rank).
+// The server decides: a refused move snaps the card back and says why. The status menu
+// on each card does the same without a mouse.
+function neighbours(card) {
+  const previous = card.previousElementSibling?.closest("[data-number]");
+  let next = card.nextElementSibling;
+  while (next && !next.dataset.number) next = next.nextElementSibling;
+  return { after: previous?.dataset.number || "", before: next?.dataset.number || "" };
+}
+
+function recount(board) {
+  board.querySelectorAll("[data-column]").forEach((column) => {
+    const counter = column.closest(".board-column")?.querySelector("[data-column-count]");
+    if (counter) counter.textContent = String(column.querySelectorAll("[data-number]").length);
+  });
+}
+
+export function initBoard(root) {
+  const boards = root.matches?.("[data-board]") ? [root] : root.querySelectorAll?.("[data-board]") || [];
+  boards.forEach((board) => {
+    if (board.dataset.dragReady || board.dataset.canMove !== "true") return;
+    board.dataset.dragReady = "1";
+    let dragged = null;
+    let origin = null;
+
+    board.addEventListener("dragstart", (event) => {
+      const card = event.target.closest?.("[data-number]");
+      if (!card) return;
+      dragged = card;
+      origin = { parent: card.parentElement, next: card.nextElementSibling };
+      card.classList.add("dragging");
+      event.dataTransfer.effectAllowed = "move";
+      event.dataTransfer.setData("text/plain", card.dataset.key || "");
+    });
+    board.addEventListener("dragend", () => {
+      dragged?.classList.remove("dragging");
+      board.querySelectorAll(".drop-target").forEach((column) => column.classList.remove("drop-target"));
+    });
+    board.addEventListener("dragover", (event) => {
+      const column = event.target.closest?.("[data-column]");
+      if (!column || !dragged) return;
+      event.preventDefault();
+      board.querySelectorAll(".drop-target").forEach((other) => other !== column && other.classList.remove("drop-target"));
+      column.classList.add("drop-target");
+      const cards = [...column.querySelectorAll("[data-number]:not(.dragging)")];
+      const below = cards.find((card) => {
+        const box = card.getBoundingClientRect();
+        return event.clientY < box.top + box.height / 2;
+      });
+      const loadMore = column.querySelector(".load-more");
+      if (below) column.insertBefore(dragged, below);
+      else if (loadMore) column.insertBefore(dragged, loadMore);
+      else column.appendChild(dragged);
+    });
+    board.addEventListener("drop", async (event) => {
+      const column = event.target.closest?.("[data-column]");
+      if (!column || !dragged) return;
+      event.preventDefault();
+      const card = dragged;
+      dragged = null;
+      column.classList.remove("drop-target");
+      const unchanged = card.parentElement === origin.parent && card.nextElementSibling === origin.next;
+      if (unchanged) return;
+      const { after, before } = neighbours(card);
+      const body = new URLSearchParams({ number: card.dataset.number, status: column.dataset.column, after, before });
+      card.classList.add("saving");
+      let response;
+      try {
+        response = await fetch(board.dataset.moveUrl, {
+          method: "POST",
+          headers: { ...csrfHeaders(), "HX-Request": "true", Accept: "application/json" },
+          body,
+        });
+      } catch (error) {
+        response = null;
+      }
+      card.classList.remove("saving");
+      if (response && response.ok) {
+        const data = await response.json();
+        card.dataset.version = data.version;
+        recount(board);
+        toast(data.message);
+        return;
+      }
+      // Refused (or offline): back where it was, and why.
+      origin.parent.insertBefore(card, origin.next);
+      card.classList.add("refused");
+      setTimeout(() => card.classList.remove("refused"), 600);
+      let reason = board.dataset.offline || "";
+      if (response) {
+        try {
+          reason = (await response.json()).detail;
+        } catch (error) {
+          reason = response.statusText;
+        }
+      }
+      toast(reason, { error: true });
+      recount(board);
+    });
+  });
+}

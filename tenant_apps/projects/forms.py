@@ -1,0 +1,29 @@
+"""Forms of the project pages: field shapes only; the services validate the rest (key
+taken, plan limits) and their errors land next to the fields."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from tenant_apps.projects.models import Project
+
+
+class ProjectCreateForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    key = forms.CharField(
+        label=_("Key"),
+        max_length=10,
+        required=False,
+        help_text=_("2–10 capital letters or digits, starting with a letter: task numbers read KEY-1. Leave empty to use the suggestion."),  # noqa: RUF001
+    )
+    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean_key(self) -> str:
+        return (self.cleaned_data.get("key") or "").strip().upper()
+
+
+class ProjectDeleteForm(forms.Form):
+    confirm = forms.CharField(label=_("Type the project key to confirm"), max_length=10)
+
+    def __init__(self, *args, project: Project, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.project = project
