@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import functools
 import os
 import re
 import socket
@@ -212,7 +213,7 @@ def _end_other_sessions(django_db_blocker) -> None:
 
     others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
     with django_db_blocker.unblock(), connection.cursor() as cursor:
-        for _attempt in range(30):
+        for _attempt in range(10):
             cursor.execute(f"SELECT count(*) {others}")
             if cursor.fetchone()[0] == 0:
                 return
@@ -432,3 +433,47 @@ def as_user(new_context, workspace: Workspace):
         return new_context(user, slugs=(workspace.slug,), **options).new_page()
 
     return make
+
+
+# --- accessibility and screenshots -------------------------------------------------------
+
+
+@functools.cache
+def _axe():
+    """One parsed copy of axe-core (axe.min.js, shipped by axe-playwright-python) per process."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    return Axe()
+
+
+def assert_accessible(page, *, what: str = "") -> None:
+    """axe-core finds no serious or critical violation on the page as it is now (both
+    themes are checked where the tests switch them: contrast differs)."""
+    results = _axe().run(page)
+    bad = [
+        violation for violation in results.response["violations"] if violation.get("impact") in {"serious", "critical"}
+    ]
+    report = "\n".join(
+        f"- {violation['id']} ({violation['impact']}): {violation['help']} at "
+        + ", ".join(" ".join(node["target"]) for node in violation["nodes"][:5])
+        for violation in bad
+    )
+    assert not bad, f"axe: serious/critical violations on {what or page.url}:\n{report}"
+
+
+SCREENSHOTS_DIR = os.environ.get("TESSERA_SCREENSHOTS_DIR")
+
+
+def screenshot_both_themes(page, name: str, *, check_accessibility: bool = True) -> None:
+    """In light and dark (the system preference, which the theme follows by default):
+    axe checks each, and with TESSERA_SCREENSHOTS_DIR set (`make screenshots`) the page is
+    saved as <name>-light.png and <name>-dark.png at the viewport's size."""
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        if check_accessibility:
+            assert_accessible(page, what=f"{name} ({scheme})")
+        if SCREENSHOTS_DIR:
+            directory = ROOT / SCREENSHOTS_DIR
+            directory.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(directory / f"{name}-{scheme}.png"), animations="disabled", caret="hide")
+    page.emulate_media(color_scheme="light")
