@@ -1,3 +1,4 @@
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -14,6 +15,7 @@ from tenant_apps.projects.permissions import (
     ProjectScopedApi,
     access_project_member,
     access_role,
+    may_create_projects,
     member_for_request,
     org_manager_require,
 )
@@ -248,6 +250,8 @@ class ProjectListCreateApi(APIView):
     def post(self, request):
         """Create a project (owners, admins and members; not guests). You become its
         Project Manager."""
+        if not may_create_projects(member_for_request(request)):  # before validating: 403, not 400
+            raise PermissionDenied(_("Guests cannot create projects."))
         serializer = ProjectCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         if Project.objects.filter(key=serializer.validated_data["key"]).exists():

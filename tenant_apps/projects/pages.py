@@ -8,22 +8,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shared_apps.core.exceptions import ServiceRefusal
-from shared_apps.tenants.models import OrgRole
 from tenant_apps.members.models import Member
 from tenant_apps.projects.forms import ProjectCreateForm, ProjectDeleteForm
 from tenant_apps.projects.models import Project
-from tenant_apps.projects.permissions import access_project, member_for_request
+from tenant_apps.projects.permissions import access_project, may_create_projects, member_for_request
 from tenant_apps.projects.selectors import project_key_suggest, project_list_visible, projects_where_member_may
 from tenant_apps.projects.services import project_create, project_delete, project_update
 from tenant_apps.tasks.cache import task_counts_by_project
 from tenant_apps.tasks.models import TaskStatus
 from tenant_apps.workspace.forms import errors_into
 from tenant_apps.workspace.views import member_required
-
-
-def _may_create(member: Member) -> bool:
-    # Shown or not; project_create itself refuses guests.
-    return member.role != OrgRole.GUEST
 
 
 def _cards(member: Member, projects: list[Project]) -> list[dict]:
@@ -68,7 +62,7 @@ def projects_page(request):
     context = {
         "nav": "projects",
         "form": form,
-        "may_create": _may_create(member),
+        "may_create": may_create_projects(member),
         "active": _cards(member, [p for p in projects if not p.archived]),
         "archived": _cards(member, [p for p in projects if p.archived]),
         "key_suggestion": project_key_suggest(request.POST.get("name", "")) if request.POST.get("name") else "",

@@ -7,10 +7,9 @@ from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
 
 from shared_apps.billing.limits import limit_check
-from shared_apps.tenants.models import OrgRole
 from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project, ProjectMember, Role
-from tenant_apps.projects.permissions import permissions_version_bump
+from tenant_apps.projects.permissions import may_create_projects, permissions_version_bump
 from tenant_apps.projects.registry import PROJECT_MANAGER, unknown_codes
 from tenant_apps.projects.selectors import projects_cache_invalidate
 
@@ -83,7 +82,7 @@ def project_create(*, key: str, name: str, creator: Member, description: str = "
     """Create a project; its creator becomes its Project Manager. Guests may not create
     projects (PermissionDenied). Refused with PlanLimitExceeded (402) at the plan's
     allowance of active projects."""
-    if creator.role == OrgRole.GUEST:
+    if not may_create_projects(creator):
         raise PermissionDenied(_("Guests cannot create projects."))
     try:
         with transaction.atomic():

@@ -2,12 +2,8 @@
 Django client: happy paths, bad input, wrong role, other tenant, query counts."""
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
 
-from tenant_apps.tasks.models import Activity, Task
-from tests.conftest import client_for
 from tests.tenant_apps.tasks.test_api import Team
 
 
@@ -25,8 +21,18 @@ def _in(team, fn):
 def test_every_page_renders_in_the_shell(team):
     task = team.task("Write the docs")
     client = team.client("Developer")
-    for url in ("/", "/projects/", "/projects/WEB/", "/projects/WEB/list/", "/tasks/", f"/tasks/{task.key}/",
-                "/tasks/new/", "/inbox/", "/search/?q=docs", "/soon/members/"):
+    for url in (
+        "/",
+        "/projects/",
+        "/projects/WEB/",
+        "/projects/WEB/list/",
+        "/tasks/",
+        f"/tasks/{task.key}/",
+        "/tasks/new/",
+        "/inbox/",
+        "/search/?q=docs",
+        "/soon/members/",
+    ):
         response = client.get(url)
         assert response.status_code == 200, (url, response.status_code)
         assert 'class="topbar"' in response.text, url
