@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from shared_apps.core.pagination import paginated, paginated_response
 from shared_apps.tenants.permissions import IsOrganizationMember, require_org_manager
-from tenant_apps.notifications.models import EventKind, Notification, Preference, ProjectMute, Watcher, Webhook
+from tenant_apps.notifications.models import EventKind, Preference, ProjectMute, Watcher, Webhook
 from tenant_apps.notifications.permissions import WEBHOOK_MANAGERS, access_notification, access_webhook
 from tenant_apps.notifications.selectors import notification_list
 from tenant_apps.notifications.serializers import (

@@ -1,20 +1,21 @@
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from shared_apps.core.markup import markdown_html, markdown_html_many
 from shared_apps.core.pagination import TesseraPagination, paginated, paginated_response
-from shared_apps.tenants.models import OrgRole
-from shared_apps.tenants.permissions import IsOrganizationMember, membership_for_request
+from shared_apps.tenants.permissions import IsOrganizationMember
 from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project, ProjectMember, Role
 from tenant_apps.projects.permissions import (
     ProjectScopedApi,
     access_project_member,
     access_role,
+    may_create_projects,
     member_for_request,
     org_manager_require,
 )
@@ -249,8 +250,8 @@ class ProjectListCreateApi(APIView):
     def post(self, request):
         """Create a project (owners, admins and members; not guests). You become its
         Project Manager."""
-        if membership_for_request(request).role == OrgRole.GUEST:
-            raise PermissionDenied("Guests cannot create projects.")
+        if not may_create_projects(member_for_request(request)):  # before validating: 403, not 400
+            raise PermissionDenied(_("Guests cannot create projects."))
         serializer = ProjectCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         if Project.objects.filter(key=serializer.validated_data["key"]).exists():

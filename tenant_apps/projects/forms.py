@@ -13,7 +13,10 @@ class ProjectCreateForm(forms.Form):
         label=_("Key"),
         max_length=10,
         required=False,
-        help_text=_("2–10 capital letters or digits, starting with a letter: task numbers read KEY-1. Leave empty to use the suggestion."),  # noqa: RUF001
+        help_text=_(
+            "2 to 10 capital letters or digits, starting with a letter: task numbers read KEY-1. "
+            "Leave empty to use the suggestion."
+        ),
     )
     description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 

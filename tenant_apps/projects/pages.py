@@ -3,41 +3,21 @@ delete after typing the key. Thin: selectors read, services write, the permissio
 service decides (the same answers as the API)."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shared_apps.core.exceptions import ServiceRefusal
-from shared_apps.tenants.models import OrgRole
-from shared_apps.tenants.permissions import membership_for_request
 from tenant_apps.members.models import Member
 from tenant_apps.projects.forms import ProjectCreateForm, ProjectDeleteForm
 from tenant_apps.projects.models import Project
-from tenant_apps.projects.permissions import member_for_request, user_can
+from tenant_apps.projects.permissions import access_project, may_create_projects, member_for_request
 from tenant_apps.projects.selectors import project_key_suggest, project_list_visible, projects_where_member_may
 from tenant_apps.projects.services import project_create, project_delete, project_update
 from tenant_apps.tasks.cache import task_counts_by_project
 from tenant_apps.tasks.models import TaskStatus
 from tenant_apps.workspace.forms import errors_into
 from tenant_apps.workspace.views import member_required
-
-
-def project_for_page(request, key: str, code: str = "project.view", *, fresh: bool = False) -> Project:
-    """The project `key` for a page: 404 when it does not exist or is not visible (never
-    a 403 that would confirm it exists), 403 when visible but `code` is not held."""
-    project = Project.objects.filter(key=key).first()
-    if project is None or not user_can(request, "project.view", project):
-        raise Http404
-    if code != "project.view" and not user_can(request, code, project):
-        raise PermissionDenied(_("Your role may not do this (%(codes)s).") % {"codes": code})
-    return project
-
-
-def _may_create(request) -> bool:
-    membership = membership_for_request(request)
-    return membership is not None and membership.role != OrgRole.GUEST
 
 
 def _cards(member: Member, projects: list[Project]) -> list[dict]:
@@ -68,26 +48,21 @@ def projects_page(request):
     """GET: the projects (active first, archived below). POST: create one."""
     member = member_for_request(request)
     form = ProjectCreateForm(request.POST or None)
-    if request.method == "POST":
-        if not _may_create(request):
-            raise PermissionDenied(_("Guests cannot create projects."))
-        if form.is_valid():
-            data = form.cleaned_data
-            key = data["key"] or project_key_suggest(data["name"])
-            if Project.objects.filter(key=key).exists():
-                form.add_error("key", _("A project with this key exists already."))
-            else:
-                with errors_into(form):
-                    project = project_create(
-                        key=key, name=data["name"], description=data["description"], creator=member
-                    )
-                    messages.success(request, _("Project %(key)s created.") % {"key": project.key})
-                    return redirect("board", key=project.key)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        key = data["key"] or project_key_suggest(data["name"])
+        if Project.objects.filter(key=key).exists():
+            form.add_error("key", _("A project with this key exists already."))
+        else:
+            with errors_into(form):
+                project = project_create(key=key, name=data["name"], description=data["description"], creator=member)
+                messages.success(request, _("Project %(key)s created.") % {"key": project.key})
+                return redirect("board", key=project.key)
     projects = project_list_visible(member)
     context = {
         "nav": "projects",
         "form": form,
-        "may_create": _may_create(request),
+        "may_create": may_create_projects(member),
         "active": _cards(member, [p for p in projects if not p.archived]),
         "archived": _cards(member, [p for p in projects if p.archived]),
         "key_suggestion": project_key_suggest(request.POST.get("name", "")) if request.POST.get("name") else "",
@@ -107,7 +82,7 @@ def project_key_suggestion(request):
 @require_POST
 def project_archive(request, key: str):
     """POST archived=1|0: archive or unarchive (project.manage)."""
-    project = project_for_page(request, key, "project.manage", fresh=True)
+    project = access_project(member=member_for_request(request), key=key, code="project.manage", fresh=True)
     archived = request.POST.get("archived") == "1"
     try:
         project_update(project=project, data={"archived": archived})
@@ -124,7 +99,7 @@ def project_archive(request, key: str):
 @member_required
 def project_delete_page(request, key: str):
     """GET: what deleting removes, and the key to type. POST confirm=<KEY>: delete."""
-    project = project_for_page(request, key, "project.manage", fresh=True)
+    project = access_project(member=member_for_request(request), key=key, code="project.manage", fresh=True)
     form = ProjectDeleteForm(request.POST or None, project=project)
     if request.method == "POST" and form.is_valid():
         with errors_into(form):

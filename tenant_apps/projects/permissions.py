@@ -104,6 +104,11 @@ def permission_require(*, member: Member | None, project: Project, codes) -> Non
         raise PermissionDenied(_("Your role may not do this (%(codes)s).") % {"codes": ", ".join(sorted(missing))})
 
 
+def may_create_projects(member: Member | None) -> bool:
+    """Owners, admins and members create projects; guests do not."""
+    return member is not None and member.is_active and member.role != OrgRole.GUEST
+
+
 def org_manager_require(*, member: Member | None, message=None) -> None:
     """PermissionDenied (403) unless `member` is an active owner or admin here."""
     if member is None or not member.is_active or member.role not in MANAGER_ROLES:

@@ -51,6 +51,8 @@ def unknown_codes(codes) -> list[str]:
 TASK_FIELD_PERMISSIONS: dict[str, str] = {
     "status": "task.change_status",
     "assignees": "task.assign",
+    # The order of cards on the board is arranged with their status (drag and drop).
+    "rank": "task.change_status",
 }
 TASK_FIELD_DEFAULT_PERMISSION = "task.edit"
 

@@ -120,3 +120,18 @@ def project_for_reading(key: str) -> Project | None:
     key_index = _CACHED_FIELDS.index("key")
     row = next((row for row in _project_rows() if row[key_index] == key), None)
     return _project(row) if row is not None else None
+
+
+def project_assignable_members(project: Project) -> list[Member]:
+    """Who may be assigned in `project` (the rule of task services' _check_assignees):
+    its active members, and the organisation's owners and admins. One statement."""
+    from django.db.models import Q
+
+    from shared_apps.tenants.models import MANAGER_ROLES
+
+    return list(
+        Member.objects.filter(is_active=True)
+        .filter(Q(project_memberships__project=project) | Q(role__in=MANAGER_ROLES))
+        .distinct()
+        .order_by("display_name", "email", "pk")
+    )

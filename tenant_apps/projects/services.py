@@ -1,7 +1,7 @@
 """Writes to roles, projects and project members. Call inside the organisation's schema;
 permission checks happen in the API layer (permissions.py), invariants here."""
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from shared_apps.billing.limits import limit_check
 from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project, ProjectMember, Role
-from tenant_apps.projects.permissions import permissions_version_bump
+from tenant_apps.projects.permissions import may_create_projects, permissions_version_bump
 from tenant_apps.projects.registry import PROJECT_MANAGER, unknown_codes
 from tenant_apps.projects.selectors import projects_cache_invalidate
 
@@ -79,8 +79,11 @@ def role_delete(*, role: Role, reassign_to: Role | None = None) -> None:
 
 
 def project_create(*, key: str, name: str, creator: Member, description: str = "") -> Project:
-    """Create a project; its creator becomes its Project Manager. Refused with
-    PlanLimitExceeded (402) at the plan's allowance of active projects."""
+    """Create a project; its creator becomes its Project Manager. Guests may not create
+    projects (PermissionDenied). Refused with PlanLimitExceeded (402) at the plan's
+    allowance of active projects."""
+    if not may_create_projects(creator):
+        raise PermissionDenied(_("Guests cannot create projects."))
     try:
         with transaction.atomic():
             project = Project(key=key, name=name, description=description, lead=creator)

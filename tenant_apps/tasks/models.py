@@ -52,6 +52,10 @@ class Task(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Where the card sits in its board column: a fractional rank (tenant_apps/tasks/ranks.py)
+    # compared byte by byte (COLLATE "C", whatever the database's locale), so a reorder
+    # writes this one column of one row.
+    rank = models.CharField(max_length=64, default="", db_collation="C")
     # Optimistic concurrency: every update increments it; the ETag is derived from it.
     version = models.PositiveIntegerField(default=1)
     # English and Russian stems of title (weight A) and description (weight B), kept by
@@ -80,6 +84,8 @@ class Task(models.Model):
             # backwards: a page stops after its LIMIT instead of sorting every task.
             models.Index(fields=["updated_at", "id"], name="tasks_task_updated_id"),
             models.Index(fields=["completed_at"], name="tasks_task_completed_at"),
+            # A board column: one project's tasks of one status in rank order.
+            models.Index(fields=["project", "status", "rank"], name="tasks_task_board"),
         ]
 
     def __str__(self) -> str:

@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.db.models import Count, Expression, F, JSONField, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber
 from rest_framework.fields import DateTimeField
 
 from shared_apps.tenants.models import Organization
@@ -23,6 +24,7 @@ _COLUMNS = (
     "updated_at",
     "completed_at",
     "version",
+    "rank",
     "project_key",
     "reporter_id",
     "reporter__display_name",
@@ -85,6 +87,7 @@ def _as_json(row: dict[str, Any]) -> dict[str, Any]:
         "updated_at": _datetime.to_representation(row["updated_at"]),
         "completed_at": _datetime.to_representation(completed) if completed is not None else None,
         "version": row["version"],
+        "rank": row["rank"],
     }
 
 
@@ -131,3 +134,27 @@ def storage_bytes_used(organization: Organization | None = None) -> int:
     """Bytes of attachments stored (call in the organisation's schema): the figure the
     plan's storage allowance limits."""
     return Attachment.objects.aggregate(total=Sum("size"))["total"] or 0
+
+
+BOARD_COLUMN_SIZE = 100
+
+
+def board_cards(
+    tasks: QuerySet[Task], *, statuses: list[str], offset: int = 0, limit: int = BOARD_COLUMN_SIZE
+) -> dict[str, tuple[list[dict], bool]]:
+    """The board: for each of `statuses`, its cards in rank order from position `offset`
+    (at most `limit`), and whether more follow. One SQL statement whatever the number of
+    columns or cards: a row number per status, cut in the database."""
+    ranked = tasks.filter(status__in=statuses).annotate(
+        position=Window(RowNumber(), partition_by=[F("status")], order_by=[F("rank").asc(), F("number").asc()])
+    )
+    rows = _rows(ranked, "position").filter(position__gt=offset, position__lte=offset + limit + 1)
+    columns: dict[str, list[dict]] = {status: [] for status in statuses}
+    for row in sorted(rows, key=lambda row: (row["status"], row["position"])):
+        columns[row["status"]].append(_as_json(row))
+    return {status: (cards[:limit], len(cards) > limit) for status, cards in columns.items()}
+
+
+def board_counts(tasks: QuerySet[Task]) -> dict[str, int]:
+    """How many of `tasks` are in each status (one statement)."""
+    return dict(tasks.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n"))

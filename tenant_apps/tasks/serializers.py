@@ -1,9 +1,11 @@
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from shared_apps.core.api import UNKNOWN_FIELD, unknown_refuse
 from shared_apps.core.markup import markdown_html
 from tenant_apps.tasks.filters import PRIORITY_BY_NAME
 from tenant_apps.tasks.models import TaskStatus
+from tenant_apps.tasks.ranks import rank_valid
 
 
 class TaskPersonOutputSerializer(serializers.Serializer):
@@ -37,6 +39,9 @@ class TaskListItemOutputSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
     version = serializers.IntegerField(help_text="Send it back (or the ETag in If-Match) to update safely.")
+    rank = serializers.CharField(
+        help_text="Its place in its board column: tasks of one status sort by rank (byte order), then number."
+    )
 
 
 class TaskPageOutputSerializer(serializers.Serializer):
@@ -73,7 +78,18 @@ class TaskWriteInputSerializer(serializers.Serializer):
     due_date = serializers.DateField(required=False, allow_null=True)
     assignee_ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=50)
     label_ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=50)
+    rank = serializers.CharField(
+        required=False,
+        max_length=64,
+        help_text="A new place on the board: a rank between two others' (a fractional index, "
+        "tenant_apps/tasks/ranks.py). Needs task.change_status; changes no version.",
+    )
     version = serializers.IntegerField(required=False, min_value=1, help_text="For optimistic concurrency.")
+
+    def validate_rank(self, value: str) -> str:
+        if not rank_valid(value):
+            raise serializers.ValidationError(_("Not a valid rank."))
+        return value
 
     def validate(self, attrs):
         unknown_refuse(self.initial_data, self.fields, message=UNKNOWN_FIELD)

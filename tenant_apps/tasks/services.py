@@ -22,7 +22,9 @@ from tenant_apps.projects.permissions import permission_require
 from tenant_apps.projects.registry import task_field_codes
 from tenant_apps.tasks import attachments
 from tenant_apps.tasks.cache import task_counts_invalidate
+from tenant_apps.tasks.live import live_bump
 from tenant_apps.tasks.models import Activity, Attachment, Comment, Label, Task, TaskNumberRedirect, TaskStatus
+from tenant_apps.tasks.ranks import rank_between, rank_valid
 
 # Fields whose changes are recorded one Activity row each.
 _TRACKED = ("title", "description", "status", "priority", "due_date")
@@ -82,6 +84,7 @@ def task_create(
     due_date: date | None = None,
     assignees: list[Member] | None = None,
     labels: list[Label] | None = None,
+    rank: str | None = None,
 ) -> Task:
     """Create a task with the project's next number. Needs task.create, plus the field
     codes (TASK_FIELD_PERMISSIONS) for a status other than todo and for assignees."""
@@ -94,9 +97,11 @@ def task_create(
     _check_assignees(project, assignees)
     _check_labels(project, labels)
     with transaction.atomic():
+        number = _next_number(project)  # locks the project: ranks below are taken in turn
         task = Task.objects.create(
             project=project,
-            number=_next_number(project),
+            number=number,
+            rank=rank if rank is not None and rank_valid(rank) else _rank_last(project),
             title=title,
             description=description,
             status=status,
@@ -114,7 +119,14 @@ def task_create(
         )
         notify.mentions_record(task=task, actor=actor, text=description)
         task_counts_invalidate()
+        live_bump(project_id=project.pk)
     return task
+
+
+def _rank_last(project: Project) -> str:
+    """A rank after every task of `project`: new cards go to the end of their column."""
+    last = Task.objects.filter(project=project).order_by("-rank").values_list("rank", flat=True).first()
+    return rank_between(last or None, None)
 
 
 def task_update(*, task: Task, actor: Member, data: dict[str, Any], expected_version: int | None = None) -> Task:
@@ -140,6 +152,11 @@ def task_update(*, task: Task, actor: Member, data: dict[str, Any], expected_ver
                 current.completed_at = timezone.now()
             elif current.status != TaskStatus.DONE:
                 current.completed_at = None
+        rank_changed = "rank" in data and data["rank"] != current.rank
+        if rank_changed:
+            if not rank_valid(data["rank"]):
+                raise ValidationError({"rank": _("Not a valid rank.")})
+            current.rank = data["rank"]
         for relation, check in (("assignees", _check_assignees), ("labels", _check_labels)):
             if relation in data:
                 check(current.project, data[relation])
@@ -159,7 +176,42 @@ def task_update(*, task: Task, actor: Member, data: dict[str, Any], expected_ver
             )
             _changes_notify(task=current, actor=actor, changes=changes, old_description=old_description)
             task_counts_invalidate()
+        elif rank_changed:
+            # Only its place on the board: one column of one row, no new version (an open
+            # edit of the task is not in conflict with a reorder), no activity.
+            Task.objects.filter(pk=current.pk).update(rank=current.rank)
+        if changes or rank_changed:
+            live_bump(project_id=current.project_id, task_id=current.pk)
     return current
+
+
+def task_place(
+    *,
+    task: Task,
+    actor: Member,
+    status: str | None = None,
+    after: Task | None = None,
+    before: Task | None = None,
+    expected_version: int | None = None,
+) -> Task:
+    """Put `task` on the board: in column `status` (default: its own), right below
+    `after` or else right above `before` (neither: at the top). The rank is computed
+    from the column as it is now, so a client's stale view of its neighbours still
+    lands the card where it was dropped. Needs task.change_status (TASK_FIELD_PERMISSIONS)."""
+    column = status or task.status
+    others = Task.objects.filter(project_id=task.project_id, status=column).exclude(pk=task.pk)
+    if after is not None and after.pk != task.pk:
+        low = after.rank
+        high = others.filter(rank__gt=low).order_by("rank").values_list("rank", flat=True).first()
+    elif before is not None and before.pk != task.pk:
+        high = before.rank
+        low = others.filter(rank__lt=high).order_by("-rank").values_list("rank", flat=True).first()
+    else:
+        low, high = None, others.order_by("rank").values_list("rank", flat=True).first()
+    data: dict[str, Any] = {"rank": rank_between(low or None, high or None)}
+    if status is not None:
+        data["status"] = status
+    return task_update(task=task, actor=actor, data=data, expected_version=expected_version)
 
 
 def _changes_notify(*, task: Task, actor: Member, changes: list[tuple[str, Any, Any]], old_description: str) -> None:
@@ -182,6 +234,7 @@ def task_delete(*, task: Task) -> None:
         # before we list the files or finds the task gone; no file is left behind.
         Task.objects.select_for_update().filter(pk=task.pk).first()
         keys = list(Attachment.objects.filter(task=task).values_list("storage_key", flat=True))
+        live_bump(project_id=task.project_id, task_id=task.pk)
         task.delete()
         attachments.files_delete_on_commit(keys)
         task_counts_invalidate()
@@ -194,6 +247,7 @@ def comment_create(*, task: Task, author: Member, body: str) -> Comment:
             task=task, actor=author, kind=Activity.Kind.COMMENTED, new_value={"comment": comment.pk}
         )
         notify.comment_record(task=task, actor=author, comment_id=comment.pk, body=body)
+        live_bump(project_id=task.project_id, task_id=task.pk)
     return comment
 
 
@@ -211,6 +265,7 @@ def comment_update(*, comment: Comment, actor: Member, body: str) -> Comment:
         Activity.objects.create(
             task_id=comment.task_id, actor=actor, kind=Activity.Kind.COMMENT_EDITED, new_value={"comment": comment.pk}
         )
+        live_bump(task_id=comment.task_id)
     return comment
 
 
@@ -223,6 +278,7 @@ def comment_delete(*, comment: Comment, actor: Member, may_moderate: bool) -> No
             task_id=comment.task_id, actor=actor, kind=Activity.Kind.COMMENT_DELETED, old_value={"comment": comment.pk}
         )
         comment.delete()
+        live_bump(task_id=comment.task_id)
 
 
 def label_save(*, project: Project, name: str, color: str | None = None, label: Label | None = None) -> Label:
@@ -275,6 +331,7 @@ def attachment_add(*, task: Task, actor: Member, upload) -> Attachment:
                 kind=Activity.Kind.ATTACHMENT_ADDED,
                 new_value={"attachment": attachment.pk, "filename": attachment.filename},
             )
+            live_bump(task_id=task.pk)
     except Exception:
         attachments.storage().delete(saved_key)
         raise
@@ -291,6 +348,7 @@ def attachment_remove(*, attachment: Attachment, actor: Member) -> None:
         )
         attachment.delete()
         attachments.files_delete_on_commit([attachment.storage_key])
+        live_bump(task_id=attachment.task_id)
 
 
 def task_move(*, task: Task, target: Project, actor: Member) -> Task:
@@ -310,8 +368,9 @@ def task_move(*, task: Task, target: Project, actor: Member) -> Task:
         TaskNumberRedirect.objects.create(project=old_project, number=old_number, task=current)
         current.project = target
         current.number = _next_number(target)
+        current.rank = _rank_last(target)
         current.version += 1
-        current.save(update_fields=["project", "number", "version", "updated_at"])
+        current.save(update_fields=["project", "number", "rank", "version", "updated_at"])
         labels_before = sorted(current.labels.values_list("pk", flat=True))
         current.labels.clear()
         assignees = list(current.assignees.all())
@@ -338,6 +397,8 @@ def task_move(*, task: Task, target: Project, actor: Member) -> Task:
             new_value=f"{target.key}-{current.number}",
         )
         task_counts_invalidate()
+        live_bump(project_id=old_project.pk, task_id=current.pk)
+        live_bump(project_id=target.pk)
     return current
 
 

@@ -1,0 +1,831 @@
+"""Task pages: the board, the list, the task page (also a side panel), the new-task
+dialog. Each view parses the request, goes through the same doors (access_*), selectors
+and services as the API, and renders; htmx requests get the named fragment of the same
+template. Core writes are plain form POSTs that work without JavaScript."""
+
+import json
+import re
+from datetime import date
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils.html import escape
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from shared_apps.core.exceptions import ServiceRefusal
+from shared_apps.core.markup import markdown_html, markdown_html_many
+from tenant_apps.notifications.models import Watcher
+from tenant_apps.notifications.services import watcher_remove, watchers_add
+from tenant_apps.projects.models import Project
+from tenant_apps.projects.permissions import access_project, member_for_request, project_permissions
+from tenant_apps.projects.selectors import project_assignable_members, projects_where_member_may
+from tenant_apps.tasks.attachments import SizeLimitUploadHandler
+from tenant_apps.tasks.filters import PRIORITY_BY_NAME, PRIORITY_NAMES, TaskFilter
+from tenant_apps.tasks.forms import CommentForm, TaskForm
+from tenant_apps.tasks.live import live_scope_project, live_scope_task, live_token, live_version
+from tenant_apps.tasks.models import (
+    Activity,
+    Attachment,
+    Comment,
+    Label,
+    Task,
+    TaskNumberRedirect,
+    TaskPriority,
+    TaskStatus,
+)
+from tenant_apps.tasks.permissions import access_attachment, access_comment, access_task
+from tenant_apps.tasks.selectors import BOARD_COLUMN_SIZE, board_cards, board_counts
+from tenant_apps.tasks.services import (
+    StaleVersion,
+    attachment_add,
+    attachment_remove,
+    comment_create,
+    comment_delete,
+    comment_update,
+    task_create,
+    task_delete,
+    task_move,
+    task_place,
+    task_update,
+)
+from tenant_apps.workspace.forms import errors_into
+from tenant_apps.workspace.views import member_required
+
+# The board's filter bar and the list's share these parameters (the API's names).
+BOARD_FILTERS = ("assignee", "label", "priority", "search")
+PRIORITY_LABELS = {name: label for (value, label), name in zip(TaskPriority.choices, PRIORITY_BY_NAME, strict=True)}
+
+
+def _safe_next(request, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return fallback
+
+
+def task_filtered(request, tasks, *, allowed: tuple[str, ...] | None = None):
+    """`tasks` narrowed by the request's filters (TaskFilter: the API's parameters and
+    validation). Answers (queryset, filterset, errors): invalid filters are reported to
+    the page and leave the tasks unfiltered, never a 500."""
+    params = request.GET.copy()
+    for name in list(params):
+        if allowed is not None and name not in allowed:
+            params.pop(name)
+    request.tessera_member = member_for_request(request)
+    filterset = TaskFilter(params, queryset=tasks, request=request)
+    if not filterset.is_valid():
+        return tasks, filterset, filterset.errors
+    try:
+        return filterset.qs, filterset, {}
+    except ValidationError as exc:
+        return tasks, filterset, exc.message_dict
+
+
+def _dress(card: dict, today: date) -> dict:
+    """Display details of a selector card (its JSON shape)."""
+    card["priority_label"] = PRIORITY_LABELS.get(card["priority"], card["priority"])
+    card["priority_value"] = PRIORITY_BY_NAME.get(card["priority"], 0)
+    due = card.get("due_date")
+    card["due"] = date.fromisoformat(due) if due else None
+    card["overdue"] = bool(card["due"] and card["due"] < today and card["status"] not in ("done", "cancelled"))
+    return card
+
+
+def filter_options(project: Project | None) -> dict:
+    """What the filter bar offers: people, labels (one project's), priorities."""
+    return {
+        "people": project_assignable_members(project) if project else [],
+        "labels": list(Label.objects.filter(project=project).order_by("name", "pk")) if project else [],
+        "priorities": [(name, PRIORITY_LABELS[name]) for name in PRIORITY_BY_NAME],
+    }
+
+
+def _board_context(request, project: Project) -> dict:
+    from django.utils import timezone
+
+    member = member_for_request(request)
+    codes = project_permissions(member=member, project=project)
+    tasks, _filterset, errors = task_filtered(request, Task.objects.filter(project=project), allowed=BOARD_FILTERS)
+    statuses = list(TaskStatus.values)
+    cards = board_cards(tasks, statuses=statuses)
+    counts = board_counts(tasks)
+    today = timezone.localdate()
+    scope = live_scope_project(project.pk)
+    columns = [
+        {
+            "status": value,
+            "label": label,
+            "cards": [_dress(card, today) for card in cards[value][0]],
+            "more": cards[value][1],
+            "count": counts.get(value, 0),
+        }
+        for value, label in TaskStatus.choices
+    ]
+    return {
+        "project": project,
+        "current_project": project,
+        "columns": columns,
+        "codes": codes,
+        "can_move": "task.change_status" in codes,
+        "can_create": "task.create" in codes and not project.archived,
+        "filters": request.GET,
+        "filter_errors": errors,
+        "filtered": any(request.GET.get(name) for name in BOARD_FILTERS),
+        "statuses": TaskStatus.choices,
+        "live_token": live_token(scope=scope, user_id=request.user.pk),
+        "live_version": live_version(scope),
+        "nav": "projects",
+        "view": "board",
+        **filter_options(project),
+    }
+
+
+@member_required
+def board(request, key: str):
+    """A project's board: a column per status, cards in rank order, the filter bar.
+    htmx: the columns alone (after a filter change or a live update)."""
+    project = access_project(member=member_for_request(request), key=key)
+    context = _board_context(request, project)
+    if request.htmx and request.htmx.target == "board-columns":
+        return render(request, "tasks/board.html#columns", context)
+    return render(request, "tasks/board.html", context)
+
+
+@member_required
+def board_column(request, key: str, status: str):
+    """htmx: the next cards of one column (it loads more on scroll past 100)."""
+    from django.utils import timezone
+
+    project = access_project(member=member_for_request(request), key=key)
+    if status not in TaskStatus.values:
+        raise Http404
+    try:
+        offset = max(0, int(request.GET.get("offset", "0")))
+    except ValueError:
+        offset = 0
+    tasks, _filterset, _errors = task_filtered(request, Task.objects.filter(project=project), allowed=BOARD_FILTERS)
+    cards, more = board_cards(tasks, statuses=[status], offset=offset)[status]
+    codes = project_permissions(member=member_for_request(request), project=project)
+    today = timezone.localdate()
+    return render(
+        request,
+        "tasks/board.html#column-cards",
+        {
+            "project": project,
+            "column": {"status": status, "cards": [_dress(card, today) for card in cards], "more": more},
+            "offset": offset + BOARD_COLUMN_SIZE,
+            "can_move": "task.change_status" in codes,
+            "statuses": TaskStatus.choices,
+            "filters": request.GET,
+        },
+    )
+
+
+def _neighbour(project: Project, value: str | None) -> Task | None:
+    if not value or not value.isdigit():
+        return None
+    return Task.objects.filter(project=project, number=int(value)).first()
+
+
+@member_required
+@require_POST
+def board_move(request, key: str):
+    """Move a card: POST number, and status and/or after / before (neighbours' numbers),
+    or direction=up|down (the keyboard way). Through task_place, which checks the
+    permission (task.change_status) like the API's PATCH. Answers JSON to the drag
+    script, the board's columns to htmx, a redirect to a plain form."""
+    member = member_for_request(request)
+    project = access_project(member=member, key=key, fresh=True)
+    number = request.POST.get("number", "")
+    if not number.isdigit():
+        return _move_refused(request, project, _("Which task? Send its number."), 400)
+    task = access_task(member=member, project=project, number=int(number))
+    status = request.POST.get("status") or None
+    if status is not None and status not in TaskStatus.values:
+        return _move_refused(request, project, _("Unknown status."), 400)
+    after = _neighbour(project, request.POST.get("after"))
+    before = _neighbour(project, request.POST.get("before"))
+    direction = request.POST.get("direction")
+    if direction in ("up", "down"):
+        after, before = _step(task, direction)
+        if after is None and before is None:
+            return _move_done(request, project, task, _("%(key)s is already there.") % {"key": task.key})
+    try:
+        moved = task_place(task=task, actor=member, status=status, after=after, before=before)
+    except PermissionDenied as exc:
+        return _move_refused(request, project, str(exc) or _("Your role may not move tasks."), 403)
+    except (ValidationError, StaleVersion) as exc:
+        message = "; ".join(exc.messages) if isinstance(exc, ValidationError) else _("The task changed meanwhile.")
+        return _move_refused(request, project, message, 400)
+    if status and status != task.status:
+        message = _("%(key)s moved to “%(status)s”.") % {"key": moved.key, "status": TaskStatus(status).label}
+    else:
+        message = _("%(key)s reordered.") % {"key": moved.key}
+    return _move_done(request, project, moved, message)
+
+
+def _step(task: Task, direction: str) -> tuple[Task | None, Task | None]:
+    """The neighbours that put `task` one place up or down in its column: (after, before)."""
+    column = Task.objects.filter(project_id=task.project_id, status=task.status).exclude(pk=task.pk)
+    if direction == "up":
+        above = column.filter(rank__lt=task.rank).order_by("-rank", "-number").first()
+        return (None, above) if above is not None else (None, None)
+    below = column.filter(rank__gt=task.rank).order_by("rank", "number").first()
+    return (below, None) if below is not None else (None, None)
+
+
+def _wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _move_done(request, project: Project, task: Task, message: str):
+    if _wants_json(request):
+        return JsonResponse(
+            {"key": task.key, "status": task.status, "rank": task.rank, "version": task.version, "message": message}
+        )
+    if request.htmx:
+        response = render(request, "tasks/board.html#columns", _board_context(request, project))
+        response["HX-Trigger"] = json.dumps({"tessera:toast": str(message)})
+        return response
+    from django.contrib import messages
+
+    messages.success(request, message)
+    return redirect(_safe_next(request, reverse("board", args=[project.key])))
+
+
+def _move_refused(request, project: Project, message: str, status: int):
+    if _wants_json(request):
+        return JsonResponse({"detail": message}, status=status)
+    if request.htmx:
+        response = render(request, "tasks/board.html#columns", _board_context(request, project))
+        response["HX-Trigger"] = json.dumps({"tessera:toast-error": str(message)})
+        return response
+    from django.contrib import messages
+
+    messages.error(request, message)
+    return redirect(_safe_next(request, reverse("board", args=[project.key])))
+
+
+def live_check(request):
+    """GET ?t=<token>&v=<version>: 204 when nothing changed (one cache read for the
+    version, the session from the cache: no SQL), else 286-free 200 with
+    `HX-Trigger: tessera:changed` and the new version for the poller."""
+    from django.contrib.auth import SESSION_KEY
+
+    from tenant_apps.tasks.live import live_token_read
+
+    token = request.GET.get("t", "")
+    scope = live_token_read(token, user_id=request.session.get(SESSION_KEY))
+    if scope is None:
+        return HttpResponse(status=403)
+    current = str(live_version(scope))
+    if request.GET.get("v") == current:
+        return HttpResponse(status=204)
+    response = render(request, "tasks/live.html", {"live_token": token, "live_version": current, "live_scope": scope})
+    response["HX-Trigger"] = "tessera:changed"
+    return response
+
+
+# --- The task page ---------------------------------------------------------------------
+
+_REFERENCE = re.compile(r"^(?P<key>[A-Z][A-Z0-9]{1,9})-(?P<number>[1-9][0-9]{0,9})$")
+
+
+def _task_for_page(request, reference: str, code: str = "project.view") -> Task:
+    """The task `KEY-n` through access_task (404 when unknown or not visible, 403 when
+    visible without `code`). A moved task's old number redirects (Http404 subclass
+    carries nowhere: the caller checks `task.moved_to`)."""
+    match = _REFERENCE.match(reference.upper())
+    if match is None:
+        raise Http404
+    member = member_for_request(request)
+    key, number = match["key"], int(match["number"])
+    try:
+        return access_task(
+            member=member,
+            project=key,
+            number=number,
+            code=code,
+            queryset=Task.objects.select_related("reporter").prefetch_related("assignees", "labels"),
+        )
+    except Http404:
+        redirect_row = (
+            TaskNumberRedirect.objects.select_related("task__project").filter(project__key=key, number=number).first()
+        )
+        if redirect_row is None:
+            raise
+        moved = redirect_row.task
+        access_task(member=member, project=moved.project.key, number=moved.number)  # visible there?
+        raise _Moved(moved.key) from None
+
+
+class _Moved(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _timeline(task: Task) -> list[dict]:
+    """Comments and recorded changes, oldest first, in one list (two statements)."""
+    comments = list(Comment.objects.filter(task=task).select_related("author").order_by("created_at", "pk"))
+    rendered = markdown_html_many([comment.body for comment in comments])
+    items = [
+        {"kind": "comment", "at": c.created_at, "comment": c, "html": h}
+        for c, h in zip(comments, rendered, strict=True)
+    ]
+    for activity in Activity.objects.filter(task=task).select_related("actor").order_by("created_at", "pk"):
+        if activity.kind in (Activity.Kind.COMMENTED, Activity.Kind.COMMENT_EDITED):
+            continue  # the comment itself is on the timeline
+        items.append({"kind": "activity", "at": activity.created_at, "activity": activity})
+    items.sort(key=lambda item: item["at"])
+    return items
+
+
+def task_context(request, task: Task, *, form: TaskForm | None = None, conflict: dict | None = None) -> dict:
+    member = member_for_request(request)
+    project = task.project
+    codes = project_permissions(member=member, project=project)
+    people = project_assignable_members(project)
+    labels = list(Label.objects.filter(project=project).order_by("name", "pk"))
+    scope = live_scope_task(task.pk)
+    assignee_ids = {person.pk for person in task.assignees.all()}
+    label_ids = {label.pk for label in task.labels.all()}
+    return {
+        "task": task,
+        "project": project,
+        "current_project": project,
+        "codes": codes,
+        "can_edit": "task.edit" in codes,
+        "can_status": "task.change_status" in codes,
+        "can_assign": "task.assign" in codes,
+        "can_comment": "comment.create" in codes,
+        "can_moderate": "comment.moderate" in codes,
+        "can_upload": "attachment.upload" in codes,
+        "can_delete": "task.delete" in codes,
+        "description_html": markdown_html(task.description),
+        "timeline": _timeline(task),
+        "attachments": list(
+            Attachment.objects.filter(task=task).select_related("uploaded_by").order_by("created_at", "pk")
+        ),
+        "watching": Watcher.objects.filter(task=task, member=member).exists(),
+        "people": people,
+        "mention_people": [{"name": p.display_name or p.email, "email": p.email} for p in people],
+        "labels": labels,
+        "assignee_ids": assignee_ids,
+        "label_ids": label_ids,
+        "priorities": [(name, PRIORITY_LABELS[name]) for name in PRIORITY_BY_NAME],
+        "priority_name": PRIORITY_NAMES.get(task.priority, "none"),
+        "statuses": TaskStatus.choices,
+        "move_targets": [
+            p
+            for p in projects_where_member_may(member, "task.create").filter(archived=False).order_by("key")
+            if p.pk != project.pk
+        ]
+        if "task.delete" in codes
+        else [],
+        "form": form,
+        "conflict": conflict,
+        "comment_form": CommentForm(),
+        "max_bytes": settings.TESSERA_ATTACHMENT_MAX_BYTES,
+        "live_token": live_token(scope=scope, user_id=request.user.pk),
+        "live_version": live_version(scope),
+        "nav": "projects",
+        "panel": bool(request.htmx and request.htmx.target == "panel-host"),
+    }
+
+
+def _render_task(request, task: Task, status: int = 200, **extra):
+    context = task_context(request, task, **extra)
+    if request.htmx and request.htmx.target == "panel-host":
+        return render(request, "tasks/task_page.html#panel", context, status=status)
+    if request.htmx and request.htmx.target == "task-body":
+        return render(request, "tasks/task_page.html#task-body", context, status=status)
+    return render(request, "tasks/task_page.html", context, status=status)
+
+
+@member_required
+def task_page(request, reference: str):
+    """A task's own page (`/tasks/WEB-42/`, where notifications link); from the board
+    or list it opens as a side panel (htmx, target #panel-host)."""
+    try:
+        task = _task_for_page(request, reference)
+    except _Moved as moved:
+        return redirect("task-page", reference=moved.key)
+    return _render_task(request, task)
+
+
+def _last_editor(task: Task) -> str:
+    activity = Activity.objects.filter(task=task).select_related("actor").order_by("-created_at", "-pk").first()
+    if activity is None or activity.actor is None:
+        return _("someone")
+    return activity.actor.display_name or activity.actor.email
+
+
+def task_action(request, reference: str, action: str):
+    """The task page's writes, each a plain form POST (htmx swaps the answer in)."""
+    handler = _ACTIONS.get(action)
+    if handler is None:
+        raise Http404
+    if action == "upload":
+        return _upload(request, reference)  # its own CSRF check, after the size limit
+    return member_required(require_POST(handler))(request, reference)
+
+
+def _task_redirect(request, task: Task):
+    if request.htmx:
+        return _render_task(request, Task.objects.select_related("project", "reporter").get(pk=task.pk))
+    return redirect(_safe_next(request, reverse("task-page", args=[task.key])))
+
+
+def _edit(request, reference: str):
+    """Change some fields (those listed in `fields`). The version the form was loaded
+    at is checked: if someone changed the task since, nothing is saved and the page says
+    who, with the choice to reload or overwrite (never a silent overwrite)."""
+    task = _task_for_page(request, reference)
+    editing = request.POST.getlist("fields") or ["title"]
+    form = TaskForm(
+        request.POST,
+        people=project_assignable_members(task.project),
+        label_choices=list(Label.objects.filter(project=task.project)),
+        editing=editing,
+    )
+    if not form.is_valid():
+        return _render_task(request, task, status=400, form=form)
+    member = member_for_request(request)
+    expected = form.cleaned_data.get("version")
+    try:
+        with errors_into(form):
+            updated = task_update(task=task, actor=member, data=form.service_data(), expected_version=expected)
+            return _task_redirect(request, updated)
+    except StaleVersion:
+        current = Task.objects.select_related("project", "reporter").get(pk=task.pk)
+        conflict = {"by": _last_editor(current), "version": current.version, "values": request.POST, "fields": editing}
+        return _render_task(request, current, status=409, conflict=conflict, form=form)
+    except Task.DoesNotExist as exc:
+        raise Http404 from exc
+    return _render_task(request, task, status=400, form=form)
+
+
+def _preview(request, reference: str):
+    """The description as it will show: the server's Markdown sanitiser."""
+    _task_for_page(request, reference)
+    text = request.POST.get("description", "")[: TaskForm.base_fields["description"].limit]
+    return HttpResponse(markdown_html(text) or f'<p class="muted">{escape(_("Nothing to preview."))}</p>')
+
+
+def _comment(request, reference: str):
+    task = _task_for_page(request, reference, "comment.create")
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        comment_create(task=task, author=member_for_request(request), body=form.cleaned_data["body"])
+        return _task_redirect(request, task)
+    context = {**task_context(request, task), "comment_form": form}
+    template = "tasks/task_page.html#task-body" if request.htmx else "tasks/task_page.html"
+    return render(request, template, context, status=400)
+
+
+def _comment_edit(request, reference: str):
+    task = _task_for_page(request, reference)
+    member = member_for_request(request)
+    comment = access_comment(
+        member=member,
+        project=task.project,
+        number=task.number,
+        comment_id=_int(request.POST.get("comment")),
+        code="comment.create",
+    )
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        comment_update(comment=comment, actor=member, body=form.cleaned_data["body"])
+        return _task_redirect(request, task)
+    return render(
+        request,
+        "tasks/task_page.html",
+        {**task_context(request, task), "comment_form": form, "comment_error_for": comment.pk},
+        status=400,
+    )
+
+
+def _comment_delete(request, reference: str):
+    task = _task_for_page(request, reference)
+    member = member_for_request(request)
+    comment = access_comment(
+        member=member, project=task.project, number=task.number, comment_id=_int(request.POST.get("comment"))
+    )
+    may_moderate = "comment.moderate" in project_permissions(member=member, project=task.project)
+    comment_delete(comment=comment, actor=member, may_moderate=may_moderate)
+    return _task_redirect(request, task)
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise Http404 from None
+
+
+def _upload(request, reference: str):
+    """Upload a file (field `file`): the size limit is enforced before the body is read
+    (Content-Length) and while it streams in, as in the API; then the CSRF check."""
+    from django.middleware.csrf import CsrfViewMiddleware
+
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    if not request.user.is_authenticated or member_for_request(request) is None:
+        raise Http404
+    limit = settings.TESSERA_ATTACHMENT_MAX_BYTES
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    too_large = _("The file is larger than the limit of %(limit)s.") % {"limit": filesizeformat(limit)}
+    if declared.isdigit() and int(declared) > limit + 64 * 1024:
+        return _upload_refused(request, too_large, 413)
+    request.upload_handlers.insert(0, SizeLimitUploadHandler(request, limit))
+    refused = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+    if refused is not None:
+        return refused
+    task = _task_for_page(request, reference, "attachment.upload")
+    upload = request.FILES.get("file")
+    if getattr(request, "upload_too_large", False):
+        return _upload_refused(request, too_large, 413)
+    if upload is None:
+        return _upload_refused(request, _("Choose a file to upload."), 400)
+    try:
+        attachment_add(task=task, actor=member_for_request(request), upload=upload)
+    except ServiceRefusal as refusal:
+        return _upload_refused(request, refusal.message, refusal.status_code)
+    except Task.DoesNotExist as exc:
+        raise Http404 from exc
+    if request.htmx:
+        return render(request, "tasks/task_page.html#attachments", task_context(request, task))
+    return redirect("task-page", reference=task.key)
+
+
+def _upload_refused(request, message: str, status: int):
+    if request.htmx:
+        return JsonResponse({"detail": message}, status=status)
+    from django.contrib import messages
+
+    messages.error(request, message)
+    return redirect(request.path.rsplit("/upload/", 1)[0] + "/")
+
+
+def _attachment_delete(request, reference: str):
+    task = _task_for_page(request, reference)
+    attachment = access_attachment(
+        member=member_for_request(request),
+        project=task.project,
+        number=task.number,
+        attachment_id=_int(request.POST.get("attachment")),
+        code="attachment.upload",
+    )
+    attachment_remove(attachment=attachment, actor=member_for_request(request))
+    return _task_redirect(request, task)
+
+
+def _watch(request, reference: str):
+    task = _task_for_page(request, reference)
+    member = member_for_request(request)
+    if request.POST.get("watch") == "1":
+        watchers_add(task=task, members=[member])
+    else:
+        watcher_remove(task=task, member=member)
+    return _task_redirect(request, task)
+
+
+def _move(request, reference: str):
+    """Move to another project: task.delete here (the door), task.create there."""
+    task = _task_for_page(request, reference, "task.delete")
+    member = member_for_request(request)
+    target_key = (request.POST.get("project") or "").strip().upper()
+    try:
+        target = access_project(member=member, key=target_key, code="task.create", fresh=True)
+    except Http404:
+        from django.contrib import messages
+
+        messages.error(request, _("No such project."))
+        return redirect("task-page", reference=task.key)
+    moved = task_move(task=task, target=target, actor=member)
+    from django.contrib import messages
+
+    messages.success(request, _("Moved to %(key)s.") % {"key": moved.key})
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = reverse("task-page", args=[moved.key])
+        return response
+    return redirect("task-page", reference=moved.key)
+
+
+def _delete(request, reference: str):
+    task = _task_for_page(request, reference, "task.delete")
+    if request.POST.get("confirm") != task.key:
+        from django.contrib import messages
+
+        messages.error(request, _("Type %(key)s to confirm the deletion.") % {"key": task.key})
+        return redirect("task-page", reference=task.key)
+    project_key = task.project.key
+    task_delete(task=task)
+    from django.contrib import messages
+
+    messages.success(request, _("%(key)s deleted.") % {"key": reference.upper()})
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = reverse("board", args=[project_key])
+        return response
+    return redirect("board", key=project_key)
+
+
+_ACTIONS = {
+    "edit": _edit,
+    "preview": _preview,
+    "comment": _comment,
+    "comment-edit": _comment_edit,
+    "comment-delete": _comment_delete,
+    "upload": _upload,
+    "attachment-delete": _attachment_delete,
+    "watch": _watch,
+    "move": _move,
+    "delete": _delete,
+}
+
+
+# --- The list --------------------------------------------------------------------------
+
+LIST_PAGE_SIZE = 50
+SORTABLE = {
+    "number": "number",
+    "title": "title",
+    "status": "status",
+    "priority": "priority",
+    "due": "due",
+    "updated": "updated",
+}
+
+
+@member_required
+def task_list(request, key: str | None = None):
+    """Tasks of one project (or of every project you can see) in a table: every filter
+    of the API (its parameters, validated the same way), sortable columns, search with
+    the matching words marked, pagination, bulk changes."""
+    from django.core.paginator import Paginator
+    from django.utils import timezone
+
+    from tenant_apps.workspace.selectors import tasks_visible_to
+
+    member = member_for_request(request)
+    project = access_project(member=member, key=key) if key else None
+    base = Task.objects.filter(project=project) if project else tasks_visible_to(member)
+    ordering = request.GET.get("ordering", "")
+    sort_key = ordering.lstrip("-")
+    tasks, _filterset, errors = task_filtered(request, base, allowed=None)
+    tasks = tasks.select_related("project")
+    if sort_key == "title":  # the API has no title ordering: the list adds it
+        tasks = tasks.order_by("-title" if ordering.startswith("-") else "title", "pk")
+    elif sort_key == "status":
+        tasks = tasks.order_by("-status" if ordering.startswith("-") else "status", "pk")
+    paginator = Paginator(tasks.prefetch_related("assignees", "labels"), LIST_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    today = timezone.localdate()
+    codes = project_permissions(member=member, project=project) if project else frozenset()
+    context = {
+        "project": project,
+        "current_project": project,
+        "page": page,
+        "tasks": list(page.object_list),
+        "today": today,
+        "filters": request.GET,
+        "filter_errors": errors,
+        "filtered": any(v for k, v in request.GET.items() if k not in ("page", "ordering")),
+        "ordering": ordering,
+        "search": request.GET.get("search", ""),
+        "status_selected": request.GET.getlist("status"),
+        "statuses": TaskStatus.choices,
+        "can_bulk": bool(project) and bool({"task.change_status", "task.assign", "task.edit", "task.delete"} & codes),
+        "codes": codes,
+        "nav": "projects" if project else "tasks",
+        "view": "list",
+        "list_url": reverse("task-list", args=[project.key]) if project else reverse("task-list-all"),
+        **filter_options(project),
+    }
+    if project:
+        scope = live_scope_project(project.pk)
+        context.update(live_token=live_token(scope=scope, user_id=request.user.pk), live_version=live_version(scope))
+    if request.htmx and request.htmx.target == "task-table":
+        return render(request, "tasks/task_list.html#table", context)
+    return render(request, "tasks/task_list.html", context)
+
+
+@member_required
+@require_POST
+def task_bulk(request):
+    """Bulk change of the selected tasks (`task` = KEY-n, repeated): status, assignee,
+    label, or delete; each through the same service and permission check as one change.
+    A partial failure lists which tasks and why; the rest are done."""
+    from django.contrib import messages
+
+    member = member_for_request(request)
+    action = request.POST.get("action", "")
+    refs = request.POST.getlist("task")[:200]
+    done, failed = [], []
+    for reference in refs:
+        try:
+            task = _task_for_page(request, reference)
+            if action == "status":
+                value = request.POST.get("status", "")
+                if value not in TaskStatus.values:
+                    raise ValidationError(_("Unknown status."))
+                task_update(task=task, actor=member, data={"status": value})
+            elif action == "assignee":
+                value = request.POST.get("assignee", "")
+                people = {str(p.pk): p for p in project_assignable_members(task.project)}
+                if value == "none":
+                    task_update(task=task, actor=member, data={"assignees": []})
+                elif value in people:
+                    current = list(task.assignees.all())
+                    if people[value] not in current:
+                        task_update(task=task, actor=member, data={"assignees": [*current, people[value]]})
+                else:
+                    raise ValidationError(_("Not a member of this project."))
+            elif action == "label":
+                label = Label.objects.filter(project=task.project, pk=_int(request.POST.get("label") or 0)).first()
+                if label is None:
+                    raise ValidationError(_("No such label in this project."))
+                current = list(task.labels.all())
+                if label not in current:
+                    task_update(task=task, actor=member, data={"labels": [*current, label]})
+            elif action == "delete":
+                access_task(member=member, project=task.project, number=task.number, code="task.delete")
+                task_delete(task=task)
+            else:
+                raise ValidationError(_("Choose what to do with the selected tasks."))
+            done.append(reference)
+        except (Http404, _Moved):
+            failed.append((reference, _("not found")))
+        except PermissionDenied as exc:
+            failed.append((reference, str(exc) or _("not allowed")))
+        except ValidationError as exc:
+            failed.append((reference, "; ".join(exc.messages)))
+    if done:
+        messages.success(request, _("%(count)d tasks changed.") % {"count": len(done)})
+    if failed:
+        messages.error(
+            request,
+            _("Not changed: %(list)s") % {"list": "; ".join(f"{ref} ({why})" for ref, why in failed)},
+        )
+    if not refs:
+        messages.error(request, _("Select tasks first."))
+    return redirect(_safe_next(request, reverse("task-list-all")))
+
+
+# --- New task --------------------------------------------------------------------------
+
+
+@member_required
+def task_new(request):
+    """The New task dialog (`c`, from anywhere; as a page without JavaScript): project
+    (the current one by default), title, description, status, priority, assignees,
+    labels, due date; "create another" keeps it open."""
+    from tenant_apps.projects.selectors import project_for_reading
+
+    member = member_for_request(request)
+    choices = list(projects_where_member_may(member, "task.create").filter(archived=False).order_by("key"))
+    wanted = (request.POST.get("project") or request.GET.get("project") or "").upper()
+    project = next((p for p in choices if p.key == wanted), None) or (choices[0] if choices else None)
+    people = project_assignable_members(project) if project else []
+    labels = list(Label.objects.filter(project=project)) if project else []
+    editing = ["title", "description", "status", "priority", "due_date", "assignees", "labels"]
+    form = TaskForm(request.POST or None, people=people, label_choices=labels, editing=editing)
+    created = None
+    if request.method == "POST" and project is not None and form.is_valid():
+        with errors_into(form):
+            created = task_create(project=project, actor=member, **form.service_data())
+            if request.POST.get("another") != "1":
+                if request.htmx:
+                    response = HttpResponse(status=204)
+                    response["HX-Trigger"] = json.dumps({"tessera:created": created.key, "tessera:changed": ""})
+                    return response
+                return redirect("task-page", reference=created.key)
+            form = TaskForm(None, people=people, label_choices=labels, editing=editing)
+    context = {
+        "form": form,
+        "projects": choices,
+        "project": project,
+        "current_project": project_for_reading(wanted) if wanted else None,
+        "people": people,
+        "labels": labels,
+        "priorities": [(name, PRIORITY_LABELS[name]) for name in PRIORITY_BY_NAME],
+        "statuses": TaskStatus.choices,
+        "created": created,
+        "another": request.POST.get("another") == "1",
+        "dialog": bool(request.htmx),
+        "codes": project_permissions(member=member, project=project) if project else frozenset(),
+    }
+    status = 400 if request.method == "POST" and form.errors else 200
+    template = "tasks/task_new.html#dialog" if request.htmx else "tasks/task_new.html"
+    response = render(request, template, context, status=status)
+    if created is not None:
+        response["HX-Trigger"] = json.dumps({"tessera:changed": ""})
+    return response
