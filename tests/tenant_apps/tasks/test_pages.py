@@ -56,7 +56,9 @@ def test_pages_speak_russian(team):
     user.language = "ru"
     user.save(update_fields=["language"])
     text = team.client("Developer").get("/projects/WEB/").text
-    assert "Доска" in text and "Новая задача" in text and "В работе" in text
+    assert "Доска" in text
+    assert "Новая задача" in text
+    assert "В работе" in text
 
 
 @pytest.mark.django_db
@@ -81,7 +83,8 @@ def test_unknown_task_and_other_organisations_task_are_the_404_page(team, org_b)
 @pytest.mark.django_db
 def test_anonymous_visitors_are_sent_to_log_in(team):
     response = client_for(team.organization).get("/projects/WEB/")
-    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
 
 
 # --- Board -----------------------------------------------------------------------------
@@ -95,7 +98,8 @@ def test_dragging_a_card_to_done_changes_status_completed_at_and_activity(team):
     )
     assert response.status_code == 200, response.content
     moved = _task(team, task.number)
-    assert moved.status == TaskStatus.DONE and moved.completed_at is not None
+    assert moved.status == TaskStatus.DONE
+    assert moved.completed_at is not None
     assert _in(team, lambda: Activity.objects.filter(task=moved, field="status").count()) == 1
 
 
@@ -131,7 +135,8 @@ def test_keyboard_moves_up_and_down_work_as_plain_forms(team):
     order = _in(team, lambda: list(Task.objects.order_by("rank", "number").values_list("number", flat=True)))
     assert order == [second.number, first.number]
     response = client.post("/projects/WEB/move/", {"number": second.number, "status": "in_progress"})
-    assert response.status_code == 302 and _task(team, second.number).status == "in_progress"
+    assert response.status_code == 302
+    assert _task(team, second.number).status == "in_progress"
 
 
 @pytest.mark.django_db
@@ -166,9 +171,12 @@ def test_board_move_refuses_bad_input(team):
 def test_viewer_sees_no_edit_controls(team):
     task = team.task("Read only")
     board = team.client("Viewer").get("/projects/WEB/").text
-    assert 'draggable="true"' not in board and "card-menu" not in board
+    assert 'draggable="true"' not in board
+    assert "card-menu" not in board
     page = team.client("Viewer").get(f"/tasks/{task.key}/").text
-    assert "data-edit-title" not in page and 'name="body"' not in page and "Delete task" not in page
+    assert "data-edit-title" not in page
+    assert 'name="body"' not in page
+    assert "Delete task" not in page
     before = team.state()
     forced = team.client("Viewer").post(f"/tasks/{task.key}/edit/", {"fields": "title", "title": "Hacked"})
     assert forced.status_code == 403
@@ -181,11 +189,13 @@ def test_board_filters_narrow_the_cards_and_stay_in_the_url(team):
     team.task("Nobody's")
     client = team.client("Developer")
     page = client.get("/projects/WEB/?assignee=me").text
-    assert "Mine" in page and "Nobody&#x27;s" not in page
+    assert "Mine" in page
+    assert "Nobody&#x27;s" not in page
     page = client.get("/projects/WEB/?assignee=none").text
     assert "Mine" not in page
     bad = client.get("/projects/WEB/?priority=enormous")
-    assert bad.status_code == 200 and "errorlist" in bad.text
+    assert bad.status_code == 200
+    assert "errorlist" in bad.text
 
 
 @pytest.mark.django_db
@@ -201,9 +211,13 @@ def test_board_column_loads_more_beyond_100(team):
     _in(team, many)
     client = team.client("Developer")
     page = client.get("/projects/WEB/").text
-    assert ">Task 100<" in page and ">Task 101<" not in page and "load-more" in page
+    assert ">Task 100<" in page
+    assert ">Task 101<" not in page
+    assert "load-more" in page
     more = client.get("/projects/WEB/column/todo/?offset=100", HTTP_HX_REQUEST="true").text
-    assert ">Task 101<" in more and ">Task 105<" in more and "load-more" not in more
+    assert ">Task 101<" in more
+    assert ">Task 105<" in more
+    assert "load-more" not in more
 
 
 @pytest.mark.django_db
@@ -255,7 +269,8 @@ def test_a_megabyte_title_is_refused_naming_the_limit(team):
     assert "At most 255 characters" in response.text
     assert team.state() == before
     response = team.client("Developer").post(f"/tasks/{task.key}/edit/", {"fields": "title", "title": "  "})
-    assert response.status_code == 400 and "A task needs a title." in response.text
+    assert response.status_code == 400
+    assert "A task needs a title." in response.text
     assert team.state() == before
 
 
@@ -271,13 +286,15 @@ def test_a_stale_edit_shows_who_changed_it_and_saves_nothing(team):
     )
     response = developer.post(f"/tasks/{task.key}/edit/", {"fields": "title", "title": "Mine", "version": task.version})
     assert response.status_code == 409
-    assert "Changed by Project Manager" in response.text and "Overwrite with mine" in response.text
+    assert "Changed by Project Manager" in response.text
+    assert "Overwrite with mine" in response.text
     assert _task(team, task.number).title == "Theirs"
     # Overwrite: the form carries the new version.
     response = developer.post(
         f"/tasks/{task.key}/edit/", {"fields": "title", "title": "Mine", "version": task.version + 1}
     )
-    assert response.status_code == 302 and _task(team, task.number).title == "Mine"
+    assert response.status_code == 302
+    assert _task(team, task.number).title == "Mine"
 
 
 @pytest.mark.django_db
@@ -310,10 +327,12 @@ def test_attachments_upload_with_the_size_limit_and_show_thumbnails(team, settin
     response = client.post(f"/tasks/{task.key}/upload/", {"file": SimpleUploadedFile("shot.png", png)})
     assert response.status_code == 302
     page = client.get(f"/tasks/{task.key}/").text
-    assert '<img src="/api/v1/projects/WEB/tasks/' in page and "shot.png" in page
+    assert '<img src="/api/v1/projects/WEB/tasks/' in page
+    assert "shot.png" in page
     big = SimpleUploadedFile("big.bin", b"x" * 5000)
     response = client.post(f"/tasks/{task.key}/upload/", {"file": big}, HTTP_HX_REQUEST="true")
-    assert response.status_code == 413 and "limit" in response.json()["detail"]
+    assert response.status_code == 413
+    assert "limit" in response.json()["detail"]
     assert _in(team, lambda: task.attachments.count()) == 1
     assert (
         team.client("Viewer")
@@ -336,7 +355,8 @@ def test_watch_move_and_delete_from_the_task_page(team):
             project=team.ops, member=team.members["Project Manager"], role=Role.objects.get(name="Developer")
         )
     response = client.post(f"/tasks/{task.key}/move/", {"project": "OPS"})
-    assert response.status_code == 302 and response["Location"] == "/tasks/OPS-1/"
+    assert response.status_code == 302
+    assert response["Location"] == "/tasks/OPS-1/"
     assert client.get(f"/tasks/{task.key}/").status_code == 302  # the old number redirects
     # Deleting needs task.delete in OPS, where this manager is only a Developer.
     assert client.post("/tasks/OPS-1/delete/", {"confirm": "OPS-1"}).status_code == 403
@@ -365,7 +385,8 @@ def test_the_side_panel_is_the_task_fragment(team):
     task = team.task("Panel")
     response = team.client("Developer").get(f"/tasks/{task.key}/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="panel-host")
     assert response.status_code == 200
-    assert "data-panel" in response.text and "topbar" not in response.text
+    assert "data-panel" in response.text
+    assert "topbar" not in response.text
 
 
 # --- New task, list, bulk ----------------------------------------------------------------
@@ -375,20 +396,25 @@ def test_the_side_panel_is_the_task_fragment(team):
 def test_new_task_dialog_creates_and_can_create_another(team):
     client = team.client("Developer")
     response = client.post("/tasks/new/", {"project": "WEB", "title": "From the dialog", "priority": "high"})
-    assert response.status_code == 302 and response["Location"] == "/tasks/WEB-1/"
+    assert response.status_code == 302
+    assert response["Location"] == "/tasks/WEB-1/"
     response = client.post(
         "/tasks/new/",
         {"project": "WEB", "title": "Another", "priority": "none", "another": "1"},
         HTTP_HX_REQUEST="true",
     )
-    assert response.status_code == 200 and "WEB-2 created" in response.text and "<dialog" in response.text
+    assert response.status_code == 200
+    assert "WEB-2 created" in response.text
+    assert "<dialog" in response.text
     before = team.state()
     response = client.post("/tasks/new/", {"project": "WEB", "title": "", "priority": "none"})
-    assert response.status_code == 400 and "A task needs a title." in response.text
+    assert response.status_code == 400
+    assert "A task needs a title." in response.text
     response = client.post(
         "/tasks/new/", {"project": "WEB", "title": "Late", "priority": "none", "due_date": "31/31/2030"}
     )
-    assert response.status_code == 400 and "errorlist" in response.text
+    assert response.status_code == 400
+    assert "errorlist" in response.text
     assert team.state() == before
 
 
@@ -406,13 +432,15 @@ def test_list_filters_search_sorting_and_pagination(team):
     team.task("Fix the footer", priority=1)
     client = team.client("Developer")
     page = client.get("/projects/WEB/list/?search=design").text
-    assert "<mark>Design</mark>" in page and "Fix the footer" not in page
+    assert "<mark>Design</mark>" in page
+    assert "Fix the footer" not in page
     page = client.get("/projects/WEB/list/?ordering=-priority").text
     assert page.index("Design the header") < page.index("Fix the footer")
     page = client.get("/projects/WEB/list/?ordering=priority").text
     assert page.index("Fix the footer") < page.index("Design the header")
     bad = client.get("/projects/WEB/list/?created_after=yesterday")
-    assert bad.status_code == 200 and "errorlist" in bad.text
+    assert bad.status_code == 200
+    assert "errorlist" in bad.text
     assert client.get("/tasks/?search=footer").status_code == 200
 
 
@@ -451,7 +479,8 @@ def test_an_idle_page_check_costs_no_sql_and_a_change_is_seen(team):
     assert len(captured) <= 1, [q["sql"] for q in captured.captured_queries]
     team.task("Someone else's new task")
     response = client.get(url)
-    assert response.status_code == 200 and response["HX-Trigger"] == "tessera:changed"
+    assert response.status_code == 200
+    assert response["HX-Trigger"] == "tessera:changed"
     assert client.get(url.replace("t=", "t=forged")).status_code == 403
     # Another person cannot use this page's token.
     assert team.client("Reporter").get(url).status_code == 403
