@@ -14,6 +14,8 @@ urlpatterns = [
     path("accounts/signup/", SignupView.as_view(), name="account_signup"),
     path("accounts/", include("allauth.urls")),
     path("organizations/", organization_picker, name="organization-picker"),
+    # The language switch of the root domain's pages (Django's set_language view).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     # The endpoint to register in Stripe (Developers -> Webhooks): docs/billing.md.
     path("billing/stripe/webhook/", stripe_webhook, name="stripe-webhook"),

@@ -126,7 +126,9 @@ CONTENT_SECURITY_POLICY = {
         "font-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
-        "form-action": ["'self'"],
+        # Browsers apply form-action to the redirect after a POST too: logging in on the
+        # root domain lands in the organisation's domain (and logging out may go back).
+        "form-action": ["'self'", f"{SITE_SCHEME}://{BASE_DOMAIN}:*", f"{SITE_SCHEME}://*.{BASE_DOMAIN}:*"],
         "frame-ancestors": ["'none'"],
     }
 }

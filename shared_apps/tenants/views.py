@@ -2,8 +2,9 @@ from allauth.account.views import SignupView as AllauthSignupView
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
+from shared_apps.tenants.models import OrgRole
 from shared_apps.tenants.selectors import organizations_for_user
-from shared_apps.tenants.services import organization_url
+from shared_apps.tenants.services import domain_for_slug, organization_url
 from shared_apps.tenants.signup import signup_submit
 
 
@@ -21,7 +22,13 @@ class SignupView(AllauthSignupView):
 def organization_picker(request):
     """The root domain's "your organisations" page: pick one to open."""
     organizations = [
-        {"organization": organization, "url": organization_url(organization), "role": role}
+        {
+            "organization": organization,
+            "url": organization_url(organization),
+            "host": domain_for_slug(organization.slug),
+            "role": role,
+            "role_label": OrgRole(role).label,
+        }
         for organization, role in organizations_for_user(request.user)
     ]
     return render(request, "tenants/organization_picker.html", {"organizations": organizations})
