@@ -89,6 +89,8 @@ MIDDLEWARE = [
     "shared_apps.tenants.middleware.TenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Open pages poll for changes every few seconds: answered here, from the cache alone.
+    "tenant_apps.tasks.live.LiveCheckMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

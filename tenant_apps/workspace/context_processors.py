@@ -72,7 +72,8 @@ class _Shell:
 
 def shell(request) -> dict:
     tenant = getattr(request, "tenant", None)
-    if tenant is None or connection.schema_name == "public" or not request.user.is_authenticated:
+    user = getattr(request, "user", None)  # absent when a middleware answered first
+    if tenant is None or connection.schema_name == "public" or user is None or not user.is_authenticated:
         return {"shell_template": "base.html"}
     shell = _Shell(request)
     return {"shell": shell, "shell_template": "shell.html" if shell else "base.html"}
