@@ -134,7 +134,7 @@ def test_keyboard_moves_up_and_down_work_as_plain_forms(team):
     assert response.status_code == 302
     order = _in(team, lambda: list(Task.objects.order_by("rank", "number").values_list("number", flat=True)))
     assert order == [second.number, first.number]
-    response = client.post("/projects/WEB/move/", {"number": second.number, "status": "in_progress"})
+    response = client.post("/projects/WEB/move/", {"move": f"{second.number}:in_progress"})  # a card menu button
     assert response.status_code == 302
     assert _task(team, second.number).status == "in_progress"
 
