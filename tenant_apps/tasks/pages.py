@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from shared_apps.core.exceptions import ServiceRefusal
@@ -437,14 +438,17 @@ def _last_editor(task: Task) -> str:
     return activity.actor.display_name or activity.actor.email
 
 
+@csrf_exempt  # CSRF is checked below: the middleware would read an upload's body first
 def task_action(request, reference: str, action: str):
     """The task page's writes, each a plain form POST (htmx swaps the answer in)."""
     handler = _ACTIONS.get(action)
     if handler is None:
         raise Http404
     if action == "upload":
-        return _upload(request, reference)  # its own CSRF check, after the size limit
-    return member_required(require_POST(handler))(request, reference)
+        # Its own CSRF check, after the size limit: the upload handlers must be in place
+        # before anything reads the body (CsrfViewMiddleware reads request.POST).
+        return _upload(request, reference)
+    return csrf_protect(member_required(require_POST(handler)))(request, reference)
 
 
 def _task_redirect(request, task: Task):

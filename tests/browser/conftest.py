@@ -32,6 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from django.conf import settings
 from django.test import Client
+from django_tenants.utils import schema_context
 
 from shared_apps.accounts.models import User
 from shared_apps.tenants.models import Organization
@@ -364,6 +365,35 @@ class Workspace:
     def url(self, path: str = "/") -> str:
         return self.tessera.url(path, slug=self.slug)
 
+    def schema(self):
+        """`with workspace.schema():` queries the organisation's tables."""
+        return schema_context(self.organization.schema_name)
+
+    def member_of(self, user: User):
+        from tenant_apps.members.models import Member
+
+        return Member.objects.get(user_id=user.pk)
+
+    def project_seed(self, *, key: str = "WEB", name: str = "Website", titles: tuple[str, ...] = ()):
+        """A project led by the owner, the member a Developer and the viewer a Viewer in
+        it, with tasks of these titles (in this order on the To do column). Through the
+        services, as the pages would; the organisation's member pages come in part 2."""
+        from tenant_apps.projects.models import Role
+        from tenant_apps.projects.registry import DEVELOPER, VIEWER
+        from tenant_apps.projects.services import project_create, project_member_set
+        from tenant_apps.tasks.services import task_create
+
+        with self.schema():
+            owner = self.member_of(self.owner)
+            project = project_create(key=key, name=name, creator=owner)
+            project_member_set(
+                project=project, member=self.member_of(self.member), role=Role.objects.get(name=DEVELOPER)
+            )
+            project_member_set(project=project, member=self.member_of(self.viewer), role=Role.objects.get(name=VIEWER))
+            for title in titles:
+                task_create(project=project, actor=owner, title=title)
+        return project
+
 
 def unique_slug(prefix: str = "b") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
@@ -477,3 +507,16 @@ def screenshot_both_themes(page, name: str, *, check_accessibility: bool = True)
             directory.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(directory / f"{name}-{scheme}.png"), animations="disabled", caret="hide")
     page.emulate_media(color_scheme="light")
+
+
+def eventually(check: Callable[[], object], *, seconds: float = 5, what: str = "") -> object:
+    """`check()`'s first truthy answer within `seconds` (what the server does after a
+    browser action may land a moment after the page shows it)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        answer = check()
+        if answer:
+            return answer
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {seconds}s: {what or check}")
+        time.sleep(0.1)
