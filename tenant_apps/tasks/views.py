@@ -4,8 +4,9 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from django.shortcuts import render
 
-from tenant_apps.projects.permissions import member_for_request, user_can
+from tenant_apps.projects.permissions import member_for_request
 from tenant_apps.tasks.models import Task, TaskNumberRedirect
+from tenant_apps.tasks.permissions import access_task
 
 _REFERENCE = re.compile(r"^(?P<key>[A-Z][A-Z0-9]{1,9})-(?P<number>[1-9][0-9]{0,9})$")
 
@@ -19,15 +20,16 @@ def task_page(request, reference: str):
     if match is None:
         raise Http404
     key, number = match["key"], int(match["number"])
-    task = (
-        Task.objects.select_related("project", "reporter")
-        .prefetch_related("assignees", "labels")
-        .filter(project__key=key, number=number)
-        .first()
-    )
-    if task is None:
-        redirect = TaskNumberRedirect.objects.select_related("task__project").filter(project__key=key, number=number)
-        task = redirect.first().task if redirect.exists() else None
-    if task is None or member_for_request(request) is None or not user_can(request, "project.view", task.project):
-        raise Http404
+    member = member_for_request(request)
+    tasks = Task.objects.select_related("project", "reporter").prefetch_related("assignees", "labels")
+    try:
+        task = access_task(member=member, project=key, number=number, queryset=tasks)
+    except Http404:
+        moved = TaskNumberRedirect.objects.select_related("task__project").filter(project__key=key, number=number)
+        redirect = moved.first()
+        if redirect is None:
+            raise
+        task = access_task(
+            member=member, project=redirect.task.project.key, number=redirect.task.number, queryset=tasks
+        )
     return render(request, "tasks/task_page.html", {"task": task, "key": f"{task.project.key}-{task.number}"})

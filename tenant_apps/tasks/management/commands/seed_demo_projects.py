@@ -35,7 +35,7 @@ class Command(BaseCommand):
                 return
             members = {member.email: member for member in Member.objects.all()}
             owner = members["owner@acme.test"]
-            project = project_create(key="WEB", name="Website", creator=owner, description="The public website.")
+            project = project_create(key="WEB", name="Website", actor=owner, description="The public website.")
             roles = {"member@acme.test": "Developer", "guest@acme.test": "Viewer"}
             for email, role in roles.items():
                 project_member_set(project=project, member=members[email], role=Role.objects.get(name=role))
@@ -52,5 +52,5 @@ class Command(BaseCommand):
                     labels=[labels[name] for name in label_names],
                 )
                 if index == 0:
-                    comment_create(task=task, author=members["member@acme.test"], body="Reproduced on Safari 18.")
+                    comment_create(task=task, actor=members["member@acme.test"], body="Reproduced on Safari 18.")
         self.stdout.write(f"Demo project WEB with {len(DEMO_TASKS)} tasks in {organization.name}.")
