@@ -172,7 +172,7 @@ class BenchOrganization:
             developer = Role.objects.get(name="Developer")
             self.projects = []
             for index in range(projects):
-                project = project_create(key=f"P{index:02d}", name=f"Project {index}", creator=self.members[0])
+                project = project_create(key=f"P{index:02d}", name=f"Project {index}", actor=self.members[0])
                 for member in self.members[1:]:
                     project_member_set(project=project, member=member, role=developer)
                 self.projects.append(project)

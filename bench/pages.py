@@ -76,7 +76,7 @@ def main() -> None:
         for index in range(50):
             comment_create(
                 task=task,
-                author=bench.members[index % 5],
+                actor=bench.members[index % 5],
                 body=f"Comment **{index}** with a [link](https://example.com).",
             )
         per_status = dict(

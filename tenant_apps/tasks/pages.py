@@ -497,7 +497,7 @@ def _comment(request, reference: str):
     task = _task_for_page(request, reference, "comment.create")
     form = CommentForm(request.POST)
     if form.is_valid():
-        comment_create(task=task, author=member_for_request(request), body=form.cleaned_data["body"])
+        comment_create(task=task, actor=member_for_request(request), body=form.cleaned_data["body"])
         return _task_redirect(request, task)
     context = {**task_context(request, task), "comment_form": form}
     template = "tasks/task_page.html#task-body" if request.htmx else "tasks/task_page.html"
@@ -642,7 +642,7 @@ def _delete(request, reference: str):
         messages.error(request, _("Type %(key)s to confirm the deletion.") % {"key": task.key})
         return redirect("task-page", reference=task.key)
     project_key = task.project.key
-    task_delete(task=task)
+    task_delete(task=task, actor=member_for_request(request))
     from django.contrib import messages
 
     messages.success(request, _("%(key)s deleted.") % {"key": reference.upper()})
@@ -775,7 +775,7 @@ def task_bulk(request):
                     task_update(task=task, actor=member, data={"labels": [*current, label]})
             elif action == "delete":
                 access_task(member=member, project=task.project, number=task.number, code="task.delete")
-                task_delete(task=task)
+                task_delete(task=task, actor=member)
             else:
                 raise ValidationError(_("Choose what to do with the selected tasks."))
             done.append(reference)

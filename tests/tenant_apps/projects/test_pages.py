@@ -107,7 +107,7 @@ def test_projects_page_queries_stay_constant_as_projects_grow(team):
         client.get("/projects/")
     with schema_context(team.organization.schema_name):
         for index in range(5):
-            project_create(key=f"P{index}X", name=f"Project {index}", creator=team.members["Developer"])
+            project_create(key=f"P{index}X", name=f"Project {index}", actor=team.members["Developer"])
     client.get("/projects/")
     with CaptureQueriesContext(connection) as second:
         client.get("/projects/")

@@ -69,7 +69,7 @@ def test_unknown_task_and_other_organisations_task_are_the_404_page(team, org_b)
         from tenant_apps.tasks.services import task_create
 
         owner = Member.objects.get(email="owner@bravo.test")
-        secret = task_create(project=project_create(key="SEC", name="Secret", creator=owner), actor=owner, title="x")
+        secret = task_create(project=project_create(key="SEC", name="Secret", actor=owner), actor=owner, title="x")
     client = team.client("Developer")
     for url in ("/tasks/WEB-999/", f"/tasks/{secret.key}/", "/tasks/not-a-key/", "/projects/SEC/"):
         response = client.get(url)
