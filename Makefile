@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format services bench bench-report bench-tasks bench-notify bench-billing clean
+.PHONY: run test lint format services bench bench-report bench-tasks bench-notify bench-billing bench-pages clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ bench-notify: $(STAMP)
 # Billing's cost on the write paths (limit checks, webhooks).
 bench-billing: $(STAMP)
 	$(PY) platform/dev.py bench bench/billing.py $(ARGS)
+
+# Web pages (board of 1,000 tasks, list, task page with 50 comments) against the JSON API.
+bench-pages: $(STAMP)
+	$(PY) platform/dev.py bench bench/pages.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache

@@ -119,7 +119,7 @@ def main() -> None:
 
     with schema_context(organization.schema_name):
         creator = Member.objects.get(user_id=owner.pk)
-        project = project_create(key="FILES", name="Files", creator=creator)
+        project = project_create(key="FILES", name="Files", actor=creator)
         task = task_create(project=project, actor=creator, title="Has files")
 
     def check_storage() -> float:

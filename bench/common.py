@@ -172,7 +172,7 @@ class BenchOrganization:
             developer = Role.objects.get(name="Developer")
             self.projects = []
             for index in range(projects):
-                project = project_create(key=f"P{index:02d}", name=f"Project {index}", creator=self.members[0])
+                project = project_create(key=f"P{index:02d}", name=f"Project {index}", actor=self.members[0])
                 for member in self.members[1:]:
                     project_member_set(project=project, member=member, role=developer)
                 self.projects.append(project)
@@ -188,6 +188,7 @@ class BenchOrganization:
         from psycopg2.extras import execute_values
 
         from tenant_apps.projects.models import Project
+        from tenant_apps.tasks.ranks import rank_for_number
 
         started = time.perf_counter()
         now = datetime.now(tz=UTC)
@@ -209,15 +210,15 @@ class BenchOrganization:
                             completed = min(now, created + timedelta(seconds=rng.random() * 30 * 86400))
                         rows.append(
                             (project.pk, number, title(rng), text(rng, 12, 0.03), status, rng.randint(0, 4),
-                             members[rng.randrange(len(members))].pk, 1, created, completed)
+                             members[rng.randrange(len(members))].pk, 1, rank_for_number(number), created, completed)
                         )  # fmt: skip
                     ids = execute_values(
                         cursor,
                         "INSERT INTO tasks_task (project_id, number, title, description, status, priority, "
-                        "reporter_id, version, created_at, completed_at, updated_at) "
+                        "reporter_id, version, rank, created_at, completed_at, updated_at) "
                         "SELECT v.*, now() FROM (VALUES %s) AS v RETURNING id",
                         rows,
-                        template="(%s, %s, %s, %s, %s, %s, %s, %s, %s::timestamptz, %s::timestamptz)",
+                        template="(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::timestamptz, %s::timestamptz)",
                         fetch=True,
                     )
                     links = [

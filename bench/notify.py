@@ -60,7 +60,7 @@ def _organizations(count: int) -> list[dict]:
             membership_add(organization=organization, user=user, role=OrgRole.MEMBER)
         with schema_context(organization.schema_name):
             members = list(Member.objects.order_by("pk"))
-            project = project_create(key="WEB", name="Website", creator=members[0])
+            project = project_create(key="WEB", name="Website", actor=members[0])
             developer = Role.objects.get(name="Developer")
             for member in members[1:]:
                 project_member_set(project=project, member=member, role=developer)

@@ -49,6 +49,8 @@ SHARED_APPS = [
     "shared_apps.tenants",
     "shared_apps.accounts",
     "shared_apps.billing",
+    # In both lists: public keeps the platform's audit log, each schema its own (docs/audit.md).
+    "shared_apps.audit",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -73,6 +75,7 @@ TENANT_APPS = [
     # Each schema keeps its own content types; `auth` stays public-only so product roles
     # never resolve to per-tenant auth tables (DESIGN.md section 3).
     "django.contrib.contenttypes",
+    "shared_apps.audit",
     "tenant_apps.members",
     "tenant_apps.projects",
     "tenant_apps.tasks",
@@ -87,6 +90,8 @@ MIDDLEWARE = [
     # Answers /healthz on any host, before tenant resolution and ALLOWED_HOSTS.
     "shared_apps.core.middleware.HealthCheckMiddleware",
     "shared_apps.tenants.middleware.TenantMiddleware",
+    # The client's IP and user agent for the audit entries this request's writes make.
+    "shared_apps.audit.context.AuditContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Open pages poll for changes every few seconds: answered here, from the cache alone.
@@ -237,6 +242,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "tenant_schemas": ["public"],
     },
+    # Audit retention (TESSERA_AUDIT_RETENTION_DAYS): every organisation, and public.
+    "audit-sweep": {"task": "audit.sweep", "schedule": 24 * 3600.0},
+    "audit-sweep-public": {"task": "audit.sweep", "schedule": 24 * 3600.0, "tenant_schemas": ["public"]},
     "billing-expire-trials": {
         "task": "billing.trials_expire",
         "schedule": 3600.0,
@@ -418,6 +426,8 @@ LOGGING = {
 # Shared apps write tenant-local Member rows through this function (run inside the
 # organisation's schema), never by importing tenant apps.
 TESSERA_MEMBER_SYNC = "tenant_apps.members.services.member_sync"
+# Audit entries older than this many days are deleted by the daily audit.sweep job.
+TESSERA_AUDIT_RETENTION_DAYS = env.int("TESSERA_AUDIT_RETENTION_DAYS", default=400)
 
 # Days an invitation link stays valid.
 TESSERA_INVITATION_DAYS = env.int("TESSERA_INVITATION_DAYS", default=7)

@@ -59,7 +59,7 @@ class ApiTokenListCreateApi(APIView):
     def post(self, request):
         serializer = ApiTokenCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        token, key = api_token_create(user=request.user, **serializer.validated_data)
+        token, key = api_token_create(user=request.user, actor=request.user, **serializer.validated_data)
         data = ApiTokenOutputSerializer(token).data | {"key": key}
         return Response(ApiTokenCreatedOutputSerializer(data).data, status=status.HTTP_201_CREATED)
 
@@ -71,6 +71,6 @@ class ApiTokenDetailApi(APIView):
     @extend_schema(responses={204: OpenApiResponse(description="Revoked."), 404: OpenApiResponse()})
     def delete(self, request, token_id: int):
         """Revoke one of your tokens; requests with it fail from now on."""
-        token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
-        api_token_revoke(token=token)
+        token = get_object_or_404(ApiToken.objects.select_related("user"), pk=token_id, user=request.user)
+        api_token_revoke(token=token, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

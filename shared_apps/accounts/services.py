@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from shared_apps.accounts.models import User
+from shared_apps.audit.services import audit_record, audit_target
 from shared_apps.tenants.services import member_sync
 
 logger = logging.getLogger(__name__)
@@ -20,11 +21,21 @@ def user_deactivate(*, user: User, actor: User | None = None) -> User:
     Users are never hard-deleted across schemas (DESIGN.md section 3); their tenant
     history keeps pointing at the tenant-local Member."""
     with transaction.atomic():
+        was_active = user.is_active
         user.is_active = False
         user.deactivated_at = timezone.now()
         user.save(update_fields=["is_active", "deactivated_at"])
         for membership in user.memberships.select_related("organization"):
             member_sync(organization=membership.organization, user=user, role=membership.role, is_active=False)
+        # The platform's log: a user is everyone's, not one organisation's.
+        audit_record(
+            action="user.deactivated",
+            actor=actor,
+            target=audit_target(user, user.email),
+            before={"is_active": was_active},
+            after={"is_active": False},
+            public=True,
+        )
     logger.info("user %s deactivated by %s", user.pk, actor.pk if actor else "system")
     return user
 

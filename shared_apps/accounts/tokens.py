@@ -7,12 +7,14 @@ from datetime import datetime, timedelta
 
 from allauth.account.adapter import get_adapter
 from django.core.cache import caches
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
 from shared_apps.accounts.models import ApiToken, User
+from shared_apps.audit.services import audit_record, audit_target
 from shared_apps.core.middleware import language_activate
 
 KEY_PREFIX = "tsr_"
@@ -28,20 +30,39 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def api_token_create(*, user: User, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+def api_token_create(
+    *, user: User, name: str, expires_at: datetime | None = None, actor: User | None = None
+) -> tuple[ApiToken, str]:
     """Create a token for `user`; returns it and its key. The key is not stored and
-    cannot be shown again."""
+    cannot be shown again. Audited in the platform's log (api_token.created; a token is
+    the user's, not one organisation's). `actor` None: the user themself."""
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(
-        user=user, name=name, prefix=key[:_PREFIX_LENGTH], key_digest=_digest(key), expires_at=expires_at
-    )
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user, name=name, prefix=key[:_PREFIX_LENGTH], key_digest=_digest(key), expires_at=expires_at
+        )
+        audit_record(
+            action="api_token.created",
+            actor=actor or user,
+            target=audit_target(token, f"{token.prefix}… ({user.email})"),
+            after={"name": name, "expires_at": expires_at},
+            public=True,
+        )
     return token, key
 
 
-def api_token_revoke(*, token: ApiToken) -> ApiToken:
+def api_token_revoke(*, token: ApiToken, actor: User | None = None) -> ApiToken:
+    """Revoke `token` (audited: api_token.revoked). `actor` None: its user."""
     if token.revoked_at is None:
-        token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
+        with transaction.atomic():
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            audit_record(
+                action="api_token.revoked",
+                actor=actor or token.user,
+                target=audit_target(token, f"{token.prefix}… ({token.user.email})"),
+                public=True,
+            )
     return token
 
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from shared_apps.accounts.models import User
+from shared_apps.audit.services import audit_record, audit_target
 from shared_apps.billing.exceptions import BillingConflict, BillingDisabled
 from shared_apps.billing.limits import billing_enabled, billing_url, plan_free, subscription_ensure
 from shared_apps.billing.models import FREE, TEAM, Plan, Subscription
@@ -47,11 +48,13 @@ def subscription_comp_set(*, subscription: Subscription, plan: Plan, actor: User
     says, until the grant ends. A Stripe subscription keeps its own state meanwhile."""
     with transaction.atomic():
         locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
+        before = locked.comped_plan.code if locked.comped_plan_id else None
         locked.comped_plan = plan
         locked.comped_by = actor
         locked.comped_at = timezone.now()
         locked.comped_note = note[:255]
         locked.save(update_fields=["comped_plan", "comped_by", "comped_at", "comped_note", "updated_at"])
+        _grant_audit(subscription=locked, actor=actor, before=before, after=plan.code, note=locked.comped_note)
     logger.info("billing: %s granted %s to %s", actor, plan.code, locked.organization_id)
     return locked
 
@@ -60,13 +63,28 @@ def subscription_comp_end(*, subscription: Subscription, actor: User) -> Subscri
     """End a staff grant: the paid plan (Stripe's) or Free applies again."""
     with transaction.atomic():
         locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
+        before = locked.comped_plan.code if locked.comped_plan_id else None
         locked.comped_plan = None
         locked.comped_at = None
         locked.comped_by = None
         locked.comped_note = ""
         locked.save(update_fields=["comped_plan", "comped_by", "comped_at", "comped_note", "updated_at"])
+        _grant_audit(subscription=locked, actor=actor, before=before, after=None)
     logger.info("billing: %s ended the grant of %s", actor, locked.organization_id)
     return locked
+
+
+def _grant_audit(*, subscription: Subscription, actor: User, before, after, note: str = "") -> None:
+    """A staff grant is a platform staff action: the platform's log (public)."""
+    organization = subscription.organization
+    audit_record(
+        action="plan.changed",
+        actor=actor,
+        target=audit_target(organization, organization.slug),
+        before={"granted_plan": before},
+        after={"granted_plan": after, **({"note": note} if note else {})},
+        public=True,
+    )
 
 
 def trials_expire(*, now=None) -> int:
@@ -156,6 +174,14 @@ def checkout_session_create(*, organization: Organization, plan_code: str, actor
             }
         ),
     )
+    with transaction.atomic():
+        audit_record(
+            action="plan.checkout_started",
+            actor=actor,
+            target=audit_target(organization, organization.slug),
+            after={"plan": plan.code},
+            organization=organization,
+        )
     logger.info("billing: checkout %s for %s (%s) by %s", session.id, organization.pk, plan.code, actor.pk)
     return session.url
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_tenants.utils import schema_context
 
+from shared_apps.audit.services import STRIPE, audit_record, audit_target
 from shared_apps.billing.limits import plan_free, read_only_from, subscription_ensure
 from shared_apps.billing.models import Plan, Subscription, WebhookEvent
 from shared_apps.tenants.models import Organization
@@ -167,14 +168,46 @@ def _locked_subscription(
                 subscription_ensure(organization.get())
                 row = rows.filter(organization__schema_name=reference).first()
         if row is not None:
-            return row
+            return _state_remember(row)
     if subscription_id:
         row = rows.filter(stripe_subscription_id=subscription_id).first()
         if row is not None:
-            return row
+            return _state_remember(row)
     if customer_id:
-        return rows.filter(stripe_customer_id=customer_id).first()
+        return _state_remember(rows.filter(stripe_customer_id=customer_id).first())
     return None
+
+
+def _state_remember(subscription: Subscription | None) -> Subscription | None:
+    """Keep the plan and status as they were when the event's row was locked, for
+    _plan_audit."""
+    if subscription is not None:
+        subscription._audit_before = (subscription.plan_id, subscription.status)
+    return subscription
+
+
+def _plan_audit(subscription: Subscription) -> None:
+    """A plan.changed entry in the organisation's log (actor Stripe) when the event
+    changed its plan or subscription status; same transaction as the change."""
+    plan_id, status = getattr(subscription, "_audit_before", (subscription.plan_id, subscription.status))
+    if (plan_id, status) == (subscription.plan_id, subscription.status):
+        return
+    codes = dict(Plan.objects.filter(pk__in=[plan_id, subscription.plan_id]).values_list("pk", "code"))
+    before, after = {}, {}
+    if plan_id != subscription.plan_id:
+        before["plan"], after["plan"] = codes.get(plan_id), codes.get(subscription.plan_id)
+    if status != subscription.status:
+        before["status"], after["status"] = status, subscription.status
+    organization = subscription.organization
+    audit_record(
+        action="plan.changed",
+        actor=STRIPE,
+        target=audit_target(organization, organization.slug),
+        before=before,
+        after=after,
+        organization=organization,
+    )
+    subscription._audit_before = (subscription.plan_id, subscription.status)
 
 
 def _newer(subscription: Subscription, key: tuple) -> bool:
@@ -256,6 +289,7 @@ def _checkout_completed(session: dict, key: tuple) -> tuple[str, Organization | 
     subscription.cancel_at_period_end = False
     _mark(subscription, key)
     subscription.save()
+    _plan_audit(subscription)
     return f"checkout completed: {plan.code}, {subscription.status}", subscription.organization
 
 
@@ -336,6 +370,7 @@ def _subscription_changed(stripe_subscription: dict, key: tuple, *, deleted: boo
         stripe_subscription.get("cancel_at_period_end") or stripe_subscription.get("cancel_at")
     )
     subscription.save()
+    _plan_audit(subscription)
     if not was_past_due and status == Subscription.Status.PAST_DUE:
         _past_due_notify(subscription)
     return f"subscription {stripe_status}: {plan.code}{outcome}", organization
@@ -403,6 +438,7 @@ def _invoice_event(invoice: dict, key: tuple, *, paid: bool) -> tuple[str, Organ
             if subscription.current_period_end is None or period_end > subscription.current_period_end:
                 subscription.current_period_end = period_end
         subscription.save()
+        _plan_audit(subscription)
         return f"invoice paid: {subscription.status}", organization
     if invoice.get("billing_reason") not in _RENEWAL_REASONS:
         # A failed proration or one-off invoice leaves the subscription as Stripe keeps
@@ -416,6 +452,7 @@ def _invoice_event(invoice: dict, key: tuple, *, paid: bool) -> tuple[str, Organ
     if starts:
         subscription.past_due_since = key[0]
     subscription.save()
+    _plan_audit(subscription)
     if starts and subscription.status == Subscription.Status.PAST_DUE:
         _past_due_notify(subscription)
     return f"invoice payment failed: {subscription.status}", organization

@@ -1,5 +1,7 @@
 from django.contrib import admin, messages
 from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils.html import format_html
 
 from shared_apps.tenants.models import Domain, Invitation, Membership, Organization
 from shared_apps.tenants.services import organization_status_set
@@ -36,7 +38,7 @@ class OrganizationAdmin(admin.ModelAdmin):
     list_display = ["__str__", "slug", "status", "schema_name", "member_count", "created_at"]
     list_filter = ["status"]
     search_fields = ["name", "slug", "schema_name", "domains__domain"]
-    readonly_fields = ["schema_name", "created_at", "activated_at"]
+    readonly_fields = ["schema_name", "created_at", "activated_at", "audit_log"]
     inlines = [DomainInline, MembershipInline]
     actions = ["suspend", "reactivate"]
 
@@ -46,6 +48,15 @@ class OrganizationAdmin(admin.ModelAdmin):
     @admin.display(ordering="_member_count", description="members")
     def member_count(self, obj):
         return obj._member_count
+
+    @admin.display(description="audit log")
+    def audit_log(self, obj):
+        if obj.pk is None:
+            return "—"
+        return format_html(
+            '<a href="{}">The organisation\'s audit entries</a>',
+            reverse("admin:audit_auditentry_organization", args=[obj.pk]),
+        )
 
     def has_delete_permission(self, request, obj=None):
         # Deleting an organisation's data is an explicit operation, not a list action.

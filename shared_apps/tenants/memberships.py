@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from shared_apps.accounts.models import User
+from shared_apps.audit.services import audit_record, audit_target
 from shared_apps.billing.limits import limit_check
 from shared_apps.tenants.models import MANAGER_ROLES, Invitation, Membership, Organization, OrgRole
 from shared_apps.tenants.services import member_sync, membership_create, organization_url
@@ -37,10 +38,10 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _require_manager(*, actor_membership: Membership, target_role: str | None = None) -> None:
-    if actor_membership.role not in MANAGER_ROLES:
+def _require_manager(*, actor: Membership, target_role: str | None = None) -> None:
+    if actor.role not in MANAGER_ROLES:
         raise PermissionDenied(_("Only owners and admins can manage members."))
-    if target_role == OrgRole.OWNER and actor_membership.role != OrgRole.OWNER:
+    if target_role == OrgRole.OWNER and actor.role != OrgRole.OWNER:
         raise PermissionDenied(_("Only an owner can grant, change or remove the owner role."))
 
 
@@ -52,13 +53,13 @@ def invitation_url(invitation: Invitation, token: str) -> str:
 
 
 def invitation_create(
-    *, organization: Organization, email: str, role: str, actor_membership: Membership
+    *, organization: Organization, email: str, role: str, actor: Membership
 ) -> tuple[Invitation, str]:
     """Invite `email` with `role`; emails a single-use link valid TESSERA_INVITATION_DAYS.
     A pending invitation to the same address is replaced (the old link stops working).
     Refused (PlanLimitExceeded) when the plan's member allowance is used up.
     Returns the invitation and the link's token (not stored: only its digest is)."""
-    _require_manager(actor_membership=actor_membership, target_role=role)
+    _require_manager(actor=actor, target_role=role)
     email = email.strip().lower()
     if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
         raise ValidationError({"email": _("%(email)s is already a member.") % {"email": email}}, code="already_member")
@@ -78,8 +79,15 @@ def invitation_create(
             email=email,
             role=role,
             token_digest=_digest(token),
-            invited_by=actor_membership.user,
+            invited_by=actor.user,
             expires_at=now + timedelta(days=settings.TESSERA_INVITATION_DAYS),
+        )
+        audit_record(
+            action="invitation.sent",
+            actor=actor,
+            target=audit_target(invitation, email),
+            after={"email": email, "role": role},
+            organization=organization,
         )
         url = invitation_url(invitation, token)
         # robust: an SMTP failure after the commit is logged, never a 500 for an
@@ -96,11 +104,19 @@ def _invitation_email_send(*, invitation: Invitation, url: str) -> None:
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email])
 
 
-def invitation_revoke(*, invitation: Invitation, actor_membership: Membership) -> Invitation:
-    _require_manager(actor_membership=actor_membership, target_role=invitation.role)
+def invitation_revoke(*, invitation: Invitation, actor: Membership) -> Invitation:
+    _require_manager(actor=actor, target_role=invitation.role)
     if invitation.is_pending:
-        invitation.revoked_at = timezone.now()
-        invitation.save(update_fields=["revoked_at"])
+        with transaction.atomic():
+            invitation.revoked_at = timezone.now()
+            invitation.save(update_fields=["revoked_at"])
+            audit_record(
+                action="invitation.withdrawn",
+                actor=actor,
+                target=audit_target(invitation, invitation.email),
+                before={"email": invitation.email, "role": invitation.role},
+                organization=invitation.organization,
+            )
     return invitation
 
 
@@ -165,6 +181,13 @@ def invitation_accept(
         invitation.accepted_at = timezone.now()
         invitation.accepted_by = user
         invitation.save(update_fields=["accepted_at", "accepted_by"])
+        audit_record(
+            action="invitation.accepted",
+            actor=user,
+            target=audit_target(invitation, invitation.email),
+            after={"email": user.email, "role": invitation.role},
+            organization=organization,
+        )
     logger.info("invitation %s accepted by user %s", invitation.pk, user.pk)
     return membership
 
@@ -182,43 +205,52 @@ def _lock_with_owners(*, organization_id: int, pks: list[int]) -> dict[int, Memb
     return {row.pk: row for row in rows}
 
 
-def _locked_pair(*, membership: Membership, actor_membership: Membership) -> tuple[Membership, Membership, int]:
+def _locked_pair(*, membership: Membership, actor: Membership) -> tuple[Membership, Membership, int]:
     """The target and the actor as locked, current rows, and the number of owners."""
-    rows = _lock_with_owners(organization_id=membership.organization_id, pks=[membership.pk, actor_membership.pk])
-    if actor_membership.pk not in rows:
+    rows = _lock_with_owners(organization_id=membership.organization_id, pks=[membership.pk, actor.pk])
+    if actor.pk not in rows:
         raise PermissionDenied(_("You are no longer a member of this organisation."))
     if membership.pk not in rows:
         raise ValidationError(_("This person is no longer a member."), code="gone")
     owners = sum(1 for row in rows.values() if row.role == OrgRole.OWNER)
-    return rows[membership.pk], rows[actor_membership.pk], owners
+    return rows[membership.pk], rows[actor.pk], owners
 
 
-def membership_role_change(*, membership: Membership, role: str, actor_membership: Membership) -> Membership:
+def membership_role_change(*, membership: Membership, role: str, actor: Membership) -> Membership:
     if role not in OrgRole.values:
         raise ValidationError({"role": _("Unknown role.")})
     with transaction.atomic():
-        membership, actor, owners = _locked_pair(membership=membership, actor_membership=actor_membership)
+        membership, actor, owners = _locked_pair(membership=membership, actor=actor)
         touches_owner = OrgRole.OWNER in (role, membership.role)
-        _require_manager(actor_membership=actor, target_role=OrgRole.OWNER if touches_owner else None)
+        _require_manager(actor=actor, target_role=OrgRole.OWNER if touches_owner else None)
         if membership.role == role:
             return membership
         if membership.role == OrgRole.OWNER and owners <= 1:
             raise ValidationError(_LAST_OWNER_MESSAGE, code="last_owner")
+        previous = membership.role
         membership.role = role
         membership.save(update_fields=["role"])
         member_sync(organization=membership.organization, user=membership.user, role=role)
+        audit_record(
+            action="membership.role_changed",
+            actor=actor,
+            target=audit_target(membership, membership.user.email),
+            before={"role": previous},
+            after={"role": role},
+            organization=membership.organization,
+        )
     return membership
 
 
-def membership_remove(*, membership: Membership, actor_membership: Membership) -> None:
+def membership_remove(*, membership: Membership, actor: Membership) -> None:
     """Remove someone (or yourself) from the organisation. Access ends at once: every
     request checks the Membership, whatever session or token it carries. The
     organisation's Member row stays, inactive, for its history; their project roles go,
     so being invited again starts from nothing."""
     with transaction.atomic():
-        membership, actor, owners = _locked_pair(membership=membership, actor_membership=actor_membership)
+        membership, actor, owners = _locked_pair(membership=membership, actor=actor)
         if membership.pk != actor.pk:
-            _require_manager(actor_membership=actor, target_role=membership.role)
+            _require_manager(actor=actor, target_role=membership.role)
         if membership.role == OrgRole.OWNER and owners <= 1:
             raise ValidationError(_LAST_OWNER_MESSAGE, code="last_owner")
         member_sync(
@@ -227,5 +259,13 @@ def membership_remove(*, membership: Membership, actor_membership: Membership) -
             role=membership.role,
             is_active=False,
             forget_project_roles=True,
+        )
+        audit_record(
+            action="membership.removed",
+            actor=actor,
+            target=audit_target(membership, membership.user.email),
+            before={"role": membership.role},
+            after={"left": True} if membership.pk == actor.pk else {},
+            organization=membership.organization,
         )
         membership.delete()

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from shared_apps.accounts.models import User
+from shared_apps.audit.services import audit_diff, audit_record, audit_target
 from shared_apps.billing.limits import limit_check
 from shared_apps.billing.services import subscription_start
 from shared_apps.tenants.models import Domain, Membership, Organization, OrgRole
@@ -141,8 +142,15 @@ def _organization_activate(*, organization: Organization, slug: str, name: str, 
     organization.activated_at = timezone.now()
     organization.save(update_fields=["slug", "name", "status", "activated_at"])
     Domain.objects.create(domain=domain_for_slug(slug), tenant=organization, is_primary=True)
-    Membership.objects.create(user=owner, organization=organization, role=OrgRole.OWNER)
+    membership = Membership.objects.create(user=owner, organization=organization, role=OrgRole.OWNER)
     member_sync(organization=organization, user=owner, role=OrgRole.OWNER)
+    audit_record(
+        action="membership.added",
+        actor=owner,
+        target=audit_target(membership, owner.email),
+        after={"role": OrgRole.OWNER, "via": "sign-up"},
+        organization=organization,
+    )
     subscription_start(organization=organization)
     return organization
 
@@ -220,15 +228,28 @@ def membership_create(*, organization: Organization, user: User, role: str) -> M
     return membership
 
 
-def membership_add(*, organization: Organization, user: User, role: str) -> Membership:
+def membership_add(*, organization: Organization, user: User, role: str, actor: User | None = None) -> Membership:
     """Add `user` to `organization`, or set their role if they are in it already (public
     Membership and tenant Member together). For operators' tools (seed data, commands);
-    invitations use `membership_create`, which never changes an existing role."""
+    invitations use `membership_create`, which never changes an existing role. Audited
+    (membership.added / membership.role_changed); `actor` None: the system."""
     with transaction.atomic():
-        membership, _created = Membership.objects.update_or_create(
+        previous = (
+            Membership.objects.filter(user=user, organization=organization).values_list("role", flat=True).first()
+        )
+        membership, created = Membership.objects.update_or_create(
             user=user, organization=organization, defaults={"role": role}
         )
         member_sync(organization=organization, user=user, role=role)
+        if created or previous != role:
+            audit_record(
+                action="membership.added" if created else "membership.role_changed",
+                actor=actor,
+                target=audit_target(membership, user.email),
+                before={} if created else {"role": previous},
+                after={"role": role},
+                organization=organization,
+            )
     return membership
 
 
@@ -238,8 +259,22 @@ def organization_status_set(*, organization: Organization, status: str, actor: U
     allowed = {Organization.Status.ACTIVE, Organization.Status.SUSPENDED}
     if status not in allowed or organization.status not in allowed:
         raise ValidationError({"status": _("Only active and suspended organisations can change status.")})
-    organization.status = status
-    organization.save(update_fields=["status"])
+    previous = organization.status
+    with transaction.atomic():
+        organization.status = status
+        organization.save(update_fields=["status"])
+        if previous != status:
+            # A platform staff action: the platform's log (public).
+            audit_record(
+                action="organization.suspended"
+                if status == Organization.Status.SUSPENDED
+                else "organization.reactivated",
+                actor=actor,
+                target=audit_target(organization, organization.slug),
+                before={"status": previous},
+                after={"status": status},
+                public=True,
+            )
     logger.info("organisation %s set to %s by %s", organization.schema_name, status, actor)
     return organization
 
@@ -250,6 +285,7 @@ def organization_settings_update(
     """Rename the organisation and/or change its time zone (owners and admins: the
     caller checks). Raises ValidationError naming the field; nothing is saved then."""
     changed: list[str] = []
+    previous = {"name": organization.name, "time_zone": organization.time_zone}
     if name is not None:
         name = name.strip()
         if not name:
@@ -266,7 +302,18 @@ def organization_settings_update(
         organization.time_zone = time_zone
         changed.append("time_zone")
     if changed:
-        # The model signals drop the cached host lookup, so the next request sees it.
-        organization.save(update_fields=changed)
+        with transaction.atomic():
+            # The model signals drop the cached host lookup, so the next request sees it.
+            organization.save(update_fields=changed)
+            before, after = audit_diff(previous, {"name": organization.name, "time_zone": organization.time_zone})
+            if after:
+                audit_record(
+                    action="organization.settings_changed",
+                    actor=actor,
+                    target=audit_target(organization, organization.slug),
+                    before=before,
+                    after=after,
+                    organization=organization,
+                )
         logger.info("organisation %s settings %s changed by %s", organization.schema_name, changed, actor)
     return organization

@@ -72,7 +72,7 @@ class MemberDetailApi(APIView):
         membership_role_change(
             membership=membership,
             role=serializer.validated_data["role"],
-            actor_membership=membership_for_request(request),
+            actor=membership_for_request(request),
         )
         member.refresh_from_db()
         return Response(MemberOutputSerializer(member).data)
@@ -83,7 +83,7 @@ class MemberDetailApi(APIView):
         _member, membership = access_member(member=member_for_request(request), member_id=member_id)
         membership_remove(
             membership=membership,
-            actor_membership=membership_for_request(request),
+            actor=membership_for_request(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -140,7 +140,7 @@ class InvitationListCreateApi(APIView):
         serializer.is_valid(raise_exception=True)
         invitation, _token = invitation_create(
             organization=request.tenant,
-            actor_membership=membership_for_request(request),
+            actor=membership_for_request(request),
             **serializer.validated_data,
         )
         return Response(InvitationOutputSerializer(invitation).data, status=status.HTTP_201_CREATED)
@@ -152,7 +152,7 @@ class InvitationDetailApi(APIView):
     @extend_schema(responses={204: OpenApiResponse(description="Withdrawn: the link stops working.")})
     def delete(self, request, invitation_id: int):
         invitation = access_invitation(member=member_for_request(request), invitation_id=invitation_id)
-        invitation_revoke(invitation=invitation, actor_membership=membership_for_request(request))
+        invitation_revoke(invitation=invitation, actor=membership_for_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -32,6 +32,7 @@ from tenant_apps.notifications.services import (
     watcher_remove,
     watchers_add,
     webhook_create,
+    webhook_delete,
     webhook_update,
 )
 from tenant_apps.projects.permissions import ProjectScopedApi, member_for_request, org_manager_require
@@ -271,12 +272,12 @@ class WebhookDetailApi(APIView):
         webhook = self._webhook(request, webhook_id)
         serializer = WebhookInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        webhook = webhook_update(webhook=webhook, data=serializer.validated_data)
+        webhook = webhook_update(webhook=webhook, data=serializer.validated_data, actor=member_for_request(request))
         return Response(WebhookOutputSerializer(webhook).data)
 
     @extend_schema(responses={204: OpenApiResponse(description="Deleted, with its delivery log.")})
     def delete(self, request, webhook_id: int):
-        self._webhook(request, webhook_id).delete()
+        webhook_delete(webhook=self._webhook(request, webhook_id), actor=member_for_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

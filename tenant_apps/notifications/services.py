@@ -22,6 +22,7 @@ from django_tenants.utils import schema_context
 
 from config.celery import enqueue_on_commit
 from shared_apps.accounts.models import User
+from shared_apps.audit.services import audit_diff, audit_record, audit_target
 from shared_apps.tenants.models import MANAGER_ROLES
 from shared_apps.tenants.selectors import current_organization
 from tenant_apps.members.models import Member
@@ -283,12 +284,26 @@ def due_soon_record() -> int:
 # --- Webhooks --------------------------------------------------------------------------
 
 
+def _webhook_fields(webhook: Webhook) -> dict[str, Any]:
+    return {"url": webhook.url, "kinds": list(webhook.kinds), "is_active": webhook.is_active}
+
+
 def webhook_create(*, url: str, kinds: list[str], actor: Member) -> Webhook:
+    """Create a webhook (audited: webhook.created; the secret is never recorded)."""
     url_check(url)
-    return Webhook.objects.create(url=url, kinds=sorted(set(kinds)), secret=secrets.token_hex(32), created_by=actor)
+    with transaction.atomic():
+        webhook = Webhook.objects.create(
+            url=url, kinds=sorted(set(kinds)), secret=secrets.token_hex(32), created_by=actor
+        )
+        audit_record(
+            action="webhook.created", actor=actor, target=audit_target(webhook, url), after=_webhook_fields(webhook)
+        )
+    return webhook
 
 
-def webhook_update(*, webhook: Webhook, data: dict[str, Any]) -> Webhook:
+def webhook_update(*, webhook: Webhook, data: dict[str, Any], actor: Member | None = None) -> Webhook:
+    """Change a webhook's url, kinds or is_active (audited: webhook.changed)."""
+    previous = _webhook_fields(webhook)
     if "url" in data:
         url_check(data["url"])
         webhook.url = data["url"]
@@ -296,8 +311,25 @@ def webhook_update(*, webhook: Webhook, data: dict[str, Any]) -> Webhook:
         webhook.kinds = sorted(set(data["kinds"]))
     if "is_active" in data:
         webhook.is_active = data["is_active"]
-    webhook.save()
+    with transaction.atomic():
+        webhook.save()
+        before, after = audit_diff(previous, _webhook_fields(webhook))
+        if after:
+            target = audit_target(webhook, webhook.url)
+            audit_record(action="webhook.changed", actor=actor, target=target, before=before, after=after)
     return webhook
+
+
+def webhook_delete(*, webhook: Webhook, actor: Member | None = None) -> None:
+    """Delete a webhook with its delivery log (audited: webhook.deleted)."""
+    with transaction.atomic():
+        audit_record(
+            action="webhook.deleted",
+            actor=actor,
+            target=audit_target(webhook, webhook.url),
+            before=_webhook_fields(webhook),
+        )
+        webhook.delete()
 
 
 def billing_past_due_record(*, read_only_from: datetime | None) -> Event:

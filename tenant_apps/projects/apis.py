@@ -84,7 +84,7 @@ class RoleListCreateApi(APIView):
         )
         serializer = RoleCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        role = role_create(**serializer.validated_data)
+        role = role_create(actor=member_for_request(request), **serializer.validated_data)
         return Response(RoleOutputSerializer(role).data, status=status.HTTP_201_CREATED)
 
 
@@ -97,7 +97,8 @@ class RoleDetailApi(APIView):
         role = access_role(member=member_for_request(request), role_id=role_id)
         serializer = RoleUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return Response(RoleOutputSerializer(role_update(role=role, **serializer.validated_data)).data)
+        role = role_update(role=role, actor=member_for_request(request), **serializer.validated_data)
+        return Response(RoleOutputSerializer(role).data)
 
     @extend_schema(
         parameters=[OpenApiParameter("reassign_to", int, description="Role id that current holders move to.")],
@@ -117,7 +118,7 @@ class RoleDetailApi(APIView):
             reassign_to = Role.objects.filter(pk=reassign_id).first()
             if reassign_to is None:
                 raise ValidationError({"reassign_to": [_("No such role.")]})
-        role_delete(role=role, reassign_to=reassign_to)
+        role_delete(role=role, reassign_to=reassign_to, actor=member_for_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -162,7 +163,7 @@ class ProjectMemberListApi(ProjectScopedApi):
             errors["role_id"] = [_("No such role.")]
         if errors:
             raise ValidationError(errors)
-        project_member = project_member_set(project=self.project, member=member, role=role)
+        project_member = project_member_set(project=self.project, member=member, role=role, actor=self.member)
         return Response(ProjectMemberOutputSerializer(project_member).data, status=status.HTTP_201_CREATED)
 
 
@@ -178,13 +179,13 @@ class ProjectMemberDetailApi(ProjectScopedApi):
         role = Role.objects.filter(pk=serializer.validated_data["role_id"]).first()
         if role is None:
             raise ValidationError({"role_id": [_("No such role.")]})
-        updated = project_member_set(project=self.project, member=project_member.member, role=role)
+        updated = project_member_set(project=self.project, member=project_member.member, role=role, actor=self.member)
         return Response(ProjectMemberOutputSerializer(updated).data)
 
     @extend_schema(responses={204: OpenApiResponse(description="Removed from the project.")})
     def delete(self, request, key: str, member_id: int):
         project_member = access_project_member(member=self.member, project=self.project, member_id=member_id)
-        project_member_remove(project_member=project_member)
+        project_member_remove(project_member=project_member, actor=self.member)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -256,7 +257,7 @@ class ProjectListCreateApi(APIView):
         serializer.is_valid(raise_exception=True)
         if Project.objects.filter(key=serializer.validated_data["key"]).exists():
             raise ValidationError({"key": ["A project with this key exists already."]})
-        project = project_create(creator=member_for_request(request), **serializer.validated_data)
+        project = project_create(actor=member_for_request(request), **serializer.validated_data)
         return Response(ProjectOutputSerializer(_project_data(project, {})).data, status=status.HTTP_201_CREATED)
 
 
@@ -283,7 +284,7 @@ class ProjectDetailApi(ProjectScopedApi):
             data["lead"] = None if lead_id is None else Member.objects.filter(pk=lead_id).first()
             if lead_id is not None and data["lead"] is None:
                 raise ValidationError({"lead_id": [_("No such member.")]})
-        project = project_update(project=self.project, data=data)
+        project = project_update(project=self.project, data=data, actor=self.member)
         counts = task_counts_by_project([project.pk])[project.pk]
         return Response(ProjectOutputSerializer(_project_data(project, counts)).data)
 
@@ -293,5 +294,6 @@ class ProjectDetailApi(ProjectScopedApi):
     )
     def delete(self, request, key: str):
         """Delete the project and everything in it. `?confirm=<KEY>` is required."""
-        project_delete(project=self.project, confirm_key=request.query_params.get("confirm", ""))
+        confirm_key = request.query_params.get("confirm", "")
+        project_delete(project=self.project, confirm_key=confirm_key, actor=self.member)
         return Response(status=status.HTTP_204_NO_CONTENT)

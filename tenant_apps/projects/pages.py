@@ -55,7 +55,7 @@ def projects_page(request):
             form.add_error("key", _("A project with this key exists already."))
         else:
             with errors_into(form):
-                project = project_create(key=key, name=data["name"], description=data["description"], creator=member)
+                project = project_create(key=key, name=data["name"], description=data["description"], actor=member)
                 messages.success(request, _("Project %(key)s created.") % {"key": project.key})
                 return redirect("board", key=project.key)
     projects = project_list_visible(member)
@@ -85,7 +85,7 @@ def project_archive(request, key: str):
     project = access_project(member=member_for_request(request), key=key, code="project.manage", fresh=True)
     archived = request.POST.get("archived") == "1"
     try:
-        project_update(project=project, data={"archived": archived})
+        project_update(project=project, data={"archived": archived}, actor=member_for_request(request))
     except ServiceRefusal as refusal:  # e.g. unarchiving past the plan's active projects
         messages.error(request, refusal.as_dict().get("detail", str(refusal)))
         return redirect("projects")
@@ -103,7 +103,7 @@ def project_delete_page(request, key: str):
     form = ProjectDeleteForm(request.POST or None, project=project)
     if request.method == "POST" and form.is_valid():
         with errors_into(form):
-            project_delete(project=project, confirm_key=form.cleaned_data["confirm"])
+            project_delete(project=project, confirm_key=form.cleaned_data["confirm"], actor=member_for_request(request))
             messages.success(request, _("Project %(key)s deleted.") % {"key": key})
             return redirect("projects")
     counts = task_counts_by_project([project.pk])[project.pk]

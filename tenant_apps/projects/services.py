@@ -1,11 +1,14 @@
 """Writes to roles, projects and project members. Call inside the organisation's schema;
-permission checks happen in the API layer (permissions.py), invariants here."""
+reaching the object and the action's code are the doors' (permissions.py), invariants
+here. Every write takes `actor` (the acting Member; None: the system) and records its
+audit entry in the same transaction (shared_apps/audit)."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
 
+from shared_apps.audit.services import audit_diff, audit_record, audit_target
 from shared_apps.billing.limits import limit_check
 from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project, ProjectMember, Role
@@ -31,29 +34,46 @@ def _validate_role_fields(*, name: str | None, permissions: list[str] | None, ro
             )
 
 
-def role_create(*, name: str, permissions: list[str]) -> Role:
+def _role_fields(role: Role) -> dict:
+    return {"name": role.name, "permissions": list(role.permissions)}
+
+
+def role_create(*, name: str, permissions: list[str], actor: Member | None = None) -> Role:
     _validate_role_fields(name=name, permissions=permissions)
     try:
         with transaction.atomic():
-            return Role.objects.create(name=name.strip(), permissions=sorted(set(permissions)))
+            role = Role.objects.create(name=name.strip(), permissions=sorted(set(permissions)))
+            audit_record(
+                action="role.created", actor=actor, target=audit_target(role, role.name), after=_role_fields(role)
+            )
+            return role
     except IntegrityError as exc:  # a concurrent create with the same name
         raise ValidationError({"name": _("A role named “%(name)s” exists already.") % {"name": name}}) from exc
 
 
-def role_update(*, role: Role, name: str | None = None, permissions: list[str] | None = None) -> Role:
+def role_update(
+    *, role: Role, name: str | None = None, permissions: list[str] | None = None, actor: Member | None = None
+) -> Role:
     if role.is_builtin:
         raise ValidationError(_("Built-in roles cannot be changed; create a custom role instead."), code="builtin")
     _validate_role_fields(name=name, permissions=permissions, role=role)
+    previous = _role_fields(role)
     if name is not None:
         role.name = name.strip()
     if permissions is not None:
         role.permissions = sorted(set(permissions))
-    role.save(update_fields=["name", "permissions", "updated_at"])
+    with transaction.atomic():
+        role.save(update_fields=["name", "permissions", "updated_at"])
+        before, after = audit_diff(previous, _role_fields(role))
+        if after:
+            audit_record(
+                action="role.changed", actor=actor, target=audit_target(role, role.name), before=before, after=after
+            )
     permissions_version_bump()
     return role
 
 
-def role_delete(*, role: Role, reassign_to: Role | None = None) -> None:
+def role_delete(*, role: Role, reassign_to: Role | None = None, actor: Member | None = None) -> None:
     """Delete a custom role. If project members hold it, `reassign_to` must name the role
     they move to (in the same transaction)."""
     if role.is_builtin:
@@ -70,6 +90,13 @@ def role_delete(*, role: Role, reassign_to: Role | None = None) -> None:
             raise ValidationError({"reassign_to": _("Choose a different role.")})
         if count:
             holders.update(role=reassign_to)
+        audit_record(
+            action="role.deleted",
+            actor=actor,
+            target=audit_target(role, role.name),
+            before=_role_fields(role),
+            after={"reassigned_to": reassign_to.name, "holders": count} if count else {},
+        )
         try:
             with transaction.atomic():
                 role.delete()
@@ -78,19 +105,19 @@ def role_delete(*, role: Role, reassign_to: Role | None = None) -> None:
     permissions_version_bump()
 
 
-def project_create(*, key: str, name: str, creator: Member, description: str = "") -> Project:
-    """Create a project; its creator becomes its Project Manager. Guests may not create
-    projects (PermissionDenied). Refused with PlanLimitExceeded (402) at the plan's
-    allowance of active projects."""
-    if not may_create_projects(creator):
+def project_create(*, key: str, name: str, actor: Member, description: str = "") -> Project:
+    """Create a project; `actor` becomes its lead and Project Manager. Guests may not
+    create projects (PermissionDenied). Refused with PlanLimitExceeded (402) at the
+    plan's allowance of active projects."""
+    if not may_create_projects(actor):
         raise PermissionDenied(_("Guests cannot create projects."))
     try:
         with transaction.atomic():
-            project = Project(key=key, name=name, description=description, lead=creator)
+            project = Project(key=key, name=name, description=description, lead=actor)
             project.full_clean()
             limit_check(None, "projects", adding=1)
             project.save()
-            ProjectMember.objects.create(project=project, member=creator, role=Role.objects.get(name=PROJECT_MANAGER))
+            ProjectMember.objects.create(project=project, member=actor, role=Role.objects.get(name=PROJECT_MANAGER))
     except IntegrityError as exc:  # a concurrent create took the key
         raise ValidationError({"key": _("A project with this key exists already.")}) from exc
     permissions_version_bump()
@@ -98,25 +125,56 @@ def project_create(*, key: str, name: str, creator: Member, description: str = "
     return project
 
 
-def project_member_set(*, project: Project, member: Member, role: Role) -> ProjectMember:
-    """Add `member` to `project` with `role`, or change their role there."""
+def _project_member_target(project: Project, member: Member, project_member: ProjectMember):
+    return audit_target(project_member, f"{member.email} in {project.key}")
+
+
+def project_member_set(*, project: Project, member: Member, role: Role, actor: Member | None = None) -> ProjectMember:
+    """Add `member` to `project` with `role`, or change their role there (audited when
+    something changed: project_member.added / project_member.changed)."""
     if not member.is_active:
         raise ValidationError({"member_id": _("This person is no longer in the organisation.")})
-    project_member, _created = ProjectMember.objects.update_or_create(
-        project=project, member=member, defaults={"role": role}
-    )
+    with transaction.atomic():
+        previous = (
+            ProjectMember.objects.select_for_update()
+            .select_related("role")
+            .filter(project=project, member=member)
+            .first()
+        )
+        project_member, created = ProjectMember.objects.update_or_create(
+            project=project, member=member, defaults={"role": role}
+        )
+        target = _project_member_target(project, member, project_member)
+        if created:
+            audit_record(action="project_member.added", actor=actor, target=target, after={"role": role.name})
+        elif previous is not None and previous.role_id != role.pk:
+            audit_record(
+                action="project_member.changed",
+                actor=actor,
+                target=target,
+                before={"role": previous.role.name},
+                after={"role": role.name},
+            )
     permissions_version_bump()
     return project_member
 
 
-def project_member_remove(*, project_member: ProjectMember) -> None:
-    project_member.delete()
+def project_member_remove(*, project_member: ProjectMember, actor: Member | None = None) -> None:
+    with transaction.atomic():
+        audit_record(
+            action="project_member.removed",
+            actor=actor,
+            target=_project_member_target(project_member.project, project_member.member, project_member),
+            before={"role": project_member.role.name},
+        )
+        project_member.delete()
     permissions_version_bump()
 
 
-def project_update(*, project: Project, data: dict) -> Project:
+def project_update(*, project: Project, data: dict, actor: Member | None = None) -> Project:
     """Change name, description, lead or archived. The key is fixed: task numbers use it.
-    Unarchiving counts against the plan's active projects like creating one."""
+    Unarchiving counts against the plan's active projects like creating one. Archiving
+    and unarchiving are audited."""
     if "lead" in data and data["lead"] is not None:
         lead = data["lead"]
         if not lead.is_active or not ProjectMember.objects.filter(project=project, member=lead).exists():
@@ -127,6 +185,7 @@ def project_update(*, project: Project, data: dict) -> Project:
         # plan's limit, and only the fields given are written back.
         current = Project.objects.select_for_update().get(pk=project.pk)
         unarchiving = current.archived and data.get("archived") is False
+        archiving = not current.archived and data.get("archived") is True
         for field in fields:
             setattr(current, field, data[field])
         current.full_clean(exclude=["key"])
@@ -134,20 +193,34 @@ def project_update(*, project: Project, data: dict) -> Project:
             limit_check(None, "projects", adding=1)
         # Never a full save: it would write back a stale task_sequence and break numbering.
         current.save(update_fields=[*fields, "updated_at"])
+        if archiving or unarchiving:
+            audit_record(
+                action="project.archived" if archiving else "project.unarchived",
+                actor=actor,
+                target=audit_target(current, current.key),
+                before={"archived": not current.archived},
+                after={"archived": current.archived},
+            )
         projects_cache_invalidate()
     return current
 
 
-def project_delete(*, project: Project, confirm_key: str) -> None:
+def project_delete(*, project: Project, confirm_key: str, actor: Member | None = None) -> None:
     """Delete the project with its tasks, comments, attachments and their files. The
     caller must repeat the project's key, so a slip of the finger deletes nothing."""
     if (confirm_key or "").strip() != project.key:
         raise ValidationError({"confirm": _("Type the project key (%(key)s) to confirm.") % {"key": project.key}})
     from tenant_apps.tasks.attachments import files_delete_on_commit
-    from tenant_apps.tasks.models import Attachment
+    from tenant_apps.tasks.models import Attachment, Task
 
     with transaction.atomic():
         keys = list(Attachment.objects.filter(task__project=project).values_list("storage_key", flat=True))
+        audit_record(
+            action="project.deleted",
+            actor=actor,
+            target=audit_target(project, project.key),
+            before={"key": project.key, "name": project.name, "tasks": Task.objects.filter(project=project).count()},
+        )
         project.delete()
         files_delete_on_commit(keys)
     permissions_version_bump()

@@ -314,7 +314,7 @@ class TaskDetailApi(ProjectScopedApi):
         task = access_task(member=self.member, project=self.project, number=number)
         if not _if_match_ok(request, task):
             return _precondition_failed(task)
-        task_delete(task=task)
+        task_delete(task=task, actor=self.member)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -389,7 +389,7 @@ class CommentListApi(ProjectScopedApi):
         task = access_task(member=self.member, project=self.project, number=number)
         serializer = CommentInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        comment = comment_create(task=task, author=self.member, body=serializer.validated_data["body"])
+        comment = comment_create(task=task, actor=self.member, body=serializer.validated_data["body"])
         return Response(CommentOutputSerializer(comment).data, status=status.HTTP_201_CREATED)
 
 
@@ -431,7 +431,7 @@ class LabelListApi(ProjectScopedApi):
         """Create a label (project managers)."""
         serializer = LabelInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        label = label_save(project=self.project, **serializer.validated_data)
+        label = label_save(project=self.project, actor=self.member, **serializer.validated_data)
         return Response(TaskLabelOutputSerializer(label).data, status=status.HTTP_201_CREATED)
 
 
@@ -446,7 +446,7 @@ class LabelDetailApi(ProjectScopedApi):
         payload = request.data.dict() if hasattr(request.data, "dict") else request.data  # form or JSON
         serializer = LabelInputSerializer(data={"name": label.name, **payload})
         serializer.is_valid(raise_exception=True)
-        updated = label_save(project=self.project, label=label, **serializer.validated_data)
+        updated = label_save(project=self.project, label=label, actor=self.member, **serializer.validated_data)
         return Response(TaskLabelOutputSerializer(updated).data)
 
     @extend_schema(responses={204: OpenApiResponse(description="Deleted; tasks lose the label.")})

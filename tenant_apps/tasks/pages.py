@@ -42,6 +42,7 @@ from tenant_apps.tasks.models import (
 )
 from tenant_apps.tasks.permissions import access_attachment, access_comment, access_task
 from tenant_apps.tasks.selectors import BOARD_COLUMN_SIZE, board_cards, board_counts
+from tenant_apps.tasks.selectors import task_page as task_rows
 from tenant_apps.tasks.services import (
     StaleVersion,
     attachment_add,
@@ -60,6 +61,7 @@ from tenant_apps.workspace.views import member_required
 
 # The board's filter bar and the list's share these parameters (the API's names).
 BOARD_FILTERS = ("assignee", "label", "priority", "search")
+STATUS_LABELS = dict(TaskStatus.choices)
 PRIORITY_LABELS = {name: label for (value, label), name in zip(TaskPriority.choices, PRIORITY_BY_NAME, strict=True)}
 
 
@@ -95,6 +97,7 @@ def task_filtered(request, tasks, *, allowed: tuple[str, ...] | None = None):
 
 def _dress(card: dict, today: date) -> dict:
     """Display details of a selector card (its JSON shape)."""
+    card["status_label"] = STATUS_LABELS.get(card["status"], card["status"])
     card["priority_label"] = PRIORITY_LABELS.get(card["priority"], card["priority"])
     card["priority_value"] = PRIORITY_BY_NAME.get(card["priority"], 0)
     due = card.get("due_date")
@@ -109,6 +112,21 @@ def filter_options(project: Project | None) -> dict:
         "people": project_assignable_members(project) if project else [],
         "labels": list(Label.objects.filter(project=project).order_by("name", "pk")) if project else [],
         "priorities": [(name, PRIORITY_LABELS[name]) for name in PRIORITY_BY_NAME],
+    }
+
+
+def _card_labels() -> dict:
+    """Texts every card repeats, translated once per page rather than once per card."""
+    return {
+        "move_label": _("Move"),
+        "status_heading": _("Status"),
+        "order_heading": _("Order"),
+        "up_label": _("Move up"),
+        "down_label": _("Move down"),
+        "overdue_label": _("Overdue:"),
+        "due_label": _("Due:"),
+        "priority_heading": _("Priority"),
+        "assignees_label": _("Assignees"),
     }
 
 
@@ -148,6 +166,7 @@ def _board_context(request, project: Project) -> dict:
         "live_version": live_version(scope),
         "nav": "projects",
         "view": "board",
+        **_card_labels(),
         **filter_options(project),
     }
 
@@ -189,6 +208,7 @@ def board_column(request, key: str, status: str):
             "can_move": "task.change_status" in codes,
             "statuses": TaskStatus.choices,
             "filters": request.GET,
+            **_card_labels(),
         },
     )
 
@@ -209,15 +229,18 @@ def board_move(request, key: str):
     member = member_for_request(request)
     project = access_project(member=member, key=key, fresh=True)
     number = request.POST.get("number", "")
+    status = request.POST.get("status") or None
+    direction = request.POST.get("direction")
+    if "move" in request.POST:  # a card menu's button: "<number>:<status|up|down>"
+        number, _colon, choice = request.POST["move"].partition(":")
+        status, direction = (None, choice) if choice in ("up", "down") else (choice or None, None)
     if not number.isdigit():
         return _move_refused(request, project, _("Which task? Send its number."), 400)
     task = access_task(member=member, project=project, number=int(number))
-    status = request.POST.get("status") or None
     if status is not None and status not in TaskStatus.values:
         return _move_refused(request, project, _("Unknown status."), 400)
     after = _neighbour(project, request.POST.get("after"))
     before = _neighbour(project, request.POST.get("before"))
-    direction = request.POST.get("direction")
     if direction in ("up", "down"):
         after, before = _step(task, direction)
         if after is None and before is None:
@@ -479,7 +502,7 @@ def _comment(request, reference: str):
     task = _task_for_page(request, reference, "comment.create")
     form = CommentForm(request.POST)
     if form.is_valid():
-        comment_create(task=task, author=member_for_request(request), body=form.cleaned_data["body"])
+        comment_create(task=task, actor=member_for_request(request), body=form.cleaned_data["body"])
         return _task_redirect(request, task)
     context = {**task_context(request, task), "comment_form": form}
     template = "tasks/task_page.html#task-body" if request.htmx else "tasks/task_page.html"
@@ -624,7 +647,7 @@ def _delete(request, reference: str):
         messages.error(request, _("Type %(key)s to confirm the deletion.") % {"key": task.key})
         return redirect("task-page", reference=task.key)
     project_key = task.project.key
-    task_delete(task=task)
+    task_delete(task=task, actor=member_for_request(request))
     from django.contrib import messages
 
     messages.success(request, _("%(key)s deleted.") % {"key": reference.upper()})
@@ -678,20 +701,21 @@ def task_list(request, key: str | None = None):
     ordering = request.GET.get("ordering", "")
     sort_key = ordering.lstrip("-")
     tasks, _filterset, errors = task_filtered(request, base, allowed=None)
-    tasks = tasks.select_related("project")
     if sort_key == "title":  # the API has no title ordering: the list adds it
         tasks = tasks.order_by("-title" if ordering.startswith("-") else "title", "pk")
     elif sort_key == "status":
         tasks = tasks.order_by("-status" if ordering.startswith("-") else "status", "pk")
-    paginator = Paginator(tasks.prefetch_related("assignees", "labels"), LIST_PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+    paginator = Paginator(tasks, LIST_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))  # counts; the rows come below
     today = timezone.localdate()
+    rows, _total = task_rows(tasks, offset=page.start_index() - 1 if page.paginator.count else 0,
+                             limit=LIST_PAGE_SIZE, counted=False)  # fmt: skip
     codes = project_permissions(member=member, project=project) if project else frozenset()
     context = {
         "project": project,
         "current_project": project,
         "page": page,
-        "tasks": list(page.object_list),
+        "tasks": [_dress(row, today) for row in rows],
         "today": today,
         "filters": request.GET,
         "filter_errors": errors,
@@ -699,6 +723,7 @@ def task_list(request, key: str | None = None):
         "ordering": ordering,
         "search": request.GET.get("search", ""),
         "status_selected": request.GET.getlist("status"),
+        "select_label": _("Select"),
         "statuses": TaskStatus.choices,
         "can_bulk": bool(project) and bool({"task.change_status", "task.assign", "task.edit", "task.delete"} & codes),
         "codes": codes,
@@ -755,7 +780,7 @@ def task_bulk(request):
                     task_update(task=task, actor=member, data={"labels": [*current, label]})
             elif action == "delete":
                 access_task(member=member, project=task.project, number=task.number, code="task.delete")
-                task_delete(task=task)
+                task_delete(task=task, actor=member)
             else:
                 raise ValidationError(_("Choose what to do with the selected tasks."))
             done.append(reference)

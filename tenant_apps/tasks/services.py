@@ -13,6 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shared_apps.audit.services import audit_record, audit_target
 from shared_apps.billing.limits import limit_check, limit_precheck
 from shared_apps.tenants.models import MANAGER_ROLES
 from tenant_apps.members.models import Member
@@ -227,26 +228,33 @@ def _changes_notify(*, task: Task, actor: Member, changes: list[tuple[str, Any, 
             notify.mentions_record(task=task, actor=actor, text=new, previous_text=old_description)
 
 
-def task_delete(*, task: Task) -> None:
-    """Delete the task with its comments, activity and attachments (files included)."""
+def task_delete(*, task: Task, actor: Member | None = None) -> None:
+    """Delete the task with its comments, activity and attachments (files included);
+    audited (task.deleted). `actor` None: the system."""
     with transaction.atomic():
         # Lock the task first: an upload in flight (which locks it too) either lands
         # before we list the files or finds the task gone; no file is left behind.
-        Task.objects.select_for_update().filter(pk=task.pk).first()
+        current = Task.objects.select_for_update().select_related("project").filter(pk=task.pk).first()
         keys = list(Attachment.objects.filter(task=task).values_list("storage_key", flat=True))
         live_bump(project_id=task.project_id, task_id=task.pk)
+        if current is not None:
+            audit_record(
+                action="task.deleted",
+                actor=actor,
+                target=audit_target(current, f"{current.project.key}-{current.number}"),
+                before={"title": current.title, "status": current.status},
+            )
         task.delete()
         attachments.files_delete_on_commit(keys)
         task_counts_invalidate()
 
 
-def comment_create(*, task: Task, author: Member, body: str) -> Comment:
+def comment_create(*, task: Task, actor: Member, body: str) -> Comment:
+    """`actor` writes a comment on `task` (its author)."""
     with transaction.atomic():
-        comment = Comment.objects.create(task=task, author=author, body=body)
-        Activity.objects.create(
-            task=task, actor=author, kind=Activity.Kind.COMMENTED, new_value={"comment": comment.pk}
-        )
-        notify.comment_record(task=task, actor=author, comment_id=comment.pk, body=body)
+        comment = Comment.objects.create(task=task, author=actor, body=body)
+        Activity.objects.create(task=task, actor=actor, kind=Activity.Kind.COMMENTED, new_value={"comment": comment.pk})
+        notify.comment_record(task=task, actor=actor, comment_id=comment.pk, body=body)
         live_bump(project_id=task.project_id, task_id=task.pk)
     return comment
 
@@ -281,9 +289,12 @@ def comment_delete(*, comment: Comment, actor: Member, may_moderate: bool) -> No
         live_bump(task_id=comment.task_id)
 
 
-def label_save(*, project: Project, name: str, color: str | None = None, label: Label | None = None) -> Label:
+def label_save(
+    *, project: Project, name: str, color: str | None = None, label: Label | None = None, actor: Member | None = None
+) -> Label:
     """Create a label in `project`, or rename/recolour `label`. Names are unique per
-    project, case-insensitively."""
+    project, case-insensitively. (`actor` is taken like every write's; labels are not
+    audited.)"""
     name = name.strip()
     clash = Label.objects.filter(project=project, name__iexact=name)
     if label is not None:

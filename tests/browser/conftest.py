@@ -385,7 +385,7 @@ class Workspace:
 
         with self.schema():
             owner = self.member_of(self.owner)
-            project = project_create(key=key, name=name, creator=owner)
+            project = project_create(key=key, name=name, actor=owner)
             project_member_set(
                 project=project, member=self.member_of(self.member), role=Role.objects.get(name=DEVELOPER)
             )

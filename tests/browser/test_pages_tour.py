@@ -56,7 +56,7 @@ def _seed(workspace) -> None:
             actor=owner,
             data={"description": "Safari drops the `next` parameter after login.\n\n- reproduce\n- fix\n- test"},
         )
-        comment_create(task=first, author=member, body=f"Reproduced on Safari 18, @{workspace.owner.email}.")
+        comment_create(task=first, actor=member, body=f"Reproduced on Safari 18, @{workspace.owner.email}.")
 
 
 def test_every_page_passes_axe_in_both_themes(as_user, workspace):

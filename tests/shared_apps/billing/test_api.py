@@ -59,7 +59,7 @@ def test_every_member_reads_plan_and_usage_managers_also_the_money_side(billing_
         current_period_end=period_end,
     )
     with schema_context(org_a.schema_name):
-        project_create(key="WEB", name="Website", creator=Member.objects.get(email="owner@alpha.test"))
+        project_create(key="WEB", name="Website", actor=Member.objects.get(email="owner@alpha.test"))
 
     response = client_for(org_a, people[role]).get("/api/v1/billing/")
 
@@ -107,7 +107,7 @@ def test_billing_costs_the_same_queries_whatever_the_usage(billing_on, org_a, pe
     counts = []
     for key in ("ONE", "TWO"):
         with schema_context(org_a.schema_name):
-            project_create(key=key, name=key, creator=Member.objects.get(email="owner@alpha.test"))
+            project_create(key=key, name=key, actor=Member.objects.get(email="owner@alpha.test"))
         with CaptureQueriesContext(connection) as queries:
             assert client.get("/api/v1/billing/").status_code == 200
         counts.append(len(queries.captured_queries))

@@ -131,13 +131,11 @@ def test_members_limit_at_its_boundary_on_invite_and_accept(billing_on, org_a):
     owner_membership = Membership.objects.get(organization=org_a, role=OrgRole.OWNER)
     owner = client_for(org_a, owner_membership.user)
     membership_add(organization=org_a, user=UserFactory(), role=OrgRole.MEMBER)  # 2 of 3
-    early = invitation_create(
-        organization=org_a, email="early@example.test", role="member", actor_membership=owner_membership
-    )
+    early = invitation_create(organization=org_a, email="early@example.test", role="member", actor=owner_membership)
     invited = owner.post("/api/v1/invitations/", {"email": "third@example.test", "role": "member"}, content_type=JSON)
     assert invited.status_code == 201
     third_token = invitation_create(
-        organization=org_a, email="third@example.test", role="member", actor_membership=owner_membership
+        organization=org_a, email="third@example.test", role="member", actor=owner_membership
     )[1]
 
     accepted = Client(HTTP_HOST="alpha.localhost").post(
@@ -172,7 +170,7 @@ def test_the_invitation_page_explains_a_full_plan(billing_on, org_a):
     owner_membership = Membership.objects.get(organization=org_a, role=OrgRole.OWNER)
     set_allowance("free", max_members=2)
     _invitation, token = invitation_create(
-        organization=org_a, email="page@example.test", role="member", actor_membership=owner_membership
+        organization=org_a, email="page@example.test", role="member", actor=owner_membership
     )
     set_allowance("free", max_members=1)
 
@@ -192,7 +190,7 @@ def test_the_invitation_page_explains_a_full_plan(billing_on, org_a):
 def task_in_alpha(org_a):
     with schema_context(org_a.schema_name):
         owner = Member.objects.get(email="owner@alpha.test")
-        project = project_create(key="WEB", name="Website", creator=owner)
+        project = project_create(key="WEB", name="Website", actor=owner)
         return task_create(project=project, actor=owner, title="Has files")
 
 
@@ -302,7 +300,7 @@ def test_past_due_beyond_the_grace_period_makes_writes_402_and_reads_work(
     billing_on, stripe_http, org_a, days_past_due, read_only
 ):
     with schema_context(org_a.schema_name):
-        project_create(key="WEB", name="Website", creator=Member.objects.get(email="owner@alpha.test"))
+        project_create(key="WEB", name="Website", actor=Member.objects.get(email="owner@alpha.test"))
     on_plan(
         org_a,
         "team",
@@ -337,11 +335,11 @@ def test_read_only_blocks_service_additions_outside_the_api_and_a_grant_lifts_it
         org_a, "team", status=Subscription.Status.PAST_DUE, past_due_since=timezone.now() - timedelta(days=30)
     )
     with schema_context(org_a.schema_name), pytest.raises(OrganizationReadOnly):
-        project_create(key="WEB", name="Website", creator=Member.objects.get(email="owner@alpha.test"))
+        project_create(key="WEB", name="Website", actor=Member.objects.get(email="owner@alpha.test"))
     subscription.comped_plan = Plan.objects.get(code="business")
     subscription.save()
     with schema_context(org_a.schema_name):
-        project_create(key="WEB", name="Website", creator=Member.objects.get(email="owner@alpha.test"))
+        project_create(key="WEB", name="Website", actor=Member.objects.get(email="owner@alpha.test"))
     assert client_for(org_a, _owner(org_a)).get("/api/v1/billing/").json()["read_only"] is False
 
 
@@ -357,11 +355,11 @@ def test_concurrent_project_creations_never_pass_the_allowance(committed, settin
     with schema_context(organization.schema_name):
         creator = Member.objects.get(user_id=owner.pk)
         for index in range(allowance - 1):
-            project_create(key=f"P{index}", name="x", creator=creator)
+            project_create(key=f"P{index}", name="x", actor=creator)
 
     def create(index: int):
         with schema_context(organization.schema_name):
-            return project_create(key=f"R{index}", name="racer", creator=creator)
+            return project_create(key=f"R{index}", name="racer", actor=creator)
 
     results = run_together(4, create)
 
@@ -385,7 +383,7 @@ def test_concurrent_invitation_accepts_never_pass_the_allowance(committed, setti
             organization=organization,
             email=f"racer{index}@example.test",
             role="member",
-            actor_membership=owner_membership,
+            actor=owner_membership,
         )[1]
         for index in range(3)
     ]
@@ -432,7 +430,7 @@ def test_weekly_reports_over_the_monthly_allowance_are_skipped_not_crashed(billi
     set_allowance("free", max_reports_per_month=0)
     with schema_context(org_a.schema_name):
         owner = Member.objects.get(email="owner@alpha.test")
-        project_create(key="RPT", name="Reports", creator=owner)
+        project_create(key="RPT", name="Reports", actor=owner)
         report_schedule_set(member=owner, weekday=0, format="csv")
         assert report_schedules_run(time_zone="UTC", now=datetime(2026, 11, 9, 8, 0, tzinfo=UTC)) == 0
         assert not Report.objects.exists()

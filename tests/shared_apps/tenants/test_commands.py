@@ -105,7 +105,12 @@ def test_seed_demo_projects_gives_acme_a_searchable_project():
 
     client = Client(HTTP_HOST="acme.localhost")
     client.post("/accounts/login/", {"login": "member@acme.test", "password": DEMO_PASSWORD})
+    from tenant_apps.tasks.management.commands.seed_demo_projects import DEMO_TASKS
+
     tasks = client.get("/api/v1/projects/WEB/tasks/").json()
-    assert tasks["count"] == 5
+    assert tasks["count"] == len(DEMO_TASKS)
+    board = client.get("/projects/WEB/")
+    assert board.status_code == 200
+    assert board.text.count('class="card"') == len(DEMO_TASKS)
     found = client.get("/api/v1/tasks/", {"search": "перевод"}).json()["results"]
     assert [task["key"] for task in found] == ["WEB-4"]

@@ -75,7 +75,7 @@ def test_role_matrix_for_member_and_invitation_writes(org_a, people, actor, allo
         organization=org_a,
         email="pending@example.test",
         role=OrgRole.MEMBER,
-        actor_membership=Membership.objects.get(organization=org_a, user=people[OrgRole.OWNER]),
+        actor=Membership.objects.get(organization=org_a, user=people[OrgRole.OWNER]),
     )
     calls = [
         lambda: client.patch(f"/api/v1/members/{target}/", {"role": "member"}, content_type="application/json"),
@@ -227,7 +227,7 @@ def test_ids_from_another_organisation_are_404(org_a, org_b, people, invite):
         missing = max(Member.objects.order_by("-pk").first().pk, bravo_member) + 1
     bravo_owner = Membership.objects.get(organization=org_b, role=OrgRole.OWNER)
     bravo_invitation, _token = invitation_create(
-        organization=org_b, email="b@example.test", role="member", actor_membership=bravo_owner
+        organization=org_b, email="b@example.test", role="member", actor=bravo_owner
     )
     owner = client_for(org_a, people[OrgRole.OWNER])
 
@@ -243,7 +243,7 @@ def test_list_query_counts_are_constant(org_a, people):
     owner = client_for(org_a, people[OrgRole.OWNER])
     actor = Membership.objects.get(organization=org_a, user=people[OrgRole.OWNER])
     for index in range(4):
-        invitation_create(organization=org_a, email=f"i{index}@example.test", role="member", actor_membership=actor)
+        invitation_create(organization=org_a, email=f"i{index}@example.test", role="member", actor=actor)
     owner.get("/api/v1/members/")
     for path, expected in [("/api/v1/members/", 4), ("/api/v1/invitations/", 4)]:
         with CaptureQueriesContext(connection) as queries:
@@ -410,7 +410,7 @@ def test_a_removed_member_invited_again_starts_without_project_roles(org_a, peop
     person = people[OrgRole.MEMBER]
     with schema_context(org_a.schema_name):
         owner_member = Member.objects.get(email="owner@alpha.test")
-        project = project_create(key="OPS", name="Ops", creator=owner_member)
+        project = project_create(key="OPS", name="Ops", actor=owner_member)
         project_member_set(
             project=project, member=Member.objects.get(user_id=person.pk), role=Role.objects.get(name="Project Manager")
         )
@@ -438,9 +438,7 @@ def test_a_removed_member_invited_again_starts_without_project_roles(org_a, peop
 def test_one_invitation_accepted_twice_at_once_makes_one_membership(committed):
     org_a = Organization.objects.get(slug="alpha")
     owner = Membership.objects.get(organization=org_a, role=OrgRole.OWNER)
-    _invitation, token = invitation_create(
-        organization=org_a, email="racer@example.test", role="member", actor_membership=owner
-    )
+    _invitation, token = invitation_create(organization=org_a, email="racer@example.test", role="member", actor=owner)
 
     responses = run_together(
         2,
@@ -462,7 +460,7 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner(committed):
     assert len(owners) == 2
 
     def demote_the_other(index: int):
-        return membership_role_change(membership=owners[1 - index], role=OrgRole.ADMIN, actor_membership=owners[index])
+        return membership_role_change(membership=owners[1 - index], role=OrgRole.ADMIN, actor=owners[index])
 
     results = run_together(2, demote_the_other)
 

@@ -114,7 +114,7 @@ def test_comment_notifies_watchers_and_makes_the_author_a_watcher_mentions_get_o
         task = task_create(project=team.web, actor=pm, title="Slow search", assignees=[dev])
         _process_all()
         Notification.objects.all().delete()
-        comment_create(task=task, author=reporter, body="Seen it too, @viewer please check")
+        comment_create(task=task, actor=reporter, body="Seen it too, @viewer please check")
         _process_all()
         assert Watcher.objects.filter(task=task, member=reporter).exists()
         assert _inbox(dev) == [(EventKind.COMMENT_ADDED, f"WEB-{task.number}")]

@@ -50,7 +50,7 @@ class Org:
         with schema_context(self.organization.schema_name):
             self.owner_member = Member.objects.get(user_id=self.owner.pk)
             self.member = Member.objects.get(user_id=self.person.pk)
-            web = project_create(key="WEB", name="Website", creator=self.owner_member)
+            web = project_create(key="WEB", name="Website", actor=self.owner_member)
             project_member_set(project=web, member=self.member, role=Role.objects.get(name="Developer"))
 
     @property

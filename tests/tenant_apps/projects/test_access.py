@@ -33,7 +33,7 @@ def _member(organization, role=OrgRole.MEMBER) -> Member:
 def world(org_a):
     with schema_context(org_a.schema_name):
         owner = Member.objects.get(email="owner@alpha.test")
-        web = project_create(key="WEB", name="Website", creator=owner)
+        web = project_create(key="WEB", name="Website", actor=owner)
         reporter = _member(org_a)
         project_member_set(project=web, member=reporter, role=Role.objects.get(name="Reporter"))
         guest = _member(org_a, OrgRole.GUEST)
@@ -69,7 +69,7 @@ def test_access_project_comment_label_and_role(world):
     web = access_project(member=world["reporter"], key="WEB", fresh=True)
     with pytest.raises(PermissionDenied):
         access_project(member=world["reporter"], key="WEB", code="project.manage")
-    comment = comment_create(task=world["task"], author=world["reporter"], body="hi")
+    comment = comment_create(task=world["task"], actor=world["reporter"], body="hi")
     found = access_comment(member=world["member"], project=web, number=world["task"].number, comment_id=comment.pk)
     assert found.pk == comment.pk
     with pytest.raises(Http404):

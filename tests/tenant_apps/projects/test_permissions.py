@@ -41,7 +41,7 @@ def project(org_a):
     """Project WEB in alpha, created by alpha's owner (its Project Manager)."""
     with schema_context(org_a.schema_name):
         owner = Member.objects.get(email="owner@alpha.test")
-        return project_create(key="WEB", name="Website", creator=owner)
+        return project_create(key="WEB", name="Website", actor=owner)
 
 
 def _state(organization) -> tuple:
@@ -110,7 +110,7 @@ def test_permission_answers_are_cached_and_invalidated_on_every_change(org_a, pr
 
     owner = Membership.objects.get(organization=org_a, user__email="owner@alpha.test")
     membership_role_change(
-        membership=Membership.objects.get(organization=org_a, user=user), role=OrgRole.GUEST, actor_membership=owner
+        membership=Membership.objects.get(organization=org_a, user=user), role=OrgRole.GUEST, actor=owner
     )
     with schema_context(org_a.schema_name):
         member.refresh_from_db()
@@ -365,7 +365,7 @@ def test_the_commit_bump_reaches_the_organisation_even_outside_its_schema(
     owner = Membership.objects.get(organization=org_a, user__email="owner@alpha.test")
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         membership_role_change(
-            membership=Membership.objects.get(organization=org_a, user=user), role=OrgRole.GUEST, actor_membership=owner
+            membership=Membership.objects.get(organization=org_a, user=user), role=OrgRole.GUEST, actor=owner
         )
     assert callbacks
     with schema_context(org_a.schema_name):

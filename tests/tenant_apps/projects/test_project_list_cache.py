@@ -43,7 +43,7 @@ def alpha(org_a):
         membership_add(organization=org_a, user=people[role], role=role)
     with schema_context(org_a.schema_name):
         owner = Member.objects.get(email="owner@alpha.test")
-        projects = {key: project_create(key=key, name=key.title(), creator=owner) for key in ("WEB", "OPS")}
+        projects = {key: project_create(key=key, name=key.title(), actor=owner) for key in ("WEB", "OPS")}
         guest = Member.objects.get(user_id=people[OrgRole.GUEST].pk)
     return {"org": org_a, "people": people, "projects": projects, "owner": owner, "guest": guest}
 
@@ -63,7 +63,7 @@ def test_project_writes_show_on_the_next_request(alpha):
     client = client_for(org, alpha["people"][OrgRole.MEMBER])
     assert _keys(client) == ["OPS", "WEB"]  # cached now
     with schema_context(org.schema_name):
-        project_create(key="API", name="Api", creator=alpha["owner"])
+        project_create(key="API", name="Api", actor=alpha["owner"])
     assert _keys(client) == ["API", "OPS", "WEB"]
 
     with schema_context(org.schema_name):
@@ -112,7 +112,7 @@ def test_a_guest_sees_a_project_exactly_while_a_role_there_allows_it(alpha):
 
     # Other projects created meanwhile never reach the guest's list.
     with schema_context(org.schema_name):
-        project_create(key="NEW", name="New", creator=alpha["owner"])
+        project_create(key="NEW", name="New", actor=alpha["owner"])
     assert _keys(client) == []
 
 
@@ -126,7 +126,7 @@ def test_an_organisation_role_change_applies_to_the_cached_list_at_once(alpha):
     membership_role_change(
         membership=Membership.objects.get(organization=org, user=member_user),
         role=OrgRole.GUEST,
-        actor_membership=owner,
+        actor=owner,
     )
     assert _keys(client) == []  # a guest now: no project role anywhere
     assert client.post(PROJECTS, {"key": "NOPE", "name": "x"}, content_type="application/json").status_code == 403
@@ -136,7 +136,7 @@ def test_an_organisation_role_change_applies_to_the_cached_list_at_once(alpha):
 def test_the_cache_is_per_organisation(alpha, org_b):
     bravo_owner = User.objects.get(email="owner@bravo.test")
     with schema_context(org_b.schema_name):
-        project_create(key="WEB", name="Bravo web", creator=Member.objects.get(user_id=bravo_owner.pk))
+        project_create(key="WEB", name="Bravo web", actor=Member.objects.get(user_id=bravo_owner.pk))
     alpha_client = client_for(alpha["org"], alpha["people"][OrgRole.MEMBER])
     bravo_client = client_for(org_b, bravo_owner)
     for _round in range(2):  # cold, then cached

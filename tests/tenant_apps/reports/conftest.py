@@ -51,8 +51,8 @@ class World:
         with self.schema():
             self.members = {name: Member.objects.get(user_id=user.pk) for name, user in self.users.items()}
             owner = self.members["owner"]
-            self.web = project_create(key="WEB", name="Website", creator=owner)
-            self.ops = project_create(key="OPS", name="Operations", creator=owner)
+            self.web = project_create(key="WEB", name="Website", actor=owner)
+            self.ops = project_create(key="OPS", name="Operations", actor=owner)
             project_member_set(project=self.web, member=self.members["dev"], role=Role.objects.get(name="Developer"))
             project_member_set(project=self.web, member=self.members["viewer"], role=Role.objects.get(name="Viewer"))
             project_member_set(project=self.ops, member=self.members["guest"], role=Role.objects.get(name="Reporter"))

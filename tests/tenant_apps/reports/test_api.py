@@ -253,7 +253,7 @@ def test_another_organisations_reports_and_files_are_404(world, org_b):
     with schema_context(org_b.schema_name):
         # The same id may exist in bravo; make sure it does not, so 404 means isolation.
         assert not Report.objects.filter(pk=report.pk).exists()
-        project_create(key="BRV", name="Bravo", creator=Member.objects.get(user_id=bravo_owner.pk))
+        project_create(key="BRV", name="Bravo", actor=Member.objects.get(user_id=bravo_owner.pk))
     bravo = client_for(org_b, bravo_owner)
 
     for path in (f"{URL}{report.pk}/", f"{URL}{report.pk}/download/"):

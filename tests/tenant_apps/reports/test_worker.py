@@ -33,7 +33,7 @@ def alpha_project(committed):
     organization = Organization.objects.get(slug="alpha")
     with schema_context(organization.schema_name):
         owner = Member.objects.get(email="owner@alpha.test")
-        project = project_create(key="RPT", name="Reporting", creator=owner)
+        project = project_create(key="RPT", name="Reporting", actor=owner)
         for index in range(ROWS):
             task = task_create(project=project, actor=owner, title=f"Отчёт {index}")
             Task.objects.filter(pk=task.pk).update(

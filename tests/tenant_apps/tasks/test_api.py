@@ -30,8 +30,8 @@ class Team:
         self.members = {}
         with schema_context(organization.schema_name):
             self.owner_member = Member.objects.get(email="owner@alpha.test")
-            self.web = project_create(key="WEB", name="Website", creator=self.owner_member)
-            self.ops = project_create(key="OPS", name="Operations", creator=self.owner_member)
+            self.web = project_create(key="WEB", name="Website", actor=self.owner_member)
+            self.ops = project_create(key="OPS", name="Operations", actor=self.owner_member)
         for name in ("Project Manager", "Developer", "Reporter", "Viewer", "guest"):
             user = UserFactory(email=f"{name.replace(' ', '').lower()}@alpha.test", full_name=name)
             membership_add(
@@ -467,7 +467,7 @@ def test_fifty_concurrent_creations_number_without_gaps(committed):
     organization = Organization.objects.get(slug="alpha")
     with schema_context(organization.schema_name):
         owner = Member.objects.get(email="owner@alpha.test")
-        project = project_create(key="RACE", name="Race", creator=owner)
+        project = project_create(key="RACE", name="Race", actor=owner)
 
     def create(index: int) -> int:
         with schema_context(organization.schema_name):
@@ -550,7 +550,7 @@ def test_comments_of_another_project_or_organisation_are_unreachable(team, org_b
     with schema_context(team.organization.schema_name):
         from tenant_apps.tasks.services import comment_create
 
-        ops_comment = comment_create(task=ops_task, author=team.owner_member, body="ops only")
+        ops_comment = comment_create(task=ops_task, actor=team.owner_member, body="ops only")
     pm = team.client("Project Manager")
     # An OPS comment id through a WEB task URL is a 404, whatever the role.
     assert pm.delete(f"{_comments_url(web_task)}{ops_comment.pk}/").status_code == 404
@@ -570,7 +570,7 @@ def test_comment_list_query_count_is_constant(team):
         from tenant_apps.tasks.services import comment_create
 
         for index in range(6):
-            comment_create(task=task, author=team.members["Developer"], body=f"comment {index}")
+            comment_create(task=task, actor=team.members["Developer"], body=f"comment {index}")
     client = team.client("Viewer")
     client.get(_comments_url(task))
     with CaptureQueriesContext(connection) as queries:

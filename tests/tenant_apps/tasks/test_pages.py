@@ -69,7 +69,7 @@ def test_unknown_task_and_other_organisations_task_are_the_404_page(team, org_b)
         from tenant_apps.tasks.services import task_create
 
         owner = Member.objects.get(email="owner@bravo.test")
-        secret = task_create(project=project_create(key="SEC", name="Secret", creator=owner), actor=owner, title="x")
+        secret = task_create(project=project_create(key="SEC", name="Secret", actor=owner), actor=owner, title="x")
     client = team.client("Developer")
     for url in ("/tasks/WEB-999/", f"/tasks/{secret.key}/", "/tasks/not-a-key/", "/projects/SEC/"):
         response = client.get(url)
@@ -134,7 +134,7 @@ def test_keyboard_moves_up_and_down_work_as_plain_forms(team):
     assert response.status_code == 302
     order = _in(team, lambda: list(Task.objects.order_by("rank", "number").values_list("number", flat=True)))
     assert order == [second.number, first.number]
-    response = client.post("/projects/WEB/move/", {"number": second.number, "status": "in_progress"})
+    response = client.post("/projects/WEB/move/", {"move": f"{second.number}:in_progress"})  # a card menu button
     assert response.status_code == 302
     assert _task(team, second.number).status == "in_progress"
 

@@ -57,12 +57,15 @@ class Command(BaseCommand):
                 return
             members = {member.email.split("@")[0]: member for member in Member.objects.all()}
             owner = members["owner"]
-            project = project_create(key="WEB", name="Website", creator=owner, description="The public website.")
+            project = project_create(key="WEB", name="Website", actor=owner, description="The public website.")
             roles = {"member": "Developer", "admin": "Project Manager", "guest": "Viewer"}
             for name, role in roles.items():
                 if name in members:
                     project_member_set(project=project, member=members[name], role=Role.objects.get(name=role))
-            labels = {name: label_save(project=project, name=name, color=color) for name, color in LABEL_COLORS.items()}
+            labels = {
+                name: label_save(project=project, name=name, color=color, actor=owner)
+                for name, color in LABEL_COLORS.items()
+            }
             today = timezone.localdate()
             for index, (title, status, priority, label_names, due, assignee) in enumerate(DEMO_TASKS):
                 task = task_create(
@@ -78,8 +81,8 @@ class Command(BaseCommand):
                 )
                 if index == 0:
                     for author, body in COMMENTS:
-                        comment_create(task=task, author=members[author], body=body)
-            mobile = project_create(key="MOB", name="Mobile app", creator=owner, description="iOS and Android.")
+                        comment_create(task=task, actor=members[author], body=body)
+            mobile = project_create(key="MOB", name="Mobile app", actor=owner, description="iOS and Android.")
             project_member_set(project=mobile, member=members["member"], role=Role.objects.get(name="Developer"))
             for title in ("Push notifications for mentions", "Offline mode for the board", "App store screenshots"):
                 task_create(project=mobile, actor=owner, title=title)

@@ -1,0 +1,32 @@
+"""Every audit action code, in one place: what `action` may be in an entry and in the
+API's `?action=` filter. docs/audit.md lists the same codes (a test keeps them in step)."""
+
+ACTIONS: dict[str, str] = {
+    "membership.added": "Someone joined the organisation (sign-up, admin)",
+    "membership.removed": "Someone was removed from the organisation, or left",
+    "membership.role_changed": "Someone's organisation role changed",
+    "invitation.sent": "An invitation was sent",
+    "invitation.withdrawn": "An invitation was withdrawn",
+    "invitation.accepted": "An invitation was accepted",
+    "role.created": "A custom project role was created",
+    "role.changed": "A custom project role was renamed or its codes changed",
+    "role.deleted": "A custom project role was deleted",
+    "project_member.added": "Someone was added to a project",
+    "project_member.changed": "Someone's project role changed",
+    "project_member.removed": "Someone was removed from a project",
+    "project.archived": "A project was archived",
+    "project.unarchived": "A project was unarchived",
+    "project.deleted": "A project was deleted with everything in it",
+    "task.deleted": "A task was deleted",
+    "webhook.created": "A webhook was created",
+    "webhook.changed": "A webhook's address, events or state changed",
+    "webhook.deleted": "A webhook was deleted",
+    "organization.settings_changed": "The organisation's name or time zone changed",
+    "organization.suspended": "Platform staff suspended the organisation (public log)",
+    "organization.reactivated": "Platform staff reactivated the organisation (public log)",
+    "plan.checkout_started": "An owner started a Stripe Checkout for a plan",
+    "plan.changed": "The organisation's plan or subscription state changed (Stripe, staff grant)",
+    "api_token.created": "A personal API token was created (public log)",
+    "api_token.revoked": "A personal API token was revoked (public log)",
+    "user.deactivated": "Platform staff deactivated a user (public log)",
+}
