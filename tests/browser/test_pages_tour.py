@@ -79,6 +79,12 @@ def test_every_page_passes_axe_in_both_themes(as_user, workspace):
         ("search", "/search/?q=Safari", None, False),
         ("new-task", "/tasks/new/?project=WEB", "New task", False),
         ("not-found", "/tasks/WEB-999/", None, False),
+        ("project-delete", "/projects/WEB/delete/", None, False),
+        ("all-tasks", "/tasks/", "All tasks", False),
+        ("coming-soon", "/soon/members/", "Members", False),
+        ("billing", "/billing/", None, False),
+        ("account-email", "/accounts/email/", None, False),
+        ("logout", "/accounts/logout/", None, False),
     ]
     for name, path, heading, save in tour:
         page.goto(workspace.url(path))
