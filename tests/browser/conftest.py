@@ -56,6 +56,7 @@ CHROMIUM_ARGS = [
 # Every wait of a browser test is bounded well below a hung CI run.
 ACTION_TIMEOUT_MS = 10_000
 PASSWORD = "browser-test-pw-1"
+ATTACHMENT_LIMIT = 1024 * 1024
 
 
 CHROMIUM = chromium_executable()
@@ -242,6 +243,8 @@ def tessera(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Te
         # (config/settings/test.py derives them from the xdist worker's name).
         "PYTEST_XDIST_WORKER": os.environ.get("PYTEST_XDIST_WORKER", "main"),
         "GUNICORN_WORKERS": "3",
+        # A small attachment limit, so the tests can go over it without moving 25 MB.
+        "TESSERA_ATTACHMENT_MAX_BYTES": str(ATTACHMENT_LIMIT),
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     server = Process(
