@@ -58,3 +58,9 @@ bench-pages: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache
+
+# Screenshots of the main pages in light and dark theme, taken by the browser tests, into
+# docs/screenshots/ (shown in README.md). Needs chromium, as the browser tests do.
+.PHONY: screenshots
+screenshots: $(STAMP)
+	TESSERA_SCREENSHOTS_DIR=docs/screenshots $(PY) platform/dev.py test tests/browser/test_root_pages.py tests/browser/test_pages_tour.py -q -p no:cacheprovider

@@ -78,8 +78,13 @@ def task_filtered(request, tasks, *, allowed: tuple[str, ...] | None = None):
     the page and leave the tasks unfiltered, never a 500."""
     params = request.GET.copy()
     for name in list(params):
-        if allowed is not None and name not in allowed:
+        # An empty field of the filter form ("Any priority") means no filter at all, as
+        # when the parameter is absent; the API's filterset would refuse the empty value.
+        values = [value for value in params.getlist(name) if value != ""]
+        if (allowed is not None and name not in allowed) or not values:
             params.pop(name)
+        else:
+            params.setlist(name, values)
     request.tessera_member = member_for_request(request)
     filterset = TaskFilter(params, queryset=tasks, request=request)
     if not filterset.is_valid():

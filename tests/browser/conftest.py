@@ -494,15 +494,16 @@ def assert_accessible(page, *, what: str = "") -> None:
 SCREENSHOTS_DIR = os.environ.get("TESSERA_SCREENSHOTS_DIR")
 
 
-def screenshot_both_themes(page, name: str, *, check_accessibility: bool = True) -> None:
+def screenshot_both_themes(page, name: str, *, check_accessibility: bool = True, save: bool = True) -> None:
     """In light and dark (the system preference, which the theme follows by default):
     axe checks each, and with TESSERA_SCREENSHOTS_DIR set (`make screenshots`) the page is
-    saved as <name>-light.png and <name>-dark.png at the viewport's size."""
+    saved as <name>-light.png and <name>-dark.png at the viewport's size (unless `save`
+    is false: the README shows a chosen few)."""
     for scheme in ("light", "dark"):
         page.emulate_media(color_scheme=scheme)
         if check_accessibility:
             assert_accessible(page, what=f"{name} ({scheme})")
-        if SCREENSHOTS_DIR:
+        if SCREENSHOTS_DIR and save:
             directory = ROOT / SCREENSHOTS_DIR
             directory.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(directory / f"{name}-{scheme}.png"), animations="disabled", caret="hide")

@@ -64,6 +64,6 @@ def test_picker_lists_the_users_organisations_with_their_role(new_context, tesse
     expect(page.get_by_role("heading", level=1)).to_have_text("Your organisations")
     expect(page.get_by_role("link", name="Another Team")).to_contain_text("Owner")
     expect(page.get_by_role("link", name="Browser Test Org")).to_contain_text("Member")
-    screenshot_both_themes(page, "organizations")
+    screenshot_both_themes(page, "organizations", save=False)
     page.get_by_role("link", name="Another Team").click()
     expect(page).to_have_url(tessera.url("/", slug=other.slug) + "accounts/login/?next=/")

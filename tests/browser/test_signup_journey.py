@@ -24,7 +24,7 @@ def test_signup_confirm_first_project_three_tasks_drag_reorder_and_assign(new_co
     address = f"founder@{slug}.test"
     page = new_context().new_page()
     page.goto(tessera.url("/accounts/signup/"))
-    screenshot_both_themes(page, "signup")
+    screenshot_both_themes(page, "signup", save=False)
 
     # A taken address is refused next to the field, and nothing is created.
     page.get_by_label("Email").fill(address)
