@@ -24,7 +24,9 @@ from django_tenants.utils import schema_context
 
 from shared_apps.billing.exceptions import OrganizationReadOnly, PlanLimitExceeded
 from shared_apps.billing.models import FREE, LIMITS, Plan, Subscription
+from shared_apps.tenants.addresses import organization_url
 from shared_apps.tenants.models import Organization
+from shared_apps.tenants.selectors import current_organization
 
 
 def billing_enabled() -> bool:
@@ -33,9 +35,6 @@ def billing_enabled() -> bool:
 
 def billing_url(organization: Organization) -> str:
     """The organisation's billing page: where a refused addition points for an upgrade."""
-    # Imported here: shared_apps.tenants.services imports this module.
-    from shared_apps.tenants.services import organization_url
-
     return organization_url(organization, "/billing/")
 
 
@@ -57,13 +56,6 @@ def subscription_ensure(organization: Organization) -> Subscription:
     return subscription
 
 
-def _organization_current() -> Organization:
-    tenant = getattr(connection, "tenant", None)
-    if isinstance(tenant, Organization) and tenant.schema_name == connection.schema_name:
-        return tenant
-    return Organization.objects.get(schema_name=connection.schema_name)
-
-
 def subscription_locked(organization: Organization | None = None) -> Subscription:
     """The subscription row of `organization` (None: the organisation whose schema is
     active), locked until the current transaction ends."""
@@ -76,7 +68,7 @@ def subscription_locked(organization: Organization | None = None) -> Subscriptio
         rows = rows.filter(organization_id=organization.pk)
     subscription = rows.first()
     if subscription is None:
-        subscription_ensure(organization or _organization_current())
+        subscription_ensure(organization or current_organization())
         subscription = rows.get()
     return subscription
 

@@ -15,9 +15,10 @@ def organizations_for_user(user: User) -> list[tuple[Organization, str]]:
 
 
 def current_organization() -> Organization:
-    """The organisation whose schema is active: the worker's tenant (set by
-    tenant-schemas-celery), or looked up when a bare `schema_context` is active."""
-    tenant = connection.tenant
-    if isinstance(tenant, Organization):
+    """The organisation whose schema is active: the request's or worker's tenant (set by
+    the tenant middleware or tenant-schemas-celery), else looked up by the active schema
+    (a bare `schema_context`). The one "current organisation" lookup of the code base."""
+    tenant = getattr(connection, "tenant", None)
+    if isinstance(tenant, Organization) and tenant.schema_name == connection.schema_name:
         return tenant
     return Organization.objects.get(schema_name=connection.schema_name)

@@ -22,6 +22,8 @@ from shared_apps.accounts.models import User
 from shared_apps.audit.services import audit_diff, audit_record, audit_target
 from shared_apps.billing.limits import limit_check
 from shared_apps.billing.services import subscription_start
+from shared_apps.tenants.addresses import domain_for_slug as domain_for_slug  # re-exported
+from shared_apps.tenants.addresses import organization_url as organization_url  # re-exported
 from shared_apps.tenants.models import Domain, Membership, Organization, OrgRole
 from shared_apps.tenants.permissions import ACCESS_CACHE
 from shared_apps.tenants.validators import validate_slug, validate_time_zone
@@ -38,16 +40,6 @@ def schema_name_generate() -> str:
     """`org_` and 10 random characters: never derived from the slug, so renaming an
     organisation's address touches no schema."""
     return SCHEMA_PREFIX + "".join(secrets.choice(_SCHEMA_ALPHABET) for _ in range(10))
-
-
-def domain_for_slug(slug: str) -> str:
-    return f"{slug}.{settings.BASE_DOMAIN}"
-
-
-def organization_url(organization: Organization, path: str = "/") -> str:
-    """Absolute URL of `path` on the organisation's domain, as people open it."""
-    port = f":{settings.SITE_PORT}" if settings.SITE_PORT else ""
-    return f"{settings.SITE_SCHEME}://{domain_for_slug(organization.slug)}{port}{path}"
 
 
 def member_sync(

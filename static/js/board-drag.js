@@ -18,6 +18,38 @@ function recount(board) {
   });
 }
 
+// The status/order menu of a card: one <template> for the board, filled in when a menu
+// first opens (500 cards do not each carry seven buttons).
+function menuFill(menu) {
+  if (menu.dataset.filled) return;
+  const template = document.getElementById("card-menu-template");
+  if (!template) return;
+  const panel = menu.querySelector(".menu-panel");
+  panel.replaceChildren(template.content.cloneNode(true));
+  const card = menu.closest("[data-number]");
+  panel.querySelectorAll("[data-move]").forEach((button) => {
+    button.addEventListener("click", () => {
+      const form = document.getElementById("board-move");
+      form.elements.move.value = `${menu.dataset.cardMenu}:${button.dataset.move}`;
+      menu.removeAttribute("open");
+      form.requestSubmit();
+    });
+    if (button.dataset.move === card?.closest("[data-column]")?.dataset.column) {
+      button.disabled = true;
+      button.setAttribute("aria-current", "true");
+    }
+  });
+  menu.dataset.filled = "1";
+}
+
+document.addEventListener(
+  "toggle",
+  (event) => {
+    if (event.target.matches?.("details[data-card-menu]") && event.target.open) menuFill(event.target);
+  },
+  true,
+);
+
 export function initBoard(root) {
   const boards = root.matches?.("[data-board]") ? [root] : root.querySelectorAll?.("[data-board]") || [];
   boards.forEach((board) => {

@@ -33,3 +33,24 @@ export function initPanels() {
     }
   });
 }
+
+// A live refresh never throws away what someone is typing or dragging: if the fragment
+// being refreshed holds a focused or edited field (or a card in flight), keep it and say
+// that the task changed; the next save meets the version check anyway.
+function dirty(root) {
+  if (root.querySelector(".dragging")) return true;
+  if (root.contains(document.activeElement) && document.activeElement.matches("input, textarea, select")) return true;
+  return [...root.querySelectorAll("textarea, input[type=text], input[type=search]")].some(
+    (field) => field.value !== field.defaultValue,
+  );
+}
+
+document.body.addEventListener("htmx:beforeSwap", (event) => {
+  const target = event.detail.target;
+  const live = event.detail.requestConfig?.triggeringEvent?.type === "tessera:changed";
+  if (live && target && dirty(target)) {
+    event.detail.shouldSwap = false;
+    const note = document.body.dataset.changedText;
+    if (note) import("./toast.js").then(({ toast }) => toast(note));
+  }
+});

@@ -2,14 +2,14 @@
 convention as tenant_apps/projects/permissions.py: keyword-only, `member` (the actor, or
 None), the object's id; Http404 when missing, PermissionDenied when the actor's role does
 not allow the action. Scoped to the organisation whose schema is active
-(`connection.tenant`): `public` is on every search_path, so the public rows (Membership,
+(`current_organization()`): `public` is on every search_path, so the public rows (Membership,
 Invitation) are filtered to it explicitly (DESIGN.md section 2)."""
 
-from django.db import connection
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from shared_apps.tenants.models import Invitation, Membership
+from shared_apps.tenants.selectors import current_organization
 from tenant_apps.members.models import Member
 from tenant_apps.projects.permissions import org_manager_require
 
@@ -24,7 +24,7 @@ def access_member(*, member: Member | None, member_id: int) -> tuple[Member, Mem
     target = Member.objects.filter(pk=member_id, is_active=True).first()
     membership = (
         Membership.objects.select_related("user", "organization")
-        .filter(organization_id=connection.tenant.pk, user_id=target.user_id)
+        .filter(organization_id=current_organization().pk, user_id=target.user_id)
         .first()
         if target is not None
         else None
@@ -39,7 +39,7 @@ def access_invitation(*, member: Member | None, invitation_id: int) -> Invitatio
     before the lookup)."""
     org_manager_require(member=member, message=INVITATION_MANAGERS)
     invitation = Invitation.objects.filter(
-        pk=invitation_id, organization_id=connection.tenant.pk, accepted_at=None, revoked_at=None
+        pk=invitation_id, organization_id=current_organization().pk, accepted_at=None, revoked_at=None
     ).first()
     if invitation is None:
         raise Http404()

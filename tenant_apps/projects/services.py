@@ -10,11 +10,13 @@ from django.utils.translation import gettext as _
 
 from shared_apps.audit.services import audit_diff, audit_record, audit_target
 from shared_apps.billing.limits import limit_check
+from shared_apps.core.storage import files_delete_on_commit
 from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project, ProjectMember, Role
 from tenant_apps.projects.permissions import may_create_projects, permissions_version_bump
 from tenant_apps.projects.registry import PROJECT_MANAGER, unknown_codes
 from tenant_apps.projects.selectors import projects_cache_invalidate
+from tenant_apps.tasks.models import Attachment, Task
 
 
 def _validate_role_fields(*, name: str | None, permissions: list[str] | None, role: Role | None = None) -> None:
@@ -210,9 +212,6 @@ def project_delete(*, project: Project, confirm_key: str, actor: Member | None =
     caller must repeat the project's key, so a slip of the finger deletes nothing."""
     if (confirm_key or "").strip() != project.key:
         raise ValidationError({"confirm": _("Type the project key (%(key)s) to confirm.") % {"key": project.key}})
-    from tenant_apps.tasks.attachments import files_delete_on_commit
-    from tenant_apps.tasks.models import Attachment, Task
-
     with transaction.atomic():
         keys = list(Attachment.objects.filter(task__project=project).values_list("storage_key", flat=True))
         audit_record(

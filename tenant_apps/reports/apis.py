@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from shared_apps.core.api import UNKNOWN_PARAMETER, unknown_refuse
 from shared_apps.core.pagination import paginated, paginated_response
+from shared_apps.core.storage import storage
 from shared_apps.tenants.permissions import IsOrganizationMember
 from tenant_apps.members.models import Member
 from tenant_apps.projects.permissions import member_for_request
@@ -26,7 +27,6 @@ from tenant_apps.reports.serializers import (
 )
 from tenant_apps.reports.services import report_delete, report_request, report_schedule_delete, report_schedule_set
 from tenant_apps.reports.writers import CONTENT_TYPES
-from tenant_apps.tasks.attachments import storage
 
 _REPORT_EXAMPLE = {
     "id": 7,

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from config.celery import enqueue_on_commit, send_in_schema
 from shared_apps.billing.limits import limit_check
 from shared_apps.core.exceptions import ServiceRefusal
+from shared_apps.core.storage import files_delete_on_commit, storage
 from shared_apps.tenants.models import Organization
 from shared_apps.tenants.services import organization_url
 from tenant_apps.members.models import Member
@@ -42,7 +43,6 @@ from tenant_apps.reports.kinds import KINDS, ReportData, Scope, params_clean
 from tenant_apps.reports.models import MonthlyUsage, Report, ReportSchedule
 from tenant_apps.reports.selectors import member_may_request_reports, month_start, report_scope
 from tenant_apps.reports.writers import CONTENT_TYPES, WRITERS
-from tenant_apps.tasks.attachments import files_delete_on_commit, storage
 from tenant_apps.tasks.models import Label
 
 logger = logging.getLogger(__name__)

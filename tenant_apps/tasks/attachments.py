@@ -1,16 +1,14 @@
-"""Attachment files: per-tenant storage keys, safe names, sniffed types, size limits.
+"""Attachment files: safe names, sniffed types, size limits. Where they are stored (per
+tenant, `<schema>/attachments/<random>`) is shared_apps/core/storage.py."""
 
-Files go to Django's default storage (the filesystem under MEDIA_ROOT here; S3 through
-django-storages is a STORAGES setting away) under `<schema>/attachments/<random>`, so
-no two organisations share a path and a name never comes from the uploader."""
-
-import secrets
 import unicodedata
 from pathlib import PurePosixPath
 
-from django.core.files.storage import storages
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
-from django.db import connection, transaction
+
+from shared_apps.core.storage import files_delete_on_commit as files_delete_on_commit  # re-exported
+from shared_apps.core.storage import storage as storage  # re-exported
+from shared_apps.core.storage import tenant_file_key
 
 _MAGIC = [
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -22,12 +20,8 @@ _MAGIC = [
 ]
 
 
-def storage():
-    return storages["default"]
-
-
 def storage_key_new() -> str:
-    return f"{connection.schema_name}/attachments/{secrets.token_hex(16)}"
+    return tenant_file_key("attachments")
 
 
 def filename_sanitize(name: str) -> str:
@@ -83,15 +77,3 @@ class SizeLimitUploadHandler(FileUploadHandler):
 
     def file_complete(self, file_size):
         return None
-
-
-def files_delete_on_commit(keys: list[str]) -> None:
-    """Delete stored files once the rows pointing at them are gone for good."""
-    if not keys:
-        return
-
-    def delete() -> None:
-        for key in keys:
-            storage().delete(key)
-
-    transaction.on_commit(delete)

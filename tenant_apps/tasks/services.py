@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from shared_apps.audit.services import audit_record, audit_target
 from shared_apps.billing.limits import limit_check, limit_precheck
+from shared_apps.core.storage import files_delete_on_commit, storage
 from shared_apps.tenants.models import MANAGER_ROLES
 from tenant_apps.members.models import Member
 from tenant_apps.notifications import services as notify
@@ -245,7 +246,7 @@ def task_delete(*, task: Task, actor: Member | None = None) -> None:
                 before={"title": current.title, "status": current.status},
             )
         task.delete()
-        attachments.files_delete_on_commit(keys)
+        files_delete_on_commit(keys)
         task_counts_invalidate()
 
 
@@ -321,7 +322,7 @@ def attachment_add(*, task: Task, actor: Member, upload) -> Attachment:
     head = upload.read(2048)
     upload.seek(0)
     key = attachments.storage_key_new()
-    saved_key = attachments.storage().save(key, upload)
+    saved_key = storage().save(key, upload)
     try:
         with transaction.atomic():
             # Raises Task.DoesNotExist (the file is then removed) if the task was deleted
@@ -344,7 +345,7 @@ def attachment_add(*, task: Task, actor: Member, upload) -> Attachment:
             )
             live_bump(task_id=task.pk)
     except Exception:
-        attachments.storage().delete(saved_key)
+        storage().delete(saved_key)
         raise
     return attachment
 
@@ -358,7 +359,7 @@ def attachment_remove(*, attachment: Attachment, actor: Member) -> None:
             old_value={"attachment": attachment.pk, "filename": attachment.filename},
         )
         attachment.delete()
-        attachments.files_delete_on_commit([attachment.storage_key])
+        files_delete_on_commit([attachment.storage_key])
         live_bump(task_id=attachment.task_id)
 
 

@@ -1,20 +1,11 @@
 from django.urls import path
 
 import tenant_apps.projects.converters  # noqa: F401  (registers <project_key:...>)
-from tenant_apps.tasks.apis import (
-    AllTasksApi,
-    AttachmentDetailApi,
-    AttachmentListApi,
-    CommentDetailApi,
-    CommentListApi,
-    LabelDetailApi,
-    LabelListApi,
-    TaskActivityApi,
-    TaskDetailApi,
-    TaskListApi,
-    TaskMoveApi,
-    UsageApi,
-)
+from tenant_apps.tasks.api.attachments import AttachmentDetailApi, AttachmentListApi
+from tenant_apps.tasks.api.comments import CommentDetailApi, CommentListApi
+from tenant_apps.tasks.api.labels import LabelDetailApi, LabelListApi
+from tenant_apps.tasks.api.tasks import AllTasksApi, TaskActivityApi, TaskDetailApi, TaskListApi, TaskMoveApi
+from tenant_apps.tasks.api.usage import UsageApi
 
 TASK = "projects/<project_key:key>/tasks/<int:number>"
 

@@ -14,7 +14,7 @@ from shared_apps.tenants.models import OrgRole
 from shared_apps.tenants.services import membership_add
 from tenant_apps.projects.models import Role
 from tenant_apps.projects.services import project_member_set
-from tenant_apps.tasks import apis as task_apis
+from tenant_apps.tasks.api import tasks as task_apis
 from tenant_apps.tasks.models import Label, Task
 from tenant_apps.tasks.serializers import TaskListItemOutputSerializer, TaskOutputSerializer
 from tests.conftest import client_for

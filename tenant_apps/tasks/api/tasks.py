@@ -1,71 +1,34 @@
-from collections.abc import Mapping
+"""Tasks: the lists (a project's, everyone's), detail, activity, move."""
 
-from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
-from django.http import FileResponse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound, ValidationError
-from rest_framework.parsers import MultiPartParser
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from shared_apps.core.api import UNKNOWN_PARAMETER, unknown_refuse
-from shared_apps.core.markup import markdown_html, markdown_html_many
-from shared_apps.core.pagination import (
-    LAST_PAGE,
-    PageRequest,
-    TesseraPagination,
-    page_response,
-    paginated,
-    paginated_response,
-)
-from shared_apps.tenants.permissions import IsOrganizationMember, require_org_manager
+from shared_apps.core.markup import markdown_html
+from shared_apps.core.pagination import LAST_PAGE, PageRequest, page_response, paginated, paginated_response
+from shared_apps.tenants.permissions import IsOrganizationMember
 from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project
-from tenant_apps.projects.permissions import (
-    ProjectScopedApi,
-    member_for_request,
-    permission_require,
-    project_permissions,
-    user_can,
-)
+from tenant_apps.projects.permissions import ProjectScopedApi, member_for_request, permission_require, user_can
 from tenant_apps.projects.selectors import projects_visible_to, sees_every_project
-from tenant_apps.tasks.attachments import SizeLimitUploadHandler, storage
 from tenant_apps.tasks.filters import TaskFilter
-from tenant_apps.tasks.models import Activity, Attachment, Comment, Label, Task, TaskNumberRedirect
-from tenant_apps.tasks.permissions import access_attachment, access_comment, access_label, access_task
-from tenant_apps.tasks.selectors import organization_usage, task_detail, task_page
+from tenant_apps.tasks.models import Activity, Label, Task, TaskNumberRedirect
+from tenant_apps.tasks.permissions import access_task
+from tenant_apps.tasks.selectors import task_detail, task_page
 from tenant_apps.tasks.serializers import (
     ActivityOutputSerializer,
-    AttachmentOutputSerializer,
-    AttachmentUploadInputSerializer,
-    CommentInputSerializer,
-    CommentOutputSerializer,
-    LabelInputSerializer,
-    TaskLabelOutputSerializer,
     TaskMoveInputSerializer,
     TaskOutputSerializer,
     TaskPageOutputSerializer,
     TaskWriteInputSerializer,
-    UsageOutputSerializer,
 )
-from tenant_apps.tasks.services import (
-    StaleVersion,
-    attachment_add,
-    attachment_remove,
-    comment_create,
-    comment_delete,
-    comment_update,
-    label_delete,
-    label_save,
-    task_create,
-    task_delete,
-    task_move,
-    task_update,
-)
+from tenant_apps.tasks.services import StaleVersion, task_create, task_delete, task_move, task_update
 
 _TASK_EXAMPLE = {
     "key": "WEB-42",
@@ -366,187 +329,6 @@ class AllTasksApi(APIView):
         return _task_list_response(request, tasks, searching=searching)
 
 
-class CommentListApi(ProjectScopedApi):
-    required_permissions = {"GET": "project.view", "POST": "comment.create"}
-
-    @extend_schema(operation_id="task_comments_list", responses=paginated(CommentOutputSerializer))
-    def get(self, request, key: str, number: int):
-        """The task's comments, oldest first."""
-        task = access_task(member=self.member, project=self.project, number=number)
-        comments = Comment.objects.filter(task=task).select_related("author").order_by("created_at", "pk")
-        paginator = TesseraPagination()
-        page = paginator.paginate_queryset(comments, request, view=self)
-        rendered = dict(zip((c.pk for c in page), markdown_html_many([c.body for c in page]), strict=True))
-        data = CommentOutputSerializer(page, many=True, context={"body_html": rendered}).data
-        return paginator.get_paginated_response(data)
-
-    @extend_schema(
-        request=CommentInputSerializer,
-        responses={201: CommentOutputSerializer},
-        examples=[OpenApiExample("Comment", request_only=True, value={"body": "Reproduced on **Firefox** too."})],
-    )
-    def post(self, request, key: str, number: int):
-        task = access_task(member=self.member, project=self.project, number=number)
-        serializer = CommentInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        comment = comment_create(task=task, actor=self.member, body=serializer.validated_data["body"])
-        return Response(CommentOutputSerializer(comment).data, status=status.HTTP_201_CREATED)
-
-
-class CommentDetailApi(ProjectScopedApi):
-    required_permissions = {"PATCH": "comment.create", "DELETE": "project.view"}
-
-    @extend_schema(request=CommentInputSerializer, responses={200: CommentOutputSerializer})
-    def patch(self, request, key: str, number: int, comment_id: int):
-        """Edit your own comment (it is marked edited)."""
-        comment = access_comment(member=self.member, project=self.project, number=number, comment_id=comment_id)
-        serializer = CommentInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        updated = comment_update(comment=comment, actor=self.member, body=serializer.validated_data["body"])
-        return Response(CommentOutputSerializer(updated).data)
-
-    @extend_schema(responses={204: OpenApiResponse(description="Deleted.")})
-    def delete(self, request, key: str, number: int, comment_id: int):
-        """Delete your own comment, or anyone's with comment.moderate."""
-        comment = access_comment(member=self.member, project=self.project, number=number, comment_id=comment_id)
-        may_moderate = "comment.moderate" in project_permissions(member=self.member, project=self.project)
-        comment_delete(comment=comment, actor=self.member, may_moderate=may_moderate)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class LabelListApi(ProjectScopedApi):
-    required_permissions = {"GET": "project.view", "POST": "project.manage"}
-
-    @extend_schema(operation_id="project_labels_list", responses=paginated(TaskLabelOutputSerializer))
-    def get(self, request, key: str):
-        labels = Label.objects.filter(project=self.project).order_by("name", "pk")
-        return paginated_response(view=self, request=request, items=labels, serializer_class=TaskLabelOutputSerializer)
-
-    @extend_schema(
-        request=LabelInputSerializer,
-        responses={201: TaskLabelOutputSerializer},
-        examples=[OpenApiExample("Bug", request_only=True, value={"name": "bug", "color": "#d1242f"})],
-    )
-    def post(self, request, key: str):
-        """Create a label (project managers)."""
-        serializer = LabelInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        label = label_save(project=self.project, actor=self.member, **serializer.validated_data)
-        return Response(TaskLabelOutputSerializer(label).data, status=status.HTTP_201_CREATED)
-
-
-class LabelDetailApi(ProjectScopedApi):
-    required_permissions = {"PATCH": "project.manage", "DELETE": "project.manage"}
-
-    @extend_schema(request=LabelInputSerializer, responses={200: TaskLabelOutputSerializer})
-    def patch(self, request, key: str, label_id: int):
-        label = access_label(member=self.member, project=self.project, label_id=label_id)
-        if not isinstance(request.data, Mapping):
-            raise ValidationError({"non_field_errors": [_("Send a JSON object.")]})
-        payload = request.data.dict() if hasattr(request.data, "dict") else request.data  # form or JSON
-        serializer = LabelInputSerializer(data={"name": label.name, **payload})
-        serializer.is_valid(raise_exception=True)
-        updated = label_save(project=self.project, label=label, actor=self.member, **serializer.validated_data)
-        return Response(TaskLabelOutputSerializer(updated).data)
-
-    @extend_schema(responses={204: OpenApiResponse(description="Deleted; tasks lose the label.")})
-    def delete(self, request, key: str, label_id: int):
-        label = access_label(member=self.member, project=self.project, label_id=label_id)
-        label_delete(label=label, actor=self.member)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class AttachmentListApi(ProjectScopedApi):
-    required_permissions = {"GET": "project.view", "POST": "attachment.upload"}
-    parser_classes = [MultiPartParser]
-
-    def initial(self, request, *args, **kwargs):
-        # Before authentication: session auth's CSRF check reads the POST body, and the
-        # size limit must already be in force when that happens.
-        if request.method == "POST":
-            limit = settings.TESSERA_ATTACHMENT_MAX_BYTES
-            declared = request.META.get("CONTENT_LENGTH") or "0"
-            if declared.isdigit() and int(declared) > limit + 64 * 1024:  # room for the multipart envelope
-                raise PayloadTooLarge(limit)
-            request._request.upload_handlers.insert(0, SizeLimitUploadHandler(request._request, limit))
-        super().initial(request, *args, **kwargs)
-
-    @extend_schema(operation_id="task_attachments_list", responses=paginated(AttachmentOutputSerializer))
-    def get(self, request, key: str, number: int):
-        task = access_task(member=self.member, project=self.project, number=number)
-        items = Attachment.objects.filter(task=task).select_related("uploaded_by").order_by("created_at", "pk")
-        return paginated_response(view=self, request=request, items=items, serializer_class=AttachmentOutputSerializer)
-
-    @extend_schema(
-        request={"multipart/form-data": AttachmentUploadInputSerializer},
-        responses={
-            201: AttachmentOutputSerializer,
-            413: OpenApiResponse(description="Larger than TESSERA_ATTACHMENT_MAX_BYTES; nothing stored."),
-        },
-    )
-    def post(self, request, key: str, number: int):
-        """Upload a file (multipart field `file`). The size limit is enforced while the
-        body streams in; the name is sanitised and the type sniffed."""
-        task = access_task(member=self.member, project=self.project, number=number)
-        upload = request.FILES.get("file")
-        if getattr(request._request, "upload_too_large", False):
-            raise PayloadTooLarge(settings.TESSERA_ATTACHMENT_MAX_BYTES)
-        if upload is None:
-            raise ValidationError({"file": [_("Attach a file in the multipart field “file”.")]})
-        try:
-            attachment = attachment_add(task=task, actor=self.member, upload=upload)
-        except Task.DoesNotExist as exc:  # deleted while the file streamed in
-            raise NotFound() from exc
-        return Response(AttachmentOutputSerializer(attachment).data, status=status.HTTP_201_CREATED)
-
-
-class PayloadTooLarge(APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "too_large"
-
-    def __init__(self, limit: int):
-        super().__init__({"detail": f"The file is larger than the limit of {limit} bytes.", "limit": limit})
-
-
-class AttachmentDetailApi(ProjectScopedApi):
-    required_permissions = {"GET": "project.view", "DELETE": "attachment.upload"}
-
-    @extend_schema(
-        operation_id="task_attachment_download",
-        responses={(200, "application/octet-stream"): OpenApiResponse(description="The file, as a download.")},
-    )
-    def get(self, request, key: str, number: int, attachment_id: int):
-        """Download: always `Content-Disposition: attachment`, `nosniff`, and a sandbox
-        CSP, so an uploaded page or SVG never runs in the browser."""
-        attachment = access_attachment(
-            member=self.member, project=self.project, number=number, attachment_id=attachment_id
-        )
-        content_type = attachment.content_type
-        if content_type == "text/plain":
-            content_type = "text/plain; charset=utf-8"
-        try:
-            stored = storage().open(attachment.storage_key, "rb")
-        except FileNotFoundError as exc:
-            raise NotFound("The file is missing from storage.") from exc
-        response = FileResponse(
-            stored,
-            as_attachment=True,
-            filename=attachment.filename,
-            content_type=content_type,
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        return response
-
-    @extend_schema(responses={204: OpenApiResponse(description="Deleted, file included.")})
-    def delete(self, request, key: str, number: int, attachment_id: int):
-        attachment = access_attachment(
-            member=self.member, project=self.project, number=number, attachment_id=attachment_id
-        )
-        attachment_remove(attachment=attachment, actor=self.member)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
 class TaskMoveApi(ProjectScopedApi):
     required_permissions = {"POST": "task.delete"}
 
@@ -569,19 +351,3 @@ class TaskMoveApi(ProjectScopedApi):
         permission_require(member=self.member, project=target, codes="task.create")
         moved = task_move(task=task, target=target, actor=self.member)
         return _task_response(moved)
-
-
-class UsageApi(APIView):
-    permission_classes = [IsOrganizationMember]
-
-    @extend_schema(
-        responses=UsageOutputSerializer,
-        examples=[
-            OpenApiExample("Usage", value={"members": 12, "projects": 4, "tasks": 310, "storage_bytes": 5242880})
-        ],
-    )
-    def get(self, request):
-        """What the organisation uses: members, projects, tasks, attachment storage
-        (owners and admins)."""
-        require_org_manager(request, "Only owners and admins see the organisation's usage.")
-        return Response(UsageOutputSerializer(organization_usage()).data)
