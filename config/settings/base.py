@@ -79,6 +79,8 @@ INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_
 MIDDLEWARE = [
     # Answers /healthz on any host, before tenant resolution and ALLOWED_HOSTS.
     "shared_apps.core.middleware.HealthCheckMiddleware",
+    # A NUL in the path, query string or cookies is a 400 before any lookup uses it.
+    "shared_apps.core.middleware.NulCharacterGuardMiddleware",
     "shared_apps.tenants.middleware.TenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -292,6 +294,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON nested deeper than shared_apps.core.parsers.JSON_MAX_DEPTH is a 400, not a 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "shared_apps.core.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

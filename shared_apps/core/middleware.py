@@ -53,3 +53,33 @@ class UserLanguageMiddleware:
                 translation.activate(organization_language)
                 request.LANGUAGE_CODE = organization_language
         return self.get_response(request)
+
+
+NUL_REFUSED = _("Null characters are not allowed in the request.")
+
+
+def _holds_nul(request) -> bool:
+    # The decoded path, every query value and every cookie (the session key is looked up
+    # in the database); Host is validated by Django, the Authorization token by its class.
+    if "\x00" in request.path_info:
+        return True
+    if "\x00" in request.META.get("QUERY_STRING", "") or any(
+        "\x00" in name or any("\x00" in value for value in values) for name, values in request.GET.lists()
+    ):
+        return True
+    return any("\x00" in name or "\x00" in value for name, value in request.COOKIES.items())
+
+
+class NulCharacterGuardMiddleware:
+    """400 for a request whose path, query string or cookies hold a NUL character, before
+    anything reaches PostgreSQL (which refuses NUL in text with an error, a 500). Request
+    bodies are covered by the form and serializer fields (Django's and DRF's CharField
+    refuse NUL) and by the JSON parser."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if _holds_nul(request):
+            return JsonResponse({"detail": str(NUL_REFUSED), "code": "nul_character"}, status=400)
+        return self.get_response(request)
