@@ -23,3 +23,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
 ]
+
+# Unknown URLs under /api/ answer JSON (shared_apps.core.views.not_found).
+handler404 = "shared_apps.core.views.not_found"

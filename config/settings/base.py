@@ -300,7 +300,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus every operation's error responses (shared_apps/core/openapi.py).
+    "DEFAULT_SCHEMA_CLASS": "shared_apps.core.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     # Services' refusals that carry their own status (402 plan limit, 409, 503) become
@@ -318,6 +319,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The default enum hook, then 402 on the organisation API's writes (billing read-only).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "shared_apps.core.openapi.billing_read_only_hook",
+    ],
     # Choice sets used by several serializers (or sharing a field name) get one name each.
     "ENUM_NAME_OVERRIDES": {
         "EventKindEnum": "tenant_apps.notifications.models.EventKind",

@@ -1,5 +1,8 @@
 from django.contrib.auth.views import redirect_to_login
+from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+from django.views.defaults import page_not_found
 
 from shared_apps.tenants.permissions import membership_for_request
 
@@ -16,3 +19,11 @@ def organization_home(request):
     if membership is None:
         return render(request, "core/not_a_member.html", {"organization": request.tenant}, status=403)
     return render(request, "core/organization_home.html", {"organization": request.tenant, "membership": membership})
+
+
+def not_found(request, exception):
+    """handler404 of both URLconfs: an unknown URL under /api/ answers JSON like every
+    other API error (`{"detail": ...}`), pages keep the HTML 404."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": str(_("Not found."))}, status=404)
+    return page_not_found(request, exception)
