@@ -30,5 +30,6 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
 ]
 
-# Unknown URLs under /api/ answer JSON (shared_apps.core.views.not_found).
+# Under /api/, unknown URLs and requests Django refuses before any view answer JSON.
+handler400 = "shared_apps.core.views.bad_request_answer"
 handler404 = "shared_apps.core.views.not_found"

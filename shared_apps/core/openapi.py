@@ -9,6 +9,7 @@ its view can answer, derived from what the view is made of:
   after too many failed token attempts from one address;
 - 403 where a permission is checked, or a session authenticates (CSRF on writes);
 - 404 where the path names an object, and on paginated lists (a page past the end);
+- 415 where a body is read (a Content-Type the view has no parser for);
 - whatever the view declares itself with `extend_schema(responses=...)` (402, 409, 412,
   413, 502, 503): a declared error without a body gets the body of its status here.
 
@@ -31,6 +32,7 @@ from rest_framework.permissions import AllowAny
 from shared_apps.accounts.tokens import ApiTokenAuthentication
 
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
 
 class ErrorOutputSerializer(serializers.Serializer):
@@ -111,6 +113,7 @@ _DESCRIPTIONS = {
     "402": "Payment required: a plan limit would be exceeded, or the organisation is read-only (past due).",
     "403": "Not allowed: not a member here, a role without the permission, or no session (CSRF on writes).",
     "404": "Not found here (objects of other projects and organisations are not found either), or a page past the end.",
+    "415": "The request body's Content-Type is not one this operation accepts (or is missing).",
     "429": "Too many failed token authentications from this address; try again later.",
 }
 
@@ -139,6 +142,8 @@ class AutoSchema(openapi.AutoSchema):
             errors.add("403")
         if "{" in self.path or self._paginated():
             errors.add("404")
+        if self.method in _WITH_BODY:
+            errors.add("415")
         return errors
 
     def _paginated(self) -> bool:

@@ -2,7 +2,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
-from django.views.defaults import page_not_found
+from django.views.defaults import bad_request, page_not_found
 
 from shared_apps.tenants.permissions import membership_for_request
 
@@ -27,3 +27,11 @@ def not_found(request, exception):
     if request.path_info.startswith("/api/"):
         return JsonResponse({"detail": str(_("Not found."))}, status=404)
     return page_not_found(request, exception)
+
+
+def bad_request_answer(request, exception):
+    """handler400 of both URLconfs (Django's answer to a SuspiciousOperation, e.g. more
+    form fields than DATA_UPLOAD_MAX_NUMBER_FIELDS): JSON under /api/, HTML elsewhere."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": str(_("Bad request.")), "code": "bad_request"}, status=400)
+    return bad_request(request, exception)
