@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from shared_apps.accounts.views import SignupConfirmEmailView
 from shared_apps.billing.views import stripe_webhook
 from shared_apps.core.views import landing
 from shared_apps.tenants.views import SignupView, organization_picker
@@ -12,7 +13,11 @@ from shared_apps.tenants.views import SignupView, organization_picker
 urlpatterns = [
     path("", landing, name="landing"),
     path("accounts/signup/", SignupView.as_view(), name="account_signup"),
+    # After sign-up, the emailed confirmation link logs the new person in (any browser).
+    path("accounts/confirm-email/<str:key>/", SignupConfirmEmailView.as_view(), name="account_confirm_email"),
     path("accounts/", include("allauth.urls")),
+    # allauth's JSON API (log-in, log-out, session, email verification, password reset).
+    path("_allauth/", include("allauth.headless.urls")),
     path("organizations/", organization_picker, name="organization-picker"),
     path("admin/", admin.site.urls),
     # The endpoint to register in Stripe (Developers -> Webhooks): docs/billing.md.

@@ -3,6 +3,7 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from shared_apps.accounts.views import SignupConfirmEmailView
 from shared_apps.billing.views import billing_page
 from shared_apps.core.views import organization_home
 from tenant_apps.members.views import invitation_page
@@ -13,7 +14,11 @@ urlpatterns = [
     path("", organization_home, name="organization-home"),
     # Login, logout, password reset and email change on every organisation's domain
     # (sign-up is refused here: the adapter opens it on the root domain only).
+    # After sign-up, the emailed confirmation link logs the new person in (any browser).
+    path("accounts/confirm-email/<str:key>/", SignupConfirmEmailView.as_view(), name="account_confirm_email"),
     path("accounts/", include("allauth.urls")),
+    # allauth's JSON API (log-in, log-out, session, email verification, password reset).
+    path("_allauth/", include("allauth.headless.urls")),
     path("invitations/<str:token>/", invitation_page, name="invitation"),
     path("tasks/<str:reference>/", task_page, name="task-page"),
     path("notifications/unsubscribe/<str:token>/", unsubscribe_page, name="notifications-unsubscribe"),

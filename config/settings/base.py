@@ -59,6 +59,8 @@ SHARED_APPS = [
     "django.contrib.postgres",
     "allauth",
     "allauth.account",
+    # JSON log-in, log-out, session, email verification, password reset (docs/api.md).
+    "allauth.headless",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -253,6 +255,11 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Tessera] "
 # Behind N reverse proxies the client address is the N-th from the right in
 # X-Forwarded-For; 0 trusts only REMOTE_ADDR. Used by every per-address rate limit.
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TESSERA_TRUSTED_PROXY_COUNT", default=0)
+# allauth's headless API at /_allauth/{browser,app}/v1/ on the root and organisation
+# domains: the same accounts, flows and rate limits as the HTML forms. Email links keep
+# pointing at the HTML pages (no HEADLESS_FRONTEND_URLS); sign-up stays POST /api/v1/signup/.
+# https://docs.allauth.org/en/latest/headless/configuration.html
+HEADLESS_CLIENTS = ("browser", "app")
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
     "signup": "20/m/ip",

@@ -6,9 +6,11 @@ import json
 import pytest
 from django.test import Client
 from django_tenants.utils import schema_context
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.test import APIRequestFactory
 
 from shared_apps.accounts.models import User
-from shared_apps.accounts.tokens import FAILURES_ALLOWED
+from shared_apps.accounts.tokens import FAILURES_ALLOWED, ApiTokenAuthentication
 from shared_apps.core.parsers import JSON_MAX_DEPTH, json_depth_exceeds
 from shared_apps.tenants.models import Organization
 from tenant_apps.members.models import Member
@@ -73,7 +75,27 @@ def test_json_depth_is_measured_without_recursion():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("key", ["tsr_\x00abc", "tsr_abc\x00", "tsr_ab cd", "tsr_" + "a" * 500, "tsr_é"])
+@pytest.mark.parametrize("header", ["HTTP_AUTHORIZATION", "HTTP_X_SESSION_TOKEN", "HTTP_IF_MATCH"])
+def test_nul_in_a_header_is_a_400(org_a, header):
+    client = Client(HTTP_HOST="alpha.localhost", **{header: "tsr_\x00abc"})
+
+    response = client.get("/api/v1/organization/")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "nul_character"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", ["tsr_\x00abc", "tsr_abc\x00"])
+def test_the_token_class_refuses_nul_itself(key):
+    request = APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Token {key}")
+
+    with pytest.raises(AuthenticationFailed):
+        ApiTokenAuthentication().authenticate(request)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", ["tsr_ab cd", "tsr_" + "a" * 500, "tsr_é", "tsr_a;b", "xyz"])
 def test_a_malformed_token_is_a_401_before_any_query(org_a, key, django_assert_max_num_queries):
     client = Client(HTTP_HOST="alpha.localhost", HTTP_AUTHORIZATION=f"Token {key}".encode().decode("latin-1"))
 
@@ -86,7 +108,7 @@ def test_a_malformed_token_is_a_401_before_any_query(org_a, key, django_assert_m
 
 @pytest.mark.django_db
 def test_malformed_tokens_count_as_failures(org_a):
-    client = Client(HTTP_HOST="alpha.localhost", HTTP_AUTHORIZATION="Token tsr_\x00abc")
+    client = Client(HTTP_HOST="alpha.localhost", HTTP_AUTHORIZATION="Token tsr_a;b")
     for _ in range(FAILURES_ALLOWED):
         assert client.get("/api/v1/organization/").status_code == 401
     assert client.get("/api/v1/organization/").status_code == 429
