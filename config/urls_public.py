@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+from shared_apps.accounts.views import SignupConfirmEmailView
 from shared_apps.billing.views import stripe_webhook
 from shared_apps.core.views import api_docs_csp, landing
 from shared_apps.tenants.views import SignupView, organization_picker
@@ -12,7 +13,11 @@ from shared_apps.tenants.views import SignupView, organization_picker
 urlpatterns = [
     path("", landing, name="landing"),
     path("accounts/signup/", SignupView.as_view(), name="account_signup"),
+    # After sign-up, the emailed confirmation link logs the new person in (any browser).
+    path("accounts/confirm-email/<str:key>/", SignupConfirmEmailView.as_view(), name="account_confirm_email"),
     path("accounts/", include("allauth.urls")),
+    # allauth's JSON API (log-in, log-out, session, email verification, password reset).
+    path("_allauth/", include("allauth.headless.urls")),
     path("organizations/", organization_picker, name="organization-picker"),
     # The language switch of the root domain's pages (Django's set_language view).
     path("i18n/", include("django.conf.urls.i18n")),
@@ -25,3 +30,7 @@ urlpatterns = [
     path("api/docs/", api_docs_csp(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="swagger-ui"),
     path("api/redoc/", api_docs_csp(SpectacularRedocView.as_view(url_name="schema")), name="redoc"),
 ]
+
+# Under /api/, unknown URLs and requests Django refuses before any view answer JSON.
+handler400 = "shared_apps.core.views.bad_request_answer"
+handler404 = "shared_apps.core.views.not_found"

@@ -3,6 +3,7 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+from shared_apps.accounts.views import SignupConfirmEmailView
 from shared_apps.billing.views import billing_page
 from shared_apps.core.views import api_docs_csp
 from tenant_apps.members.views import invitation_page
@@ -36,7 +37,11 @@ urlpatterns = [
     path("live/", task_pages.live_check, name="live-check"),
     # Login, logout, password reset and email change on every organisation's domain
     # (sign-up is refused here: the adapter opens it on the root domain only).
+    # After sign-up, the emailed confirmation link logs the new person in (any browser).
+    path("accounts/confirm-email/<str:key>/", SignupConfirmEmailView.as_view(), name="account_confirm_email"),
     path("accounts/", include("allauth.urls")),
+    # allauth's JSON API (log-in, log-out, session, email verification, password reset).
+    path("_allauth/", include("allauth.headless.urls")),
     path("invitations/<str:token>/", invitation_page, name="invitation"),
     path("tasks/<str:reference>/", task_pages.task_page, name="task-page"),
     path("tasks/<str:reference>/<slug:action>/", task_pages.task_action, name="task-action"),
@@ -54,3 +59,7 @@ urlpatterns = [
     path("api/docs/", api_docs_csp(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="swagger-ui"),
     path("api/redoc/", api_docs_csp(SpectacularRedocView.as_view(url_name="schema")), name="redoc"),
 ]
+
+# Under /api/, unknown URLs and requests Django refuses before any view answer JSON.
+handler400 = "shared_apps.core.views.bad_request_answer"
+handler404 = "shared_apps.core.views.not_found"

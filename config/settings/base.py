@@ -61,6 +61,8 @@ SHARED_APPS = [
     "django.contrib.postgres",
     "allauth",
     "allauth.account",
+    # JSON log-in, log-out, session, email verification, password reset (docs/api.md).
+    "allauth.headless",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -89,6 +91,8 @@ INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_
 MIDDLEWARE = [
     # Answers /healthz on any host, before tenant resolution and ALLOWED_HOSTS.
     "shared_apps.core.middleware.HealthCheckMiddleware",
+    # A NUL in the path, query string or cookies is a 400 before any lookup uses it.
+    "shared_apps.core.middleware.NulCharacterGuardMiddleware",
     "shared_apps.tenants.middleware.TenantMiddleware",
     # The client's IP and user agent for the audit entries this request's writes make.
     "shared_apps.audit.context.AuditContextMiddleware",
@@ -303,6 +307,11 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Tessera] "
 # Behind N reverse proxies the client address is the N-th from the right in
 # X-Forwarded-For; 0 trusts only REMOTE_ADDR. Used by every per-address rate limit.
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TESSERA_TRUSTED_PROXY_COUNT", default=0)
+# allauth's headless API at /_allauth/{browser,app}/v1/ on the root and organisation
+# domains: the same accounts, flows and rate limits as the HTML forms. Email links keep
+# pointing at the HTML pages (no HEADLESS_FRONTEND_URLS); sign-up stays POST /api/v1/signup/.
+# https://docs.allauth.org/en/latest/headless/configuration.html
+HEADLESS_CLIENTS = ("browser", "app")
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
     "signup": "20/m/ip",
@@ -344,7 +353,14 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON nested deeper than shared_apps.core.parsers.JSON_MAX_DEPTH is a 400, not a 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "shared_apps.core.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # drf-spectacular's, plus every operation's error responses (shared_apps/core/openapi.py).
+    "DEFAULT_SCHEMA_CLASS": "shared_apps.core.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     # Services' refusals that carry their own status (402 plan limit, 409, 503) become
@@ -362,6 +378,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The default enum hook, then 402 on the organisation API's writes (billing read-only).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "shared_apps.core.openapi.billing_read_only_hook",
+    ],
     # Choice sets used by several serializers (or sharing a field name) get one name each.
     "ENUM_NAME_OVERRIDES": {
         "EventKindEnum": "tenant_apps.notifications.models.EventKind",

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from shared_apps.core.middleware import HEADLESS_PREFIX
 from shared_apps.tenants.selectors import organizations_for_user
 from shared_apps.tenants.services import organization_url
 
@@ -33,8 +34,11 @@ def is_platform_url(url: str) -> bool:
 
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request) -> bool:
-        # Sign-up creates an organisation: only on the root domain. People join an
-        # existing organisation through an invitation.
+        # Sign-up creates an organisation: only on the root domain (the HTML page or
+        # POST /api/v1/signup/; the headless API's sign-up would create an account
+        # without one). People join an existing organisation through an invitation.
+        if request.path_info.startswith(HEADLESS_PREFIX):
+            return False
         tenant = getattr(request, "tenant", None)
         return tenant is None or tenant.is_public
 

@@ -1,3 +1,4 @@
+from allauth.headless.contrib.rest_framework.authentication import XSessionTokenAuthentication
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -28,9 +29,10 @@ _TOKEN_EXAMPLE = {
 
 class ApiTokenListCreateApi(APIView):
     """The requesting user's personal API tokens (root domain). Keys are never listed.
-    Managed with a browser session only: a leaked token cannot mint new ones."""
+    Managed with a logged-in session only (a browser's cookie, or the `X-Session-Token`
+    of the JSON login, docs/api.md): a leaked API token cannot mint new ones."""
 
-    authentication_classes = [SessionAuthentication]
+    authentication_classes = [SessionAuthentication, XSessionTokenAuthentication]
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
@@ -65,7 +67,7 @@ class ApiTokenListCreateApi(APIView):
 
 
 class ApiTokenDetailApi(APIView):
-    authentication_classes = [SessionAuthentication]
+    authentication_classes = [SessionAuthentication, XSessionTokenAuthentication]
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses={204: OpenApiResponse(description="Revoked."), 404: OpenApiResponse()})

@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -24,6 +25,9 @@ FAILURES_ALLOWED = 20
 FAILURE_WINDOW_SECONDS = 300
 # last_used_at is written at most this often per token, not on every request.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
+# What api_token_create can produce (the prefix, then URL-safe base64). Anything else is
+# refused before the query: PostgreSQL cannot even compare a string holding NUL.
+_KEY_SHAPE = re.compile(r"tsr_[A-Za-z0-9_-]{1,128}")
 
 
 def _digest(key: str) -> str:
@@ -101,6 +105,9 @@ class ApiTokenAuthentication(BaseAuthentication):
         return self._authenticate_key(request, key)
 
     def _authenticate_key(self, request, key: str):
+        if not _KEY_SHAPE.fullmatch(key):
+            self._fail(request)
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
         digest = _digest(key)
         now = timezone.now()
         candidates = ApiToken.objects.select_related("user").filter(prefix=key[:_PREFIX_LENGTH])

@@ -3,7 +3,9 @@
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.fields import empty
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -43,3 +45,15 @@ def unknown_refuse(given, known, *, message=UNKNOWN_FIELD) -> None:
     unknown = sorted(set(given) - set(known))
     if unknown:
         raise ValidationError({name: [message] for name in unknown})
+
+
+class QueryBooleanField(serializers.BooleanField):
+    """A boolean query parameter: `true`/`false` (or DRF's other spellings: 1/0, yes/no,
+    on/off); absent means "not given". Unlike a nullable BooleanField, `null` is a 400,
+    and unlike a plain one on a QueryDict, absent is not false (that is for checkboxes)."""
+
+    default_empty_html = empty
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)

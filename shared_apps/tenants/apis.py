@@ -3,12 +3,12 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import Throttled, ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from shared_apps.core.pagination import paginated, paginated_response
+from shared_apps.core.parsers import BoundedJSONParser
 from shared_apps.tenants.forms import OrganizationSignupForm
 from shared_apps.tenants.models import Organization
 from shared_apps.tenants.permissions import IsOrganizationMember, membership_for_request, require_org_manager
@@ -87,7 +87,7 @@ class SignupApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []  # no session needed, so no CSRF token either
     # JSON only: a cross-site HTML form cannot post JSON without a CORS preflight.
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
 
     @extend_schema(
         request=SignupInputSerializer,

@@ -3,12 +3,12 @@
 from django.contrib.auth import login
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from shared_apps.core.pagination import paginated, paginated_response
+from shared_apps.core.parsers import BoundedJSONParser
 from shared_apps.tenants.memberships import (
     invitation_accept,
     invitation_create,
@@ -163,7 +163,7 @@ class InvitationAcceptApi(APIView):
     permission_classes = [AllowAny]
     # JSON only: it may log a browser in, so a cross-site HTML form must not reach it
     # (anonymous requests get no CSRF check from DRF).
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
 
     @extend_schema(
         request=InvitationAcceptInputSerializer,

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from shared_apps.core.api import UNKNOWN_FIELD, UNKNOWN_PARAMETER, unknown_refuse
+from shared_apps.core.api import UNKNOWN_FIELD, UNKNOWN_PARAMETER, QueryBooleanField, unknown_refuse
 from tenant_apps.notifications.models import DeliveryStatus, EventKind
 from tenant_apps.notifications.texts import event_text, event_url
 
@@ -50,7 +50,7 @@ class NotificationOutputSerializer(serializers.Serializer):
 
 
 class NotificationListFilterSerializer(serializers.Serializer):
-    unread = serializers.BooleanField(required=False, allow_null=True, default=None)
+    unread = QueryBooleanField()
     page = serializers.IntegerField(required=False, min_value=1)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=200)
 

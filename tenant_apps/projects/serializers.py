@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from shared_apps.core.api import QueryBooleanField
 from tenant_apps.projects.registry import ALL_CODES
 
 
@@ -78,4 +79,4 @@ class ProjectOutputSerializer(serializers.Serializer):
 
 
 class ProjectArchivedQuerySerializer(serializers.Serializer):
-    archived = serializers.BooleanField(required=False, allow_null=True, default=None)
+    archived = QueryBooleanField()

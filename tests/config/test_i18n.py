@@ -61,3 +61,11 @@ def test_the_compiled_catalogue_matches_the_source():
             assert compiled.pgettext(entry["msgctxt"], msgid) == entry["msgstr"], msgid
         else:
             assert compiled.gettext(msgid) == entry["msgstr"], msgid
+
+
+def test_russian_texts_name_a_task_by_its_number_with_the_number_sign():
+    # «Задача №WEB-42 была назначена вам»: notifications, their email subjects and digests.
+    naming_a_task = [entry for entry in _entries() if re.search(r"\b[Tt]ask %\(key\)s", entry["msgid"])]
+    assert len(naming_a_task) >= 6
+    without_sign = [entry["msgstr"] for entry in naming_a_task if "№%(key)s" not in entry["msgstr"]]
+    assert not without_sign

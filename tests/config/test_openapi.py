@@ -67,3 +67,58 @@ def test_openapi_schema_is_valid_without_warnings_and_complete(urlconf, tmp_path
     assert "apiToken" in schema["components"]["securitySchemes"]
     with_examples = [path for path, operations in schema["paths"].items() if "examples" in yaml.safe_dump(operations)]
     assert len(with_examples) >= 3
+
+
+def _schema(urlconf: str, tmp_path) -> dict:
+    target = tmp_path / f"{urlconf}.yaml"
+    call_command("spectacular", "--urlconf", urlconf, "--file", str(target))
+    return yaml.safe_load(target.read_text())
+
+
+def _operations(schema: dict):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if method in {"get", "post", "put", "patch", "delete"}:
+                yield path, method, operation
+
+
+@pytest.mark.parametrize("urlconf", sorted(EXPECTED_PATHS))
+def test_every_operation_documents_its_errors_with_their_bodies(urlconf, tmp_path):
+    schema = _schema(urlconf, tmp_path)
+    components = schema["components"]["schemas"]
+    missing = []
+    for path, method, operation in _operations(schema):
+        responses = operation["responses"]
+        schemes = {name for requirement in operation.get("security", [{}]) for name in requirement}
+        expected = {"400"}
+        if "apiToken" in schemes:
+            expected |= {"401", "429"}
+        if schemes:
+            expected.add("403")
+        if "{" in path:
+            expected.add("404")
+        if method in {"post", "put", "patch"}:
+            expected.add("415")
+        if urlconf == "config.urls_tenant" and method != "get" and not path.startswith("/api/v1/billing/"):
+            expected.add("402")
+        missing += [f"{method.upper()} {path}: {code}" for code in sorted(expected - set(responses))]
+        for code, response in responses.items():
+            if code >= "400":
+                ref = response["content"]["application/json"]["schema"]["$ref"]
+                assert ref.rsplit("/", 1)[1] in components, (path, method, code)
+    assert not missing
+
+
+def test_error_bodies_are_documented_components(tmp_path):
+    components = _schema("config.urls_tenant", tmp_path)["components"]["schemas"]
+    assert {"detail", "code"} <= set(components["ErrorOutput"]["properties"])
+    assert components["ValidationErrorOutput"]["additionalProperties"]
+    assert {"limit", "usage", "allowance", "upgrade_url"} <= set(components["PaymentRequired"]["properties"])
+    assert "version" in components["PreconditionFailedOutput"]["properties"]
+
+
+def test_declared_errors_keep_their_description_and_get_a_body(tmp_path):
+    schema = _schema("config.urls_tenant", tmp_path)
+    stale = schema["paths"]["/api/v1/projects/{key}/tasks/{number}/"]["patch"]["responses"]["412"]
+    assert stale["description"].startswith("The task changed since you read it")
+    assert stale["content"]["application/json"]["schema"]["$ref"].endswith("/PreconditionFailedOutput")

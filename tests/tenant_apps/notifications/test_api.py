@@ -61,11 +61,11 @@ def test_texts_follow_accept_language_and_the_personal_setting(team):
     _assign(team, 1)
     client = team.client("Developer")
     text = client.get("/api/v1/notifications/", HTTP_ACCEPT_LANGUAGE="ru").json()["results"][0]["text"]
-    assert text == "Задача WEB-1 была назначена вам"
+    assert text == "Задача №WEB-1 была назначена вам"
     response = client.patch("/api/v1/notifications/preferences/", {"language": "ru"}, content_type=JSON)
     assert response.status_code == 200, response.content
     text = client.get("/api/v1/notifications/", HTTP_ACCEPT_LANGUAGE="en").json()["results"][0]["text"]
-    assert text == "Задача WEB-1 была назначена вам"
+    assert text == "Задача №WEB-1 была назначена вам"
     assert User.objects.get(email="developer@alpha.test").language == "ru"
     # Error messages are translated too.
     detail = client.get("/api/v1/notifications/?unread=maybe").json()

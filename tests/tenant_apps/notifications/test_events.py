@@ -189,8 +189,8 @@ def test_emails_follow_the_recipients_language_then_the_organisations(team):
         task_create(project=team.web, actor=pm, title="Перевод", assignees=[dev, team.members["Viewer"]])
         _process_all()
     (russian,) = _mailed_to(dev.email)
-    assert "Задача WEB-1 была назначена вам" in russian.subject
-    assert "Задача WEB-1 была назначена вам" in russian.alternatives[0][0]
+    assert "Задача №WEB-1 была назначена вам" in russian.subject
+    assert "Задача №WEB-1 была назначена вам" in russian.alternatives[0][0]
     (english,) = _mailed_to("viewer@alpha.test")
     assert "Task WEB-1 was assigned to you" in english.subject
     type(team.organization).objects.filter(pk=team.organization.pk).update(language="ru")
@@ -199,7 +199,7 @@ def test_emails_follow_the_recipients_language_then_the_organisations(team):
         task_create(project=team.web, actor=pm, title="Ещё", assignees=[team.members["Viewer"]])
         _process_all()
     (now_russian,) = _mailed_to("viewer@alpha.test")
-    assert "Задача WEB-2 была назначена вам" in now_russian.subject
+    assert "Задача №WEB-2 была назначена вам" in now_russian.subject
 
 
 @pytest.mark.django_db
