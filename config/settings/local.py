@@ -1,10 +1,14 @@
 """Development: `make run`. Debug on, a fixed development-only secret, mail to files."""
 
+from config import embedded
+
 from .base import *  # noqa: F403
 from .base import BASE_DIR, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="dev-only-insecure-key-never-use-in-production")
-SITE_PORT = env("TESSERA_SITE_PORT", default="8000")
+# Links in emails, the sign-up answer and the seed banner name the port `make run` serves
+# on (TESSERA_PORT) unless TESSERA_SITE_PORT says otherwise (e.g. behind a local proxy).
+SITE_PORT = env("TESSERA_SITE_PORT", default="") or str(embedded.web_port())
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = BASE_DIR / ".data" / "mail"
