@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format services bench bench-report bench-tasks bench-notify bench-billing clean
+.PHONY: run dev test lint format services bench bench-report bench-tasks bench-notify bench-billing clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,8 +14,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
+# Web (gunicorn) + Celery worker + beat, supervised (README "Quick start").
 run: $(STAMP)
 	$(PY) platform/dev.py run
+
+# The same with Django's autoreloading development server instead of gunicorn.
+dev: $(STAMP)
+	$(PY) platform/dev.py run --reload
 
 # Extra pytest arguments: make test ARGS="-k tenants -x"
 test: $(STAMP)

@@ -11,6 +11,7 @@ or imported (it must not import the `config` package, which starts Celery).
 """
 
 import os
+from pathlib import Path
 
 PG_DEFAULT_PORT = 54329
 REDIS_DEFAULT_PORT = 63799
@@ -37,3 +38,9 @@ def web_port() -> int:
     """Where `make run` serves the web app; links sent to people default to it too
     (TESSERA_SITE_PORT in config/settings/local.py)."""
     return int(os.environ.get("TESSERA_PORT") or 8000)
+
+
+def data_dir(root: Path) -> Path:
+    """The embedded services' data, mail files and beat schedule: `.data/` of the
+    checkout, or TESSERA_DATA_DIR (a second, throw-away stack: the runner's own tests)."""
+    return Path(os.environ.get("TESSERA_DATA_DIR") or root / ".data")

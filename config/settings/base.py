@@ -171,6 +171,15 @@ CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="tessera")
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker that lost Redis keeps reconnecting (the default gives up after 100 attempts)
+# and, on losing it, stops its acks_late tasks: their acknowledgement could not reach the
+# new connection, so they are delivered again anyway (tasks are idempotent).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Redis transport with the fix in config/broker.py (a lost connection must not crash the
+# worker); any other broker URL keeps kombu's transport for its scheme.
+CELERY_BROKER_TRANSPORT = "config.broker:Transport" if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else None
 # A task sent while the broker is down fails fast instead of blocking the web request;
 # the outbox re-dispatch job catches up (DESIGN.md section 5).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
@@ -187,7 +196,10 @@ CELERY_BEAT_SCHEDULE = {
         "tenant_schemas": ["public"],
     },
     # Once per organisation (no `tenant_schemas`): the outbox safety net and due dates.
-    "notifications-outbox-sweep": {"task": "notifications.outbox_sweep", "schedule": 60.0},
+    "notifications-outbox-sweep": {
+        "task": "notifications.outbox_sweep",
+        "schedule": env.float("TESSERA_OUTBOX_SWEEP_SECONDS", default=60.0),
+    },
     "notifications-due-soon": {"task": "notifications.due_soon_scan", "schedule": 15 * 60.0},
     # Re-sends lost report messages, re-queues reports whose worker died, deletes expired
     # ones: one task in public that visits every organisation (tenant_apps/reports).

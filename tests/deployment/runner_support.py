@@ -92,3 +92,85 @@ class Runner:
                 raise
         self._reader.join(5)
         return self.process.returncode
+
+
+WRITER = """
+import json, socket, sys
+from django_tenants.utils import schema_context
+from shared_apps.tenants.models import Organization
+from tenant_apps.members.models import Member
+from tenant_apps.notifications.models import Event
+from tenant_apps.projects.models import Project
+from tenant_apps.tasks.services import task_create
+
+def redis_up(port):
+    with socket.socket() as sock:
+        sock.settimeout(0.3)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+organization = Organization.objects.get(slug="acme")
+with schema_context(organization.schema_name):
+    owner = Member.objects.get(email="owner@acme.test")
+    admin = Member.objects.get(email="admin@acme.test")
+    project = Project.objects.order_by("pk").first()
+    print("WRITER ready", flush=True)
+    for line in sys.stdin:
+        if line.strip() == "eta":
+            # Messages the worker holds unacknowledged until their time (countdown): what
+            # made the worker crash when the broker connection was lost.
+            from config.celery import send_in_schema
+            from tenant_apps.notifications.tasks import outbox_sweep
+            sent = [send_in_schema(outbox_sweep, schema_name=organization.schema_name, countdown=600) for _ in range(3)]
+            print("WRITER " + json.dumps({"sent": sum(1 for result in sent if result is not None)}), flush=True)
+            continue
+        port = int(line)
+        up = redis_up(port)
+        task = task_create(project=project, actor=owner, title="written by the runner test", assignees=[admin])
+        event = Event.objects.get(task=task, kind="task.assigned")
+        print("WRITER " + json.dumps({"event": event.pk, "redis_up_before_write": up}), flush=True)
+"""
+
+
+class Writer:
+    """A `manage.py shell` on the runner's database that creates a task assigned to the
+    demo admin (one `task.assigned` event, one in-app notification) each time it is told,
+    so the write lands at a chosen moment (e.g. right after Redis was killed)."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "shell", "-c", WRITER],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self._line() == "ready"
+
+    def _line(self) -> str:
+        """The next answer (lines the shell prints otherwise are skipped)."""
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                raise AssertionError(f"writer failed: {self.process.stderr.read()[-4000:]}")
+            if line.startswith("WRITER "):
+                return line.removeprefix("WRITER ").strip()
+
+    def write(self, redis_port: int) -> dict:
+        import json
+
+        self.process.stdin.write(f"{redis_port}\n")
+        self.process.stdin.flush()
+        return json.loads(self._line())
+
+    def hold_unacked_messages(self) -> int:
+        import json
+
+        self.process.stdin.write("eta\n")
+        self.process.stdin.flush()
+        return json.loads(self._line())["sent"]
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(30)
