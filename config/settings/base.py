@@ -208,6 +208,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "tenant_schemas": ["public"],
     },
+    # Reports whose worker died, sent again within a minute (tenant_apps/reports/services.py).
+    "reports-requeue-stale": {
+        "task": "reports.requeue_stale",
+        "schedule": env.float("TESSERA_REPORT_STALE_CHECK_SECONDS", default=10.0),
+        "tenant_schemas": ["public"],
+    },
     "billing-expire-trials": {
         "task": "billing.trials_expire",
         "schedule": 3600.0,
@@ -395,7 +401,13 @@ TESSERA_REPORT_MAX_YEARS = env.int("TESSERA_REPORT_MAX_YEARS", default=3)
 # A queued report last handed to the broker this long ago is sent again.
 TESSERA_REPORT_REDISPATCH_SECONDS = env.int("TESSERA_REPORT_REDISPATCH_SECONDS", default=120)
 # A running report without a progress heartbeat for this long lost its worker.
-TESSERA_REPORT_STALE_SECONDS = env.int("TESSERA_REPORT_STALE_SECONDS", default=300)
+TESSERA_REPORT_STALE_SECONDS = env.int("TESSERA_REPORT_STALE_SECONDS", default=45)
+# A running report's worker refreshes its heartbeat this often (a thread: the query and
+# the file save count too); keep it well under TESSERA_REPORT_STALE_SECONDS.
+TESSERA_REPORT_HEARTBEAT_SECONDS = env.float("TESSERA_REPORT_HEARTBEAT_SECONDS", default=10.0)
+# How often beat looks for running reports whose worker died (only in organisations with
+# a report running): stale + this is the longest a dead worker's report waits.
+TESSERA_REPORT_STALE_CHECK_SECONDS = env.float("TESSERA_REPORT_STALE_CHECK_SECONDS", default=10.0)
 # Starts before a report whose worker keeps dying is marked failed.
 TESSERA_REPORT_MAX_ATTEMPTS = env.int("TESSERA_REPORT_MAX_ATTEMPTS", default=3)
 # Weekly scheduled reports larger than this are mailed as a link, not an attachment.
