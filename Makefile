@@ -22,9 +22,12 @@ run: $(STAMP)
 dev: $(STAMP)
 	$(PY) platform/dev.py run --reload
 
-# Extra pytest arguments: make test ARGS="-k tenants -x"
+# Extra pytest arguments: make test ARGS="-k tenants -x". The suite runs on pytest-xdist
+# processes (one per core, at most 4; each has its own test database, Redis database and
+# ports); ARGS="-n 0" runs it in one process, ARGS="-n 2" on two.
+TEST_PARALLEL ?= -n auto --maxprocesses 4
 test: $(STAMP)
-	$(PY) platform/dev.py test $(ARGS)
+	$(PY) platform/dev.py test $(TEST_PARALLEL) $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

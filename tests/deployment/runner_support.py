@@ -115,6 +115,12 @@ with schema_context(organization.schema_name):
     project = Project.objects.order_by("pk").first()
     print("WRITER ready", flush=True)
     for line in sys.stdin:
+        if line.strip() == "token":
+            from shared_apps.accounts.tokens import api_token_create
+            owner_user = organization.memberships.get(role="owner").user
+            _token, key = api_token_create(user=owner_user, name="runner test")
+            print("WRITER " + json.dumps({"token": key}), flush=True)
+            continue
         if line.strip() == "eta":
             # Messages the worker holds unacknowledged until their time (countdown): what
             # made the worker crash when the broker connection was lost.
@@ -163,6 +169,14 @@ class Writer:
         self.process.stdin.write(f"{redis_port}\n")
         self.process.stdin.flush()
         return json.loads(self._line())
+
+    def token(self) -> str:
+        """An API token of the demo owner."""
+        import json
+
+        self.process.stdin.write("token\n")
+        self.process.stdin.flush()
+        return json.loads(self._line())["token"]
 
     def hold_unacked_messages(self) -> int:
         import json
