@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run dev test lint format services bench bench-report bench-tasks bench-notify bench-billing clean
+.PHONY: run dev test lint format services bench bench-report bench-tasks bench-notify bench-billing bench-load clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,12 @@ bench-notify: $(STAMP)
 # Billing's cost on the write paths (limit checks, webhooks).
 bench-billing: $(STAMP)
 	$(PY) platform/dev.py bench bench/billing.py $(ARGS)
+
+# Load test: 50 users over 5 organisations against gunicorn + worker + beat, Redis killed
+# half-way (docs/benchmarks.md). DURATION in seconds: make bench-load DURATION=60
+DURATION ?= 300
+bench-load: $(STAMP)
+	$(PY) platform/dev.py bench bench/load.py --duration $(DURATION) $(ARGS)
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache
