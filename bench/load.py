@@ -9,7 +9,8 @@ What it does:
    embedded Redis, data directory (`.data/bench-load`) and free ports — the development
    stack and its data are not touched;
 2. seeds ORGS organisations, each with people (10 by default) holding API tokens, two
-   projects and tasks;
+   projects and tasks, then creates 50 tasks at once in one project (all must answer
+   201, numbers gap-free);
 3. runs USERS concurrent users (asyncio + httpx, one keep-alive connection each) for
    DURATION seconds; each loops over the mix (list with filters, search, open a task,
    comment, change status, assign) with no think time;
@@ -227,6 +228,38 @@ async def load(world: list[dict], port: int, users: int, duration: float, stack:
     return elapsed
 
 
+async def burst(org: dict, port: int, count: int) -> str:
+    """`count` task creations at once in one project (what runserver reset 6-12 of 50):
+    every answer must be 201 and the numbers gap-free."""
+    import httpx
+
+    key = org["projects"][0]
+    headers = {"Authorization": f"Token {org['tokens'][0]}", "Host": org["host"]}
+    clients = [httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) for _ in range(count)]
+    started = time.monotonic()
+
+    async def create(client, index: int):
+        try:
+            response = await client.post(
+                f"/api/v1/projects/{key}/tasks/", json={"title": f"Burst {index}"}, headers=headers
+            )
+            return response.status_code, response.json().get("number") if response.status_code == 201 else None
+        except httpx.HTTPError as exc:
+            return type(exc).__name__, None
+
+    answers = await asyncio.gather(*(create(client, index) for index, client in enumerate(clients)))
+    elapsed = time.monotonic() - started
+    for client in clients:
+        await client.aclose()
+    statuses = defaultdict(int)
+    for status, _number in answers:
+        statuses[status] += 1
+    numbers = sorted(number for _status, number in answers if number is not None)
+    gap_free = bool(numbers) and numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+    span = f"{key}-{numbers[0]}..{key}-{numbers[-1]}" if numbers else "none"
+    return f"{count} concurrent creations in {elapsed:.1f} s: {dict(statuses)}, numbers {span}, gap-free: {gap_free}"
+
+
 def verify(world: list[dict], seconds: float) -> dict:
     """After the run: wait for the outbox to drain, then count in the database."""
     from django.db import connection
@@ -315,6 +348,7 @@ def main() -> int:
     parser.add_argument("--orgs", type=int, default=5)
     parser.add_argument("--people", type=int, default=10, help="people per organisation")
     parser.add_argument("--tasks", type=int, default=60, help="tasks per project (two projects each)")
+    parser.add_argument("--burst", type=int, default=50, help="concurrent task creations before the mix")
     parser.add_argument("--gunicorn-workers", default=os.environ.get("GUNICORN_WORKERS", "3"))
     args = parser.parse_args()
 
@@ -369,6 +403,8 @@ def main() -> int:
 
             with schema_context(org["schema"]):
                 org["last_event"] = Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        burst_result = asyncio.run(burst(world[0], web_port, args.burst))
+        print(f"[load] {burst_result}", flush=True)
         recorder = Recorder()
         elapsed = asyncio.run(load(world, web_port, args.users, args.duration, stack, recorder))
         checks = verify(world, 180)
@@ -376,6 +412,7 @@ def main() -> int:
         checks["runner_restarts"] = [f"{name}:{status}" for name, status in restarts]
         checks["worker_unrecoverable_errors"] = stack.log_path.read_text().count("Unrecoverable error")
         print(report(recorder, elapsed, args.users, args.orgs, checks), flush=True)
+        print(f"\nBurst before the mix: {burst_result}", flush=True)
     finally:
         stack.stop()
     return 0
