@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format services bench bench-report bench-tasks bench-notify bench-billing bench-pages clean
+.PHONY: run dev test lint format services bench bench-report bench-tasks bench-notify bench-billing bench-pages bench-load screenshots clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,12 +14,20 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
+# Web (gunicorn) + Celery worker + beat, supervised (README "Quick start").
 run: $(STAMP)
 	$(PY) platform/dev.py run
 
-# Extra pytest arguments: make test ARGS="-k tenants -x"
+# The same with Django's autoreloading development server instead of gunicorn.
+dev: $(STAMP)
+	$(PY) platform/dev.py run --reload
+
+# Extra pytest arguments: make test ARGS="-k tenants -x". The suite runs on pytest-xdist
+# processes (one per core, at most 4; each has its own test database, Redis database and
+# ports); ARGS="-n 0" runs it in one process, ARGS="-n 2" on two.
+TEST_PARALLEL ?= -n auto --maxprocesses 4
 test: $(STAMP)
-	$(PY) platform/dev.py test $(ARGS)
+	$(PY) platform/dev.py test $(TEST_PARALLEL) $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -55,6 +63,11 @@ bench-billing: $(STAMP)
 # Web pages (board of 1,000 tasks, list, task page with 50 comments) against the JSON API.
 bench-pages: $(STAMP)
 	$(PY) platform/dev.py bench bench/pages.py $(ARGS)
+# Load test: 50 users over 5 organisations against gunicorn + worker + beat, Redis killed
+# half-way (docs/benchmarks.md). DURATION in seconds: make bench-load DURATION=60
+DURATION ?= 300
+bench-load: $(STAMP)
+	$(PY) platform/dev.py bench bench/load.py --duration $(DURATION) $(ARGS)
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache

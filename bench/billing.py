@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_database_url, database_recreate  # noqa: E402
+from bench.common import bench_environment, database_recreate  # noqa: E402
 
 SECRET = "whsec_bench"  # noqa: S105  (signs the benchmark's own payloads)
 
@@ -52,10 +52,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=60)
     args = parser.parse_args()
 
-    os.environ["DATABASE_URL"] = bench_database_url()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-    os.environ["TESSERA_SPARE_POOL_SIZE"] = "0"
-    os.environ["CELERY_QUEUE"] = "tessera-bench"
+    bench_environment()
     os.environ["DJANGO_DEBUG"] = "false"
     database_recreate(os.environ["DATABASE_URL"])
 

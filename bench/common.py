@@ -14,6 +14,31 @@ def bench_database_url() -> str:
     return urlunparse(url._replace(path=url.path.rstrip("/") + "_bench"))
 
 
+BENCH_REDIS_DB = 1
+
+
+def bench_redis_url() -> str:
+    """REDIS_URL with database 1: the development stack uses 0 and the tests 15 downwards."""
+    url = urlparse(os.environ.get("REDIS_URL") or "redis://127.0.0.1:63799/0")
+    return urlunparse(url._replace(path=f"/{BENCH_REDIS_DB}"))
+
+
+def bench_environment() -> None:
+    """Everything a benchmark writes goes somewhere of its own: `<database>_bench`, Redis
+    database 1 (cache, broker, results) with its own key prefix, and its own Celery queue.
+    Sharing the development Redis once left host-cache entries that pointed the development
+    server at the benchmark's schemas (docs/benchmarks.md)."""
+    os.environ["DATABASE_URL"] = bench_database_url()
+    os.environ["REDIS_URL"] = bench_redis_url()
+    for name in ("CACHE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"):
+        os.environ.pop(name, None)
+    os.environ["CACHE_KEY_PREFIX"] = "tessera-bench"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    os.environ["TESSERA_SPARE_POOL_SIZE"] = "0"
+    # Refill and report requests go to a queue no development worker consumes.
+    os.environ["CELERY_QUEUE"] = "tessera-bench"
+
+
 def database_recreate(url: str) -> None:
     """Drop (forcing out other sessions) and create the database `url` names."""
     import psycopg2
@@ -120,10 +145,7 @@ def title(rng: random.Random) -> str:
 def bench_django_setup(*, recreate: bool = True) -> None:
     """Point Django at `<database>_bench` and set it up; with `recreate` (and on a second
     call) the database is dropped, created again and its shared schema migrated."""
-    os.environ["DATABASE_URL"] = bench_database_url()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-    os.environ["TESSERA_SPARE_POOL_SIZE"] = "0"
-    os.environ["CELERY_QUEUE"] = "tessera-bench"
+    bench_environment()
     os.environ["DJANGO_DEBUG"] = "false"
 
     import logging

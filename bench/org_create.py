@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_database_url, database_recreate  # noqa: E402
+from bench.common import bench_environment, database_recreate  # noqa: E402
 
 LEVELS = [int(arg) for arg in sys.argv[1:]] or [1, 100, 500]
 SAMPLES = 5
@@ -36,11 +36,7 @@ def _timed(function) -> float:
 
 
 def main() -> None:
-    os.environ["DATABASE_URL"] = bench_database_url()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-    os.environ["TESSERA_SPARE_POOL_SIZE"] = "0"
-    # Refill requests go to a queue no development worker consumes.
-    os.environ["CELERY_QUEUE"] = "tessera-bench"
+    bench_environment()
     database_recreate(os.environ["DATABASE_URL"])
 
     import logging

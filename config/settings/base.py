@@ -9,6 +9,8 @@ from pathlib import Path
 
 import environ
 
+from config import embedded
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -166,8 +168,9 @@ TEMPLATES = [
 WSGI_APPLICATION = "config.wsgi.application"
 
 # --- Database --------------------------------------------------------------------------
-# platform/dev.py sets DATABASE_URL to the embedded PostgreSQL when it is not given.
-DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:54329/tessera")}
+# platform/dev.py sets DATABASE_URL to the embedded PostgreSQL when it is not given; without
+# it (manage.py run by hand) the same embedded service is the default, on TESSERA_PG_PORT.
+DATABASES = {"default": env.db("DATABASE_URL", default=embedded.database_url())}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -181,7 +184,7 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache and Celery broker ----------------------------------------------------
-REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:63799/0")
+REDIS_URL = env("REDIS_URL", default=embedded.redis_url())
 CACHES = {
     "default": {
         "BACKEND": "shared_apps.core.cache.ResilientRedisCache",
@@ -221,6 +224,15 @@ CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="tessera")
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker that lost Redis keeps reconnecting (the default gives up after 100 attempts)
+# and, on losing it, stops its acks_late tasks: their acknowledgement could not reach the
+# new connection, so they are delivered again anyway (tasks are idempotent).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Redis transport with the fix in config/broker.py (a lost connection must not crash the
+# worker); any other broker URL keeps kombu's transport for its scheme.
+CELERY_BROKER_TRANSPORT = "config.broker:Transport" if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else None
 # A task sent while the broker is down fails fast instead of blocking the web request;
 # the outbox re-dispatch job catches up (DESIGN.md section 5).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
@@ -237,7 +249,10 @@ CELERY_BEAT_SCHEDULE = {
         "tenant_schemas": ["public"],
     },
     # Once per organisation (no `tenant_schemas`): the outbox safety net and due dates.
-    "notifications-outbox-sweep": {"task": "notifications.outbox_sweep", "schedule": 60.0},
+    "notifications-outbox-sweep": {
+        "task": "notifications.outbox_sweep",
+        "schedule": env.float("TESSERA_OUTBOX_SWEEP_SECONDS", default=60.0),
+    },
     "notifications-due-soon": {"task": "notifications.due_soon_scan", "schedule": 15 * 60.0},
     # Re-sends lost report messages, re-queues reports whose worker died, deletes expired
     # ones: one task in public that visits every organisation (tenant_apps/reports).
@@ -249,6 +264,12 @@ CELERY_BEAT_SCHEDULE = {
     # Audit retention (TESSERA_AUDIT_RETENTION_DAYS): every organisation, and public.
     "audit-sweep": {"task": "audit.sweep", "schedule": 24 * 3600.0},
     "audit-sweep-public": {"task": "audit.sweep", "schedule": 24 * 3600.0, "tenant_schemas": ["public"]},
+    # Reports whose worker died, sent again within a minute (tenant_apps/reports/services.py).
+    "reports-requeue-stale": {
+        "task": "reports.requeue_stale",
+        "schedule": env.float("TESSERA_REPORT_STALE_CHECK_SECONDS", default=10.0),
+        "tenant_schemas": ["public"],
+    },
     "billing-expire-trials": {
         "task": "billing.trials_expire",
         "schedule": 3600.0,
@@ -461,7 +482,13 @@ TESSERA_REPORT_MAX_YEARS = env.int("TESSERA_REPORT_MAX_YEARS", default=3)
 # A queued report last handed to the broker this long ago is sent again.
 TESSERA_REPORT_REDISPATCH_SECONDS = env.int("TESSERA_REPORT_REDISPATCH_SECONDS", default=120)
 # A running report without a progress heartbeat for this long lost its worker.
-TESSERA_REPORT_STALE_SECONDS = env.int("TESSERA_REPORT_STALE_SECONDS", default=300)
+TESSERA_REPORT_STALE_SECONDS = env.int("TESSERA_REPORT_STALE_SECONDS", default=45)
+# A running report's worker refreshes its heartbeat this often (a thread: the query and
+# the file save count too); keep it well under TESSERA_REPORT_STALE_SECONDS.
+TESSERA_REPORT_HEARTBEAT_SECONDS = env.float("TESSERA_REPORT_HEARTBEAT_SECONDS", default=10.0)
+# How often beat looks for running reports whose worker died (only in organisations with
+# a report running): stale + this is the longest a dead worker's report waits.
+TESSERA_REPORT_STALE_CHECK_SECONDS = env.float("TESSERA_REPORT_STALE_CHECK_SECONDS", default=10.0)
 # Starts before a report whose worker keeps dying is marked failed.
 TESSERA_REPORT_MAX_ATTEMPTS = env.int("TESSERA_REPORT_MAX_ATTEMPTS", default=3)
 # Weekly scheduled reports larger than this are mailed as a link, not an attachment.

@@ -8,26 +8,31 @@ file into tenant storage and calls `report_finish` (`done`), or `report_fail` wi
 readable reason. `reports_sweep` (beat, every minute, every organisation) re-sends
 queued reports whose message may have been lost, re-queues running ones whose worker
 stopped sending heartbeats (up to TESSERA_REPORT_MAX_ATTEMPTS starts, then `failed`),
-and deletes expired reports with their files."""
+and deletes expired reports with their files. While a report runs, a heartbeat thread
+keeps it alive; `reports_requeue_stale` (every 10 s, organisations with a running report)
+re-sends those whose worker died within a minute."""
 
 import hashlib
 import json
 import logging
 import secrets
 import tempfile
+import threading
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.core.cache import caches
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.mail import EmailMessage
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django_tenants.utils import schema_context
 
 from config.celery import enqueue_on_commit, send_in_schema
 from shared_apps.billing.limits import limit_check
@@ -160,6 +165,80 @@ def _claim(report_id: int) -> bool:
     )
 
 
+# --- Liveness: heartbeats while a report works, and the frequent check for dead ones ----
+# A worker proves its report alive every TESSERA_REPORT_HEARTBEAT_SECONDS (a thread, so
+# the long query before the first row and the file save count too); a report without a
+# heartbeat for TESSERA_REPORT_STALE_SECONDS lost its worker and `reports_requeue_stale`,
+# run every TESSERA_REPORT_STALE_CHECK_SECONDS, sends it again. Worst case from the
+# worker's death to the report being sent again: stale + check interval (45 + 10 s).
+
+RUNNING_SCHEMAS_KEY = "reports-running-schemas"
+
+
+def _running_schemas():
+    """The Redis set of schemas that may hold running reports, so the frequent check
+    visits those and not every organisation. (Django's cache API has no sets: the raw
+    client of the platform cache alias.) Best effort: the minute sweep still visits all."""
+    cache = caches["platform"]
+    key = cache.make_key(RUNNING_SCHEMAS_KEY)
+    return cache._cache.get_client(key, write=True), key
+
+
+def running_schema_add(schema: str) -> None:
+    try:
+        client, key = _running_schemas()
+        client.sadd(key, schema)
+    except Exception:  # Redis down: the minute sweep covers it
+        logger.warning("could not record running reports in %s", schema, exc_info=True)
+
+
+def running_schemas_list() -> list[str]:
+    try:
+        client, key = _running_schemas()
+        return sorted(member.decode() for member in client.smembers(key))
+    except Exception:
+        logger.warning("could not read the schemas with running reports", exc_info=True)
+        return []
+
+
+def running_schema_discard(schema: str) -> None:
+    try:
+        client, key = _running_schemas()
+        client.srem(key, schema)
+    except Exception:
+        logger.warning("could not update the schemas with running reports", exc_info=True)
+
+
+class _HeartbeatThread(threading.Thread):
+    """Refreshes `heartbeat_at` of this run every TESSERA_REPORT_HEARTBEAT_SECONDS on a
+    connection of its own, whatever the main thread is blocked in (the query, a slow
+    storage). Stops by itself once the run lost the report (another worker took it over,
+    it was deleted): the main thread finds out at its next progress or at the finish."""
+
+    def __init__(self, report: Report, schema: str) -> None:
+        super().__init__(name=f"report-{report.pk}-heartbeat", daemon=True)
+        self.report_id, self.attempts, self.schema = report.pk, report.attempts, schema
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        try:
+            with schema_context(self.schema):
+                while not self.done.wait(settings.TESSERA_REPORT_HEARTBEAT_SECONDS):
+                    if not Report.objects.filter(
+                        pk=self.report_id, status=Report.Status.RUNNING, attempts=self.attempts
+                    ).update(heartbeat_at=timezone.now()):
+                        return
+        except Exception:
+            # A lost heartbeat only risks a duplicate run, which the claim makes harmless.
+            logger.warning("report %s heartbeat stopped", self.report_id, exc_info=True)
+        finally:
+            connections.close_all()
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join(5)
+
+
 def _heartbeat(report: Report, progress: int) -> None:
     """Progress and proof of life, for this run only: once the sweep has handed the
     report to another worker (its `attempts` moved on), this run stops."""
@@ -220,6 +299,16 @@ def report_generate(*, report_id: int) -> str:
     report = Report.objects.select_related("requested_by").filter(pk=report_id).first()
     if report is None:
         return "cancelled"
+    running_schema_add(connection.schema_name)
+    beat = _HeartbeatThread(report, connection.schema_name)
+    beat.start()
+    try:
+        return _generate(report)
+    finally:
+        beat.stop()
+
+
+def _generate(report: Report) -> str:
     key = None
     try:
         scope = _scope_for(report)
@@ -358,17 +447,7 @@ def reports_sweep(*, now=None) -> dict[str, int]:
     """
     now = now or timezone.now()
     counts = {"requeued": 0, "failed": 0, "redispatched": 0, "expired": 0}
-    stale = Report.objects.filter(status=Report.Status.RUNNING, heartbeat_at__lt=_stale_before(now))
-    for report_id, attempts in stale.values_list("pk", "attempts"):
-        if attempts >= settings.TESSERA_REPORT_MAX_ATTEMPTS:
-            reason = _("The report was started %(n)d times and its worker stopped each time; request it again.") % {
-                "n": attempts
-            }
-            counts["failed"] += Report.objects.filter(pk=report_id, status=Report.Status.RUNNING).update(
-                status=Report.Status.FAILED, failure_reason=reason, finished_at=now
-            )
-        elif stale.filter(pk=report_id).update(status=Report.Status.QUEUED, progress=0, dispatched_at=None):
-            counts["requeued"] += 1
+    counts.update(_stale_requeue(now))
     resend_before = now - timedelta(seconds=settings.TESSERA_REPORT_REDISPATCH_SECONDS)
     waiting = Report.objects.filter(status=Report.Status.QUEUED).filter(
         Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=resend_before)
@@ -383,6 +462,41 @@ def reports_sweep(*, now=None) -> dict[str, int]:
             if Report.objects.filter(pk=report_id).exclude(status=Report.Status.RUNNING).delete()[0]:
                 files_delete_on_commit([key] if key else [])
                 counts["expired"] += 1
+    return counts
+
+
+def _stale_requeue(now) -> dict[str, int]:
+    counts = {"requeued": 0, "failed": 0}
+    stale = Report.objects.filter(status=Report.Status.RUNNING, heartbeat_at__lt=_stale_before(now))
+    for report_id, attempts in stale.values_list("pk", "attempts"):
+        if attempts >= settings.TESSERA_REPORT_MAX_ATTEMPTS:
+            reason = _("The report was started %(n)d times and its worker stopped each time; request it again.") % {
+                "n": attempts
+            }
+            counts["failed"] += Report.objects.filter(pk=report_id, status=Report.Status.RUNNING).update(
+                status=Report.Status.FAILED, failure_reason=reason, finished_at=now
+            )
+        elif stale.filter(pk=report_id).update(status=Report.Status.QUEUED, progress=0, dispatched_at=None):
+            counts["requeued"] += 1
+    return counts
+
+
+def reports_requeue_stale(*, now=None) -> dict[str, int]:
+    """The frequent part of the sweep (run in one organisation's schema): running reports
+    whose worker stopped sending heartbeats are queued again and sent at once (or failed
+    after TESSERA_REPORT_MAX_ATTEMPTS starts). Returns the counts and `running`, the
+    reports still running here."""
+    now = now or timezone.now()
+    counts = _stale_requeue(now)
+    sent = 0
+    for report_id in Report.objects.filter(status=Report.Status.QUEUED, dispatched_at__isnull=True).values_list(
+        "pk", flat=True
+    ):
+        if _send(report_id):
+            Report.objects.filter(pk=report_id).update(dispatched_at=now)
+            sent += 1
+    counts["redispatched"] = sent
+    counts["running"] = Report.objects.filter(status=Report.Status.RUNNING).count()
     return counts
 
 

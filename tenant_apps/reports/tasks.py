@@ -5,7 +5,15 @@ from django.conf import settings
 from django_tenants.utils import schema_context
 
 from shared_apps.tenants.models import Organization
-from tenant_apps.reports.services import report_email, report_generate, report_schedules_run, reports_sweep
+from tenant_apps.reports.services import (
+    report_email,
+    report_generate,
+    report_schedules_run,
+    reports_requeue_stale,
+    reports_sweep,
+    running_schema_discard,
+    running_schemas_list,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,4 +60,26 @@ def reports_sweep_task() -> dict[str, int]:
             logger.exception("report sweep failed in %s", schema)
     if any(totals.values()):
         logger.info("report sweep: %s", totals)
+    return totals
+
+
+@shared_task(name="reports.requeue_stale", ignore_result=True)
+def reports_requeue_stale_task() -> dict[str, int]:
+    """Beat, every TESSERA_REPORT_STALE_CHECK_SECONDS, in public: in the organisations
+    that had a report running (a Redis set the worker adds to when it claims one), send
+    again the reports whose worker died. A schema with nothing running leaves the set."""
+    totals: dict[str, int] = {}
+    for schema in running_schemas_list():
+        try:
+            with schema_context(schema):
+                counts = reports_requeue_stale()
+        except Exception:
+            logger.exception("stale report check failed in %s", schema)
+            continue
+        if not counts.pop("running"):
+            running_schema_discard(schema)
+        for key, value in counts.items():
+            totals[key] = totals.get(key, 0) + value
+    if any(totals.values()):
+        logger.info("stale reports: %s", totals)
     return totals

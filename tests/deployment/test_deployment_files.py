@@ -97,6 +97,8 @@ def test_every_environment_variable_is_documented():
     names = _env_vars_read_by_settings()
     dev_runner = (ROOT / "platform" / "dev.py").read_text()
     names |= set(re.findall(r"""os\.environ\.get\(\s*["']([A-Z][A-Z0-9_]+)["']""", dev_runner))
+    embedded = (ROOT / "config" / "embedded.py").read_text()
+    names |= set(re.findall(r"""os\.environ\.get\(\s*["']([A-Z][A-Z0-9_]+)["']""", embedded))
     readme = (ROOT / "README.md").read_text()
     example = (ROOT / ".env.example").read_text()
     assert not {name for name in names if name not in readme}, "missing from README.md"

@@ -167,3 +167,56 @@ def test_a_cached_entry_from_before_a_new_field_is_looked_up_again(org_a):
     assert organization.pk == org_a.pk
     assert organization.time_zone == "UTC"
     assert "time_zone" in caches["platform"].get(_key("alpha.localhost"))
+
+
+def _stale_entry_for(organization) -> dict:
+    """What another database sharing this Redis (a benchmark's) caches for the same host:
+    an organisation and schema that do not exist here."""
+    from shared_apps.tenants.host_cache import _to_fields
+
+    entry = _to_fields(organization)
+    entry.update(id=organization.pk + 100_000, schema_name="org_gone_elsewhere")
+    return entry
+
+
+@pytest.mark.django_db
+def test_a_stale_cached_entry_falls_back_to_the_database(org_a):
+    from django.core.cache import caches
+
+    from shared_apps.tenants import host_cache
+
+    host_cache._verified.clear()  # a fresh process (a new gunicorn worker)
+    caches["platform"].set(host_cache._key("alpha.localhost"), _stale_entry_for(org_a), 300)
+
+    response = client_for(org_a, _owner(org_a)).get("/")
+
+    assert response.status_code == 200
+    assert "Alpha Corp" in response.text
+    assert caches["platform"].get(host_cache._key("alpha.localhost"))["schema_name"] == org_a.schema_name
+
+
+@pytest.mark.django_db
+def test_a_stale_entry_replacing_a_verified_one_is_checked_again(org_a):
+    """The entry changes under a process that already trusted the host (another stack
+    wrote its own organisation under the same key): checked again, not served."""
+    from django.core.cache import caches
+
+    from shared_apps.tenants import host_cache
+
+    client = client_for(org_a, _owner(org_a))
+    assert client.get("/").status_code == 200  # looked up and trusted here
+    caches["platform"].set(host_cache._key("alpha.localhost"), _stale_entry_for(org_a), 300)
+
+    response = client.get("/")
+
+    assert response.status_code == 200
+    assert "Alpha Corp" in response.text
+
+
+@pytest.mark.django_db
+def test_a_trusted_entry_costs_no_query_on_later_requests(org_a):
+    client = client_for(org_a, _owner(org_a))
+    assert client.get("/").status_code == 200
+    with CaptureQueriesContext(connection) as later:
+        assert client.get("/").status_code == 200
+    assert not any("tenants_organization" in query["sql"] for query in later.captured_queries)

@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connections
 from django_tenants.utils import schema_context
 
 from shared_apps.tenants.models import Organization
@@ -138,3 +139,128 @@ def test_a_lost_message_is_resent_by_the_sweep_and_completes(alpha_project, monk
 
     assert body["status"] == "done"
     assert client.get(body["download_url"]).status_code == 200
+
+
+# --- Liveness: heartbeats during the query and the save; dead workers' reports re-sent ----
+
+
+def test_default_liveness_settings_retake_a_dead_workers_report_within_a_minute():
+    from django.conf import settings
+
+    assert settings.TESSERA_REPORT_STALE_SECONDS + settings.TESSERA_REPORT_STALE_CHECK_SECONDS <= 60
+    # Several heartbeats fit in the stale window: one late write never looks like a death.
+    assert settings.TESSERA_REPORT_HEARTBEAT_SECONDS * 3 <= settings.TESSERA_REPORT_STALE_SECONDS
+    schedule = settings.CELERY_BEAT_SCHEDULE["reports-requeue-stale"]
+    assert schedule["schedule"] == settings.TESSERA_REPORT_STALE_CHECK_SECONDS
+    assert schedule["tenant_schemas"] == ["public"]
+
+
+def test_a_slow_but_alive_report_is_never_taken_over(alpha_project, monkeypatch, settings):
+    """The query and the file save each take longer than the stale window, without a
+    single progress update: the heartbeat thread keeps the report alive, and the frequent
+    check that runs meanwhile never re-queues it."""
+    import dataclasses
+    import threading
+
+    from tenant_apps.reports.kinds import KINDS
+    from tenant_apps.reports.tasks import reports_requeue_stale_task
+
+    settings.TESSERA_REPORT_HEARTBEAT_SECONDS = 0.2
+    settings.TESSERA_REPORT_STALE_SECONDS = 1
+    organization = alpha_project
+    client = client_for(organization, organization.memberships.get(role="owner").user)
+    kind = KINDS["workload"]
+
+    def slow_query(scope):
+        time.sleep(2.5)
+        return kind.build(scope)
+
+    real_storage = services.storage
+
+    class SlowStorage:
+        def save(self, name, content):
+            time.sleep(2.5)
+            return real_storage().save(name, content)
+
+    monkeypatch.setitem(KINDS, "workload", dataclasses.replace(kind, build=slow_query))
+    monkeypatch.setattr(services, "storage", SlowStorage)
+    checks: list[dict] = []
+    stop = threading.Event()
+
+    def check_often():
+        try:
+            while not stop.is_set():
+                checks.append(reports_requeue_stale_task.run())
+                time.sleep(0.3)
+        finally:
+            connections.close_all()
+
+    checker = threading.Thread(target=check_often)
+    with running_worker():
+        response = client.post(URL, {"kind": "workload", "format": "csv"}, content_type="application/json")
+        assert response.status_code == 201
+        report_id = response.json()["id"]
+        checker.start()
+        try:
+            body, _seen = _wait_until_done(client, report_id, seconds=60)
+        finally:
+            stop.set()
+            checker.join(10)
+
+    assert body["status"] == "done", body
+    assert len(checks) > 10
+    assert not any(check.get("requeued") for check in checks), checks
+    with schema_context(organization.schema_name):
+        assert Report.objects.get(pk=report_id).attempts == 1
+
+
+def test_a_dead_workers_report_is_sent_again_by_the_frequent_check(alpha_project):
+    """A report left `running` by a worker that died (its heartbeat stopped longer ago than
+    the stale window): the next check, a few seconds later, hands it to a live worker."""
+    from django.conf import settings
+
+    from tenant_apps.reports.tasks import reports_requeue_stale_task
+
+    organization = alpha_project
+    client = client_for(organization, organization.memberships.get(role="owner").user)
+    with running_worker():
+        response = client.post(URL, {"kind": "workload", "format": "json"}, content_type="application/json")
+        report_id = response.json()["id"]
+        _wait_until_done(client, report_id)
+        # Now as if its worker had died mid-way, just over the stale window ago.
+        died = datetime.now(tz=UTC) - timedelta(seconds=settings.TESSERA_REPORT_STALE_SECONDS + 1)
+        with schema_context(organization.schema_name):
+            Report.objects.filter(pk=report_id).update(status="running", heartbeat_at=died, progress=40)
+        assert organization.schema_name in services.running_schemas_list()
+
+        counts = reports_requeue_stale_task.run()
+        body, _seen = _wait_until_done(client, report_id)
+
+    assert (counts["requeued"], counts["redispatched"]) == (1, 1)
+    assert body["status"] == "done"
+    with schema_context(organization.schema_name):
+        assert Report.objects.get(pk=report_id).attempts == 2
+    # Nothing runs there any more: the next check no longer visits the organisation.
+    reports_requeue_stale_task.run()
+    assert organization.schema_name not in services.running_schemas_list()
+
+
+def test_a_live_report_just_under_the_stale_window_is_left_alone(alpha_project):
+    from django.conf import settings
+
+    from tenant_apps.reports.tasks import reports_requeue_stale_task
+
+    organization = alpha_project
+    with schema_context(organization.schema_name):
+        owner = Member.objects.get(email="owner@alpha.test")
+        report, _created = services.report_request(
+            actor=owner, kind="workload", format="csv", params={}, time_zone="UTC"
+        )
+        recent = datetime.now(tz=UTC) - timedelta(seconds=settings.TESSERA_REPORT_STALE_SECONDS - 5)
+        Report.objects.filter(pk=report.pk).update(status="running", heartbeat_at=recent, attempts=1)
+    services.running_schema_add(organization.schema_name)
+
+    assert reports_requeue_stale_task.run().get("requeued", 0) == 0
+    with schema_context(organization.schema_name):
+        assert Report.objects.get(pk=report.pk).status == "running"
+    assert organization.schema_name in services.running_schemas_list()
