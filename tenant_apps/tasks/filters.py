@@ -169,19 +169,15 @@ def task_search(queryset, text: str):
     Served by the GIN index on search_vector alone: typos are resolved against the small
     title-word dictionary (`TaskSearchWord`) first, never by trigram similarity over
     every title (docs/benchmarks.md, "Task list"). Adds a `relevance` annotation: the
-    full-text rank of the whole query plus the rank of the exact words, so exact matches
-    come before typo matches."""
+    full-text rank of the query, in which exact matches come before typo matches."""
     text = text.strip()
     if not text:
         return queryset
     query, query_params = _search_query(text)
-    exact = "(SELECT websearch_to_tsquery('english'::regconfig, %s) || websearch_to_tsquery('russian'::regconfig, %s))"
     matches = Q(_TaskSQL(f"({{task}}.search_vector @@ {query})", query_params, BooleanField()))
-    relevance = _TaskSQL(
-        f"(ts_rank({{task}}.search_vector, {query}) + ts_rank({{task}}.search_vector, {exact}))",
-        [*query_params, text, text],
-        FloatField(),
-    )
+    # One ts_rank over the whole query: a title with the exact word matches more of its
+    # terms (the word, its prefix, the dictionary's own entry) than one with a typo.
+    relevance = _TaskSQL(f"ts_rank({{task}}.search_vector, {query})", query_params, FloatField())
     key = TASK_KEY_RE.match(text)
     if key:
         matches |= Q(project__key=key.group(1).upper(), number=int(key.group(2)))

@@ -138,9 +138,25 @@ def test_the_backstop_visits_every_organisation_and_restores_lost_marks(team, or
     assert periodic.periodic_sweep() == {"organizations": 0}
     totals = periodic.periodic_backstop()
     assert totals["organizations"] >= 2
-    assert totals["events"] == 1
+    assert totals["marked"] == 1
     assert _mark(team.organization.schema_name) is not None
     assert _mark(org_b.schema_name) is None
+    assert periodic.periodic_sweep()["events"] == 1  # the restored mark brings the sweep
+
+
+@pytest.mark.django_db
+@override_settings(NOTIFICATIONS_DUE_SOON_HOURS=24)
+def test_the_backstop_finds_a_reminder_due_without_its_mark(team, org_b):
+    with schema_context(team.organization.schema_name):
+        task = task_create(project=team.web, actor=team.owner_member, title="Soon", due_date=timezone.localdate())
+        for event_id in Event.objects.filter(processed_at__isnull=True).values_list("pk", flat=True):
+            processing.event_process(event_id)
+    PendingWork.objects.all().delete()  # as if the trigger's mark were lost
+    assert periodic.periodic_backstop()["marked"] == 1  # org_b, idle, is not marked
+    assert periodic.periodic_sweep()["due_soon"] == 1
+    with schema_context(team.organization.schema_name):
+        assert Event.objects.filter(kind=EventKind.DUE_SOON, task=task).count() == 1
+    assert _mark(org_b.schema_name) is None  # the idle organisation stays unmarked
 
 
 @pytest.mark.django_db
