@@ -165,8 +165,9 @@ def _run(levels: list[int], active_share: float, product_path: int) -> None:
         old = min(before() for _ in range(2))
         idle = min(after() for _ in range(5))
         begin = time.perf_counter()
-        periodic.periodic_backstop()
+        checked = periodic.periodic_backstop()["organizations"]
         backstop = time.perf_counter() - begin
+        assert checked == len(organizations), f"the backstop failed in {len(organizations) - checked} organisations"
         active_times = []
         for _ in range(3):
             for organization in organizations[: max(1, int(len(organizations) * active_share))]:
