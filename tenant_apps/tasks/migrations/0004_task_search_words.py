@@ -2,8 +2,10 @@
 triggers on the task table, and filled from the titles already there.
 
 Safe for many schemas: a new small table, two triggers and one INSERT ... SELECT per
-schema (a second or two for an organisation with a million tasks, no lock beyond the
-trigger creation's brief SHARE ROW EXCLUSIVE on tasks_task)."""
+schema. Creating the triggers takes a SHARE ROW EXCLUSIVE lock on tasks_task, held
+until the migration commits, i.e. through the fill: task writes of that organisation
+wait for it — milliseconds for most, seconds for one with a million tasks (reads go
+on)."""
 
 import django.contrib.postgres.indexes
 from django.db import migrations, models
