@@ -123,18 +123,23 @@ _WORD_QUERY = """CASE WHEN ts_lexize('english_stem', %s) <> '{}' AND ts_lexize('
               ORDER BY word_similarity(%s, word) DESC LIMIT 32) d
         WHERE ts_lexize('english_stem', d.word) <> '{}' AND ts_lexize('russian_stem', d.word) <> '{}'),
         to_tsquery('simple', %s)) END"""
+# The same without the dictionary: what the rank uses (so a title with the exact word
+# ranks above a typo match, and the statement plans the dictionary lookups once).
+_WORD_RANK_QUERY = """CASE WHEN ts_lexize('english_stem', %s) <> '{}' AND ts_lexize('russian_stem', %s) <> '{}'
+    THEN to_tsquery('simple', %s) || to_tsquery('english', %s) || to_tsquery('russian', %s) END"""
 _EXCLUDED_QUERY = """CASE WHEN ts_lexize('english_stem', %s) <> '{}' AND ts_lexize('russian_stem', %s) <> '{}'
     THEN !!(to_tsquery('english', %s) || to_tsquery('russian', %s)) END"""
 _PER_WORD = "(SELECT string_agg('(' || q::text || ')', ' & ')::tsquery FROM (VALUES {values}) v(q) WHERE q IS NOT NULL)"
 _MAX_WORDS = 8
 
 
-def _search_query(text: str) -> tuple[str, list]:
+def _search_query(text: str, *, typos: bool = True) -> tuple[str, list]:
     """The tsquery for `text`, as one SQL scalar subquery (computed once per statement)
     with its parameters: websearch_to_tsquery of the whole text in English and Russian
     (quoted phrases, OR, -exclusions), OR every word matched on its own (AND across
     words; exclusions kept) — by the full-text index or, through the title-word
-    dictionary, by trigram word similarity or a one-letter typo."""
+    dictionary, by trigram word similarity or a one-letter typo (without `typos`: the
+    words themselves only, for ranking)."""
     parts: list[str] = []
     params: list = []
     for token in text.split()[: _MAX_WORDS * 2]:
@@ -146,8 +151,12 @@ def _search_query(text: str) -> tuple[str, list]:
                 parts.append(_EXCLUDED_QUERY)
                 params += [word, word, word, word]
                 continue
-            exact, patterns = _typo_variants(word) if len(word) >= 5 else ([], [])
             prefix = f"{word}:*"
+            if not typos:
+                parts.append(_WORD_RANK_QUERY)
+                params += [word, word, prefix, prefix, prefix]
+                continue
+            exact, patterns = _typo_variants(word) if len(word) >= 5 else ([], [])
             parts.append(_WORD_QUERY)
             params += [word, word, prefix, prefix, prefix, word, exact, patterns, word, prefix]
     whole = "websearch_to_tsquery('english'::regconfig, %s) || websearch_to_tsquery('russian'::regconfig, %s)"
@@ -175,9 +184,10 @@ def task_search(queryset, text: str):
         return queryset
     query, query_params = _search_query(text)
     matches = Q(_TaskSQL(f"({{task}}.search_vector @@ {query})", query_params, BooleanField()))
-    # One ts_rank over the whole query: a title with the exact word matches more of its
-    # terms (the word, its prefix, the dictionary's own entry) than one with a typo.
-    relevance = _TaskSQL(f"ts_rank({{task}}.search_vector, {query})", query_params, FloatField())
+    # Ranked by the words as typed (no dictionary): exact matches first, typo matches
+    # after them, and the dictionary lookups planned and run once per statement.
+    rank_query, rank_params = _search_query(text, typos=False)
+    relevance = _TaskSQL(f"ts_rank({{task}}.search_vector, {rank_query})", rank_params, FloatField())
     key = TASK_KEY_RE.match(text)
     if key:
         matches |= Q(project__key=key.group(1).upper(), number=int(key.group(2)))
