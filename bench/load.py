@@ -372,7 +372,7 @@ def main() -> int:
         DJANGO_LOG_LEVEL="WARNING",
         # Events whose message was lost in the outage are re-sent after 10 s, not 60 s, so
         # the check afterwards does not wait minutes.
-        TESSERA_OUTBOX_SWEEP_SECONDS="10",
+        TESSERA_PERIODIC_SWEEP_SECONDS="10",
         TESSERA_OUTBOX_REDISPATCH_SECONDS="10",
         TESSERA_EMAIL_DIGEST_SECONDS="0",
         DJANGO_EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",

@@ -83,6 +83,7 @@ def main() -> None:
 
     from shared_apps.accounts.models import User
     from tenant_apps.members.models import Member
+    from tenant_apps.projects.models import Project
     from tenant_apps.tasks.models import Task
 
     organization = _kept_data(args.tasks) if args.reuse else None
@@ -100,7 +101,8 @@ def main() -> None:
     with schema_context(organization.schema_name):
         members = list(Member.objects.order_by("pk"))
         tasks = Task.objects.count()
-    _measure(args, organization=organization, owner=owner, assignee=members[7].pk, tasks=tasks)
+        project_key = Project.objects.order_by("pk").values_list("key", flat=True).first()
+    _measure(args, organization=organization, owner=owner, assignee=members[7].pk, tasks=tasks, project_key=project_key)
 
 
 def _kept_data(tasks: int):
@@ -121,7 +123,7 @@ def _kept_data(tasks: int):
         return None
 
 
-def _measure(args, *, organization, owner, assignee: int, tasks: int) -> None:
+def _measure(args, *, organization, owner, assignee: int, tasks: int, project_key: str) -> None:
     from django.conf import settings
     from django.db import connection
     from django.test import Client
@@ -150,13 +152,17 @@ def _measure(args, *, organization, owner, assignee: int, tasks: int) -> None:
             cursor.fetchall()
             return time.perf_counter() - begin
 
-    def api_list() -> float:
+    def api_list(path: str = "/api/v1/tasks/", query: dict | None = None) -> float:
         # The default view: every task, most recently updated first, no search.
         begin = time.perf_counter()
-        response = client.get("/api/v1/tasks/")
+        response = client.get(path, query or {})
         elapsed = time.perf_counter() - begin
         assert response.status_code == 200, response.content[:300]
         return elapsed
+
+    # One project's list, and the same filtered by one person (item 6 of issue 16: the
+    # assignee filter against the default list, side by side).
+    project_path = f"/api/v1/projects/{project_key}/tasks/"
 
     for search in searches:  # warm caches and plans
         api(search, True)
@@ -164,7 +170,11 @@ def _measure(args, *, organization, owner, assignee: int, tasks: int) -> None:
         api(search, False)
         raw(search, False)
     api_list()
-    times: dict[str, list[float]] = {name: [] for name in ("api", "raw", "search", "raw_search", "list")}
+    api_list(project_path)
+    api_list(project_path, {"assignee": assignee})
+    api_list(query={"assignee": assignee})
+    names = ("api", "raw", "search", "raw_search", "list", "assignee", "project", "project_assignee")
+    times: dict[str, list[float]] = {name: [] for name in names}
     for round_index in range(args.rounds):
         search = searches[round_index % len(searches)]
         times["api"].append(api(search, True))
@@ -172,6 +182,9 @@ def _measure(args, *, organization, owner, assignee: int, tasks: int) -> None:
         times["search"].append(api(search, False))
         times["raw_search"].append(raw(search, False))
         times["list"].append(api_list())
+        times["assignee"].append(api_list(query={"assignee": assignee}))
+        times["project"].append(api_list(project_path))
+        times["project_assignee"].append(api_list(project_path, {"assignee": assignee}))
 
     p = {name: _percentiles(samples) for name, samples in times.items()}
 
@@ -185,12 +198,17 @@ def _measure(args, *, organization, owner, assignee: int, tasks: int) -> None:
     print("| measure | p50 (ms) | p95 (ms) |")
     print("|---|---|---|")
     print(row("API: search + status + assignee", "api"))
-    print(row("raw SQL: same page", "raw"))
+    print(row("raw SQL: same page, previous (phrase) search", "raw"))
     print(ratio("API / raw", "api", "raw"))
     print(row("API: search only", "search"))
-    print(row("raw SQL: search only, same page", "raw_search"))
+    print(row("raw SQL: search only, same page, previous search", "raw_search"))
     print(ratio("API / raw, search only", "search", "raw_search"))
     print(row("API: all tasks, default order, no search", "list"))
+    print(row("API: all tasks, assignee filter alone", "assignee"))
+    print(ratio("assignee / default list, all tasks", "assignee", "list"))
+    print(row(f"API: one project ({project_key}), default order", "project"))
+    print(row(f"API: one project ({project_key}), assignee filter alone", "project_assignee"))
+    print(ratio("assignee / default list, one project", "project_assignee", "project"))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from celery import Task
+from celery import Task, signals
 from celery.result import AsyncResult
 from django.db import connection, transaction
 from tenant_schemas_celery.app import CeleryApp
@@ -20,6 +20,23 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 app = CeleryApp("tessera")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.worker_init.connect
+@signals.beat_init.connect
+def _pooler_check(**_kwargs) -> None:
+    """A worker or beat behind a transaction-pooling pooler refuses to start (config/pooler.py).
+    Celery logs and swallows exceptions from signal handlers, hence SystemExit."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.pooler import pooler_ensure_session_state
+
+    try:
+        pooler_ensure_session_state()
+    except ImproperlyConfigured as exc:
+        logger.critical("%s", exc)
+        raise SystemExit(str(exc)) from exc
+
 
 logger = logging.getLogger(__name__)
 

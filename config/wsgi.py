@@ -7,3 +7,9 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 application = get_wsgi_application()
+
+# Behind a transaction-pooling pooler organisations' search_path would leak between
+# requests: refuse to serve at all (config/pooler.py).
+from config.pooler import pooler_ensure_session_state  # noqa: E402
+
+pooler_ensure_session_state()

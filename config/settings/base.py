@@ -180,6 +180,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # rechecked, trigram similarity included (docs/benchmarks.md, "Task list").
 # https://www.postgresql.org/docs/current/runtime-config-resource.html#GUC-WORK-MEM
 DATABASE_WORK_MEM = env("TESSERA_DB_WORK_MEM", default="16MB")
+# At start-up gunicorn, Celery workers and beat check that session state survives between
+# transactions and refuse to start behind a transaction-pooling pooler (config/pooler.py).
+TESSERA_POOLER_CHECK = env.bool("TESSERA_POOLER_CHECK", default=True)
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -248,17 +251,19 @@ CELERY_BEAT_SCHEDULE = {
         # Runs once, in public (not once per organisation).
         "tenant_schemas": ["public"],
     },
-    # Once per organisation (no `tenant_schemas`): the outbox safety net and due dates.
-    "notifications-outbox-sweep": {
-        "task": "notifications.outbox_sweep",
-        "schedule": env.float("TESSERA_OUTBOX_SWEEP_SECONDS", default=60.0),
+    # The outbox safety net, lost report messages and dead report workers, expired
+    # reports, weekly schedules, due-soon reminders: once a minute, in public, for the
+    # organisations with such work due only (a `PendingWork` row written with the work);
+    # idle organisations cost nothing. Every few hours the same in every organisation, as
+    # a backstop (tenant_apps/notifications/periodic.py, docs/scaling.md).
+    "periodic-sweep": {
+        "task": "periodic.sweep",
+        "schedule": env.float("TESSERA_PERIODIC_SWEEP_SECONDS", default=60.0),
+        "tenant_schemas": ["public"],
     },
-    "notifications-due-soon": {"task": "notifications.due_soon_scan", "schedule": 15 * 60.0},
-    # Re-sends lost report messages, re-queues reports whose worker died, deletes expired
-    # ones: one task in public that visits every organisation (tenant_apps/reports).
-    "reports-sweep": {
-        "task": "reports.sweep",
-        "schedule": 60.0,
+    "periodic-backstop": {
+        "task": "periodic.backstop",
+        "schedule": env.float("TESSERA_PERIODIC_BACKSTOP_SECONDS", default=6 * 3600.0),
         "tenant_schemas": ["public"],
     },
     # Audit retention (TESSERA_AUDIT_RETENTION_DAYS): every organisation, and public.

@@ -118,3 +118,20 @@ class Invitation(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.accepted_at is None and self.revoked_at is None
+
+
+class PendingWork(models.Model):
+    """An organisation with periodic work coming: unprocessed outbox events, pending
+    deliveries, queued or running reports, report expiry, weekly schedules, due dates.
+
+    Written in the same transaction as the work (`shared_apps.tenants.pending`, and a
+    trigger on tasks for due dates); the periodic sweep visits only the organisations
+    whose `due_at` has come, and an idle organisation has no row at all. Keyed by schema
+    name, not a foreign key, so the trigger inside a tenant schema can write it with
+    what it knows (its own schema)."""
+
+    schema_name = models.CharField(max_length=63, primary_key=True)
+    due_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.schema_name} at {self.due_at:%Y-%m-%d %H:%M}"

@@ -24,6 +24,7 @@ from config.celery import enqueue_on_commit
 from shared_apps.accounts.models import User
 from shared_apps.audit.services import audit_diff, audit_record, audit_target
 from shared_apps.tenants.models import MANAGER_ROLES
+from shared_apps.tenants.pending import pending_work_mark
 from shared_apps.tenants.selectors import current_organization
 from tenant_apps.members.models import Member
 from tenant_apps.notifications.models import (
@@ -71,6 +72,8 @@ def event_record(
     data = _task_payload(task, actor) if task is not None else {}
     data.update(payload or {})
     event = Event.objects.create(kind=kind, actor=actor, task=task, payload=data, dedupe_key=dedupe_key)
+    # The sweep looks here once the event could have been lost (shared_apps/tenants/pending.py).
+    pending_work_mark(due_at=event.created_at + timedelta(seconds=settings.NOTIFICATIONS_REDISPATCH_SECONDS))
     enqueue_on_commit(event_process, args=[event.pk], schema_name=connection.schema_name)
     return event
 
@@ -247,11 +250,11 @@ def email_unsubscribe(*, member: Member, kind: str) -> None:
     Preference.objects.update_or_create(member=member, kind=kind, defaults={"email": False})
 
 
-def due_soon_record() -> int:
+def due_soon_record(*, now: datetime | None = None) -> int:
     """One "due soon" event per open task whose due date falls within the next
     NOTIFICATIONS_DUE_SOON_HOURS, once per task and due date (a moved due date counts
     again). Returns how many events were written."""
-    now = timezone.now()
+    now = now or timezone.now()
     zone = ZoneInfo(current_organization().time_zone)  # due dates are the organisation's days
     today = timezone.localdate(now, zone)
     horizon = timezone.localdate(now + timedelta(hours=settings.NOTIFICATIONS_DUE_SOON_HOURS), zone)

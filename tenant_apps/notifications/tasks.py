@@ -82,3 +82,21 @@ def due_soon_scan() -> int:
     from tenant_apps.notifications.services import due_soon_record
 
     return due_soon_record()
+
+
+@shared_task(name="periodic.sweep", ignore_result=True)
+def periodic_sweep_task() -> dict[str, int]:
+    """Beat, every minute, in public: the organisations with periodic work due (outbox,
+    reports, schedules, due-soon reminders); idle ones are not visited
+    (tenant_apps/notifications/periodic.py)."""
+    from tenant_apps.notifications.periodic import periodic_sweep
+
+    return periodic_sweep()
+
+
+@shared_task(name="periodic.backstop", ignore_result=True)
+def periodic_backstop_task() -> dict[str, int]:
+    """Beat, every few hours, in public: the same work in every organisation."""
+    from tenant_apps.notifications.periodic import periodic_backstop
+
+    return periodic_backstop()

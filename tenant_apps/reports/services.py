@@ -39,6 +39,7 @@ from shared_apps.billing.limits import limit_check
 from shared_apps.core.exceptions import ServiceRefusal
 from shared_apps.core.storage import files_delete_on_commit, storage
 from shared_apps.tenants.models import Organization
+from shared_apps.tenants.pending import pending_work_mark
 from shared_apps.tenants.services import organization_url
 from tenant_apps.members.models import Member
 from tenant_apps.notifications.emails import language_for
@@ -113,6 +114,7 @@ def report_request(
                 dispatched_at=now,
                 expires_at=now + timedelta(days=settings.TESSERA_REPORT_RETENTION_DAYS),
             )
+            pending_work_mark(due_at=now + timedelta(seconds=settings.TESSERA_REPORT_REDISPATCH_SECONDS))
             month = month_start(now)
             MonthlyUsage.objects.bulk_create([MonthlyUsage(month=month)], ignore_conflicts=True)
             MonthlyUsage.objects.filter(month=month).update(reports_requested=F("reports_requested") + 1)
@@ -511,9 +513,11 @@ def report_schedule_set(*, member: Member, weekday: int, format: str) -> ReportS
     Needs report.create in some project (PermissionDenied otherwise)."""
     if not member_may_request_reports(member):
         raise PermissionDenied(_("Your roles do not allow reports (report.create) in any project."))
-    schedule, _created = ReportSchedule.objects.update_or_create(
-        member=member, defaults={"weekday": weekday, "format": format}
-    )
+    with transaction.atomic():
+        schedule, _created = ReportSchedule.objects.update_or_create(
+            member=member, defaults={"weekday": weekday, "format": format}
+        )
+        pending_work_mark()  # the sweep works out when it is next due
     return schedule
 
 

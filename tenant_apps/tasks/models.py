@@ -83,6 +83,9 @@ class Task(models.Model):
             # The default order of every task list (most recently updated first), read
             # backwards: a page stops after its LIMIT instead of sorting every task.
             models.Index(fields=["updated_at", "id"], name="tasks_task_updated_id"),
+            # The same within one project; with (member_id, task_id) on the assignees
+            # table (migration 0005), it serves one person's tasks in one project too.
+            models.Index(fields=["project", "updated_at", "id"], name="tasks_task_project_updated_id"),
             models.Index(fields=["completed_at"], name="tasks_task_completed_at"),
             # A board column: one project's tasks of one status in rank order.
             models.Index(fields=["project", "status", "rank"], name="tasks_task_board"),
@@ -94,6 +97,27 @@ class Task(models.Model):
     @property
     def key(self) -> str:
         return f"{self.project.key}-{self.number}"
+
+
+class TaskSearchWord(models.Model):
+    """Every distinct word (lower case, letters and digits, 3+ characters) that occurs or
+    occurred in a task title of this organisation: the dictionary that search matches
+    typos against, word by word (`tenant_apps.tasks.filters.task_search`).
+
+    Kept by PostgreSQL itself: statement-level triggers on the task table add the words
+    of inserted and updated titles (migration 0004). Words of deleted or renamed tasks
+    stay; they only add a candidate that matches nothing. A few thousand rows where the
+    task table has millions, so matching query words against it costs about a
+    millisecond, and the task table is then searched through its full-text index
+    only."""
+
+    word = models.TextField(primary_key=True)
+
+    class Meta:
+        indexes = [GinIndex(fields=["word"], opclasses=["gin_trgm_ops"], name="tasks_searchword_trgm")]
+
+    def __str__(self) -> str:
+        return self.word
 
 
 class TaskNumberRedirect(models.Model):

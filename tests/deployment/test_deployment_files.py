@@ -33,7 +33,7 @@ def _env_vars_read_by_settings() -> set[str]:
 
 def test_compose_has_every_service():
     services = _compose()["services"]
-    assert {"postgres", "redis", "web", "worker", "beat", "mailpit"} <= set(services)
+    assert {"postgres", "pgbouncer", "redis", "web", "worker", "beat", "mailpit"} <= set(services)
 
 
 def test_app_services_build_from_the_platform_dockerfile():
@@ -75,15 +75,18 @@ def test_app_environment_matches_the_settings_and_the_services():
 
         database = urlparse(environment["DATABASE_URL"])
         postgres = services["postgres"]["environment"]
-        assert database.hostname == "postgres"
-        assert database.path.lstrip("/") == postgres["POSTGRES_DB"]
-        assert database.username == postgres["POSTGRES_USER"]
-        assert database.password == postgres["POSTGRES_PASSWORD"]
+        bouncer = services["pgbouncer"]["environment"]
+        # The app reaches PostgreSQL through PgBouncer, which forwards to the same database.
+        assert database.hostname == "pgbouncer"
+        assert str(database.port) == bouncer["LISTEN_PORT"]
+        assert database.path.lstrip("/") == postgres["POSTGRES_DB"] == bouncer["DB_NAME"]
+        assert database.username == postgres["POSTGRES_USER"] == bouncer["DB_USER"]
+        assert database.password == postgres["POSTGRES_PASSWORD"] == bouncer["DB_PASSWORD"]
         assert urlparse(environment["REDIS_URL"]).hostname == "redis"
         assert environment["EMAIL_HOST"] in services
         assert environment["EMAIL_PORT"] == "1025"  # mailpit's SMTP port
     # web migrates on start; worker and beat wait for it (and so for postgres and redis).
-    assert set(services["web"]["depends_on"]) == {"postgres", "redis"}
+    assert set(services["web"]["depends_on"]) == {"pgbouncer", "postgres", "redis"}
     assert services["worker"]["depends_on"] == {"web": {"condition": "service_healthy"}}
     assert services["beat"]["depends_on"] == {"web": {"condition": "service_healthy"}}
     assert services["web"]["healthcheck"]["test"] == ["CMD", "python", "platform/healthcheck.py"]
@@ -91,6 +94,23 @@ def test_app_environment_matches_the_settings_and_the_services():
     assert services["web"]["environment"]["MIGRATE_ON_START"] == "1"
     assert "8000:8000" in services["web"]["ports"]
     assert "MIGRATE_ON_START" in (ROOT / "platform" / "entrypoint.sh").read_text()
+
+
+def test_pgbouncer_pools_sessions_in_front_of_postgres():
+    services = _compose()["services"]
+    bouncer = services["pgbouncer"]
+    # Session mode only: search_path is session state (DESIGN.md section 2, config/pooler.py).
+    assert bouncer["environment"]["POOL_MODE"] == "session"
+    assert bouncer["environment"]["DB_HOST"] == "postgres"
+    assert bouncer["environment"]["DB_PORT"] == "5432"
+    assert bouncer["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    # The pool must hold every app connection at once (web threads x processes, worker
+    # concurrency, beat), or session clients would queue.
+    assert int(bouncer["environment"]["DEFAULT_POOL_SIZE"]) <= int(bouncer["environment"]["MAX_CLIENT_CONN"])
+    (max_connections,) = (
+        int(item.split("=")[1]) for item in services["postgres"]["command"] if item.startswith("max_connections=")
+    )
+    assert int(bouncer["environment"]["DEFAULT_POOL_SIZE"]) < max_connections
 
 
 def test_every_environment_variable_is_documented():

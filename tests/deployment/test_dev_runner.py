@@ -183,7 +183,7 @@ def test_make_run_survives_redis_and_worker_deaths_and_notifies_once(django_db_s
         TESSERA_SPARE_POOL_SIZE="0",
         TESSERA_EMAIL_DIGEST_SECONDS="0",
         # The safety net that re-sends the event whose message was lost, soon enough for a test.
-        TESSERA_OUTBOX_SWEEP_SECONDS="2",
+        TESSERA_PERIODIC_SWEEP_SECONDS="2",
         TESSERA_OUTBOX_REDISPATCH_SECONDS="2",
         GUNICORN_WORKERS="2",
     )
