@@ -120,7 +120,7 @@ def seed(orgs: int, people: int, tasks_per_project: int) -> list[dict]:
             developer = Role.objects.get(name="Developer")
             keys = []
             for number in range(2):
-                project = project_create(key=f"L{number}", name=f"Load {number}", creator=members[owner.pk])
+                project = project_create(key=f"L{number}", name=f"Load {number}", actor=members[owner.pk])
                 for member in members.values():
                     if member.user_id != owner.pk:
                         project_member_set(project=project, member=member, role=developer)

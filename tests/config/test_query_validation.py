@@ -14,7 +14,7 @@ from tests.conftest import client_for
 @pytest.fixture
 def owner_client(org_a) -> Client:
     with schema_context(org_a.schema_name):
-        project_create(key="WEB", name="Website", creator=Member.objects.get(email="owner@alpha.test"))
+        project_create(key="WEB", name="Website", actor=Member.objects.get(email="owner@alpha.test"))
     return client_for(org_a, User.objects.get(email="owner@alpha.test"))
 
 

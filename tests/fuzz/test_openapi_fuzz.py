@@ -123,17 +123,17 @@ def _seed_tenant(organization) -> dict:
     membership_add(organization=organization, user=other_user, role=OrgRole.MEMBER)
     owner_membership = Membership.objects.get(organization=organization, user=owner)
     invitation, _token = invitation_create(
-        organization=organization, email="new@example.test", role=OrgRole.MEMBER, actor_membership=owner_membership
+        organization=organization, email="new@example.test", role=OrgRole.MEMBER, actor=owner_membership
     )
     with schema_context(organization.schema_name):
         owner_member = Member.objects.get(user_id=owner.pk)
         other = Member.objects.get(user_id=other_user.pk)
-        project = project_create(key="WEB", name="Website", creator=owner_member)
+        project = project_create(key="WEB", name="Website", actor=owner_member)
         project_member_set(project=project, member=other, role=Role.objects.get(name="Developer"))
         label = label_save(project=project, name="bug")
         task = task_create(project=project, actor=owner_member, title="First", assignees=[other], labels=[label])
         task_create(project=project, actor=owner_member, title="Second")
-        comment = comment_create(task=task, author=owner_member, body="Looks good @dev")
+        comment = comment_create(task=task, actor=owner_member, body="Looks good @dev")
         attachment = attachment_add(
             task=task, actor=owner_member, upload=SimpleUploadedFile("notes.txt", b"hello", "text/plain")
         )

@@ -117,7 +117,7 @@ def test_malformed_tokens_count_as_failures(org_a):
 @pytest.fixture
 def owner_client(org_a):
     with schema_context(org_a.schema_name):
-        project_create(key="WEB", name="Website", creator=Member.objects.get(email="owner@alpha.test"))
+        project_create(key="WEB", name="Website", actor=Member.objects.get(email="owner@alpha.test"))
     return client_for(org_a, User.objects.get(email="owner@alpha.test"))
 
 

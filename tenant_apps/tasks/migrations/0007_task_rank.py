@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tasks", "0003_task_updated_index")]
+    dependencies = [("tasks", "0006_task_due_date_pending_work")]
 
     operations = [
         migrations.AddField(
