@@ -28,6 +28,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection, transaction
 from django.test import Client
+from django.urls import set_urlconf
 from django_tenants.utils import schema_context
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import strategies as st
@@ -179,7 +180,11 @@ def _fuzz(raw_schema: dict, *, app, host: str, headers: dict, cookies: dict, ids
                 transaction.set_rollback(True)
             return response
         finally:
+            # What the end of a real request resets: the schema, the URLconf that
+            # django-tenants chose for the host (left set, later reverse() calls in this
+            # process would resolve against it), and the cache.
             connection.set_schema_to_public()
+            set_urlconf(None)
             flush()
 
     failures = []
