@@ -13,7 +13,8 @@ a worker would, without Celery's per-message overhead, so the old figure is a fl
           organisation, `reports.sweep` (one task visiting every organisation), and a
           fifteenth of the organisations' `notifications.due_soon_scan` (every 15 min)
   after   `periodic.sweep` (the organisations with work due only), plus a 360th of
-          `periodic.backstop` (every organisation, every 6 hours)
+          `periodic.backstop` (every organisation; run every 6 hours when measured,
+          once a day by default now: divide its share by four)
 
 with every organisation idle, and with `--active` of them having an event waiting (its
 mark due).

@@ -4,7 +4,7 @@ Beat runs `periodic_sweep` once a minute in public: it visits only the organisat
 whose `PendingWork` mark is due (shared_apps/tenants/pending.py), runs their outbox
 sweep, report sweep, weekly schedules and due-soon reminders, and settles the mark at
 the next time something will be due there (or removes it). `periodic_backstop` visits
-every organisation every few hours, in case a mark was ever lost (a row deleted by hand,
+every organisation once a day, in case a mark was ever lost (a row deleted by hand,
 a restore from an older backup). See docs/scaling.md."""
 
 import logging
@@ -158,7 +158,7 @@ def periodic_backstop(*, now: datetime | None = None) -> dict[str, int]:
     """The slow full pass behind the marks: in every organisation, work out when
     periodic work is next due (a handful of indexed queries, no work done) and restore
     the mark if it is missing or later; the next `periodic_sweep` does the work. Cheap
-    enough to run over 10,000 organisations every few hours (docs/benchmarks.md)."""
+    enough to run over 10,000 organisations daily (docs/benchmarks.md)."""
     now = now or timezone.now()
     totals = {"organizations": 0, "marked": 0}
     organizations = (

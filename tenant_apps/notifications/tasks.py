@@ -96,7 +96,7 @@ def periodic_sweep_task() -> dict[str, int]:
 
 @shared_task(name="periodic.backstop", ignore_result=True)
 def periodic_backstop_task() -> dict[str, int]:
-    """Beat, every few hours, in public: the same work in every organisation."""
+    """Beat, once a day, in public: restore any missing PendingWork mark in every organisation."""
     from tenant_apps.notifications.periodic import periodic_backstop
 
     return periodic_backstop()
