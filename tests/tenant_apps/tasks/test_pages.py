@@ -471,7 +471,7 @@ def test_an_idle_page_check_costs_no_sql_and_a_change_is_seen(team):
     team.task("Live")
     client = team.client("Developer")
     page = client.get("/projects/WEB/").text
-    url = re.search(r'id="live-poll" hidden hx-get="([^"]+)"', page).group(1).replace("&amp;", "&")
+    url = re.search(r'class="live-poll" hidden hx-get="([^"]+)"', page).group(1).replace("&amp;", "&")
     client.get(url)  # the session is now in the cache
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)
