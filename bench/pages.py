@@ -111,7 +111,7 @@ def main() -> None:
         ratio = page_ms[0] / api_ms[0]
         print(f"{name:58} {page_ms[0]:8.1f}ms {page_ms[1]:6.1f} {api_ms[0]:8.1f}ms {api_ms[1]:6.1f} {ratio:5.2f}x")
     board = client.get("/projects/P00/").text
-    poll = re.search(r'id="live-poll" hidden hx-get="([^"]+)"', board).group(1).replace("&amp;", "&")
+    poll = re.search(r'class="live-poll" hidden hx-get="([^"]+)"', board).group(1).replace("&amp;", "&")
     samples = _timed(client, [poll], args.rounds * 5)
     with CaptureQueriesContext(connection) as captured:
         client.get(poll)

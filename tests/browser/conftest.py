@@ -33,6 +33,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django_tenants.utils import schema_context
+from playwright.sync_api import expect
 
 from shared_apps.accounts.models import User
 from shared_apps.tenants.models import Organization
@@ -53,8 +54,10 @@ CHROMIUM_ARGS = [
     "--disable-gpu",
     "--disable-dev-shm-usage",
 ]
-# Every wait of a browser test is bounded well below a hung CI run.
-ACTION_TIMEOUT_MS = 10_000
+# Every wait of a browser test is bounded well below a hung CI run, with room for a busy
+# machine (two cores shared by the whole suite); the live-update test sets its own 5 s.
+ACTION_TIMEOUT_MS = 15_000
+expect.set_options(timeout=10_000)
 PASSWORD = "browser-test-pw-1"
 ATTACHMENT_LIMIT = 1024 * 1024
 

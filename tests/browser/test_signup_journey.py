@@ -40,7 +40,9 @@ def test_signup_confirm_first_project_three_tasks_drag_reorder_and_assign(new_co
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Password (again)").fill(PASSWORD)
     page.get_by_label("Address").fill(slug)
-    page.get_by_role("button", name="Sign Up").click()
+    # Sign-up creates and migrates the organisation's schema (the spare pool is empty in
+    # tests): seconds, more on a busy machine.
+    page.get_by_role("button", name="Sign Up").click(timeout=60_000)
     expect(page.get_by_role("heading", level=1)).to_have_text("Verify Your Email Address")
     assert_accessible(page, what="verification sent")
     organization = Organization.objects.get(slug=slug)

@@ -471,7 +471,7 @@ def test_an_idle_page_check_costs_no_sql_and_a_change_is_seen(team):
     team.task("Live")
     client = team.client("Developer")
     page = client.get("/projects/WEB/").text
-    url = re.search(r'id="live-poll" hidden hx-get="([^"]+)"', page).group(1).replace("&amp;", "&")
+    url = re.search(r'class="live-poll" hidden hx-get="([^"]+)"', page).group(1).replace("&amp;", "&")
     client.get(url)  # the session is now in the cache
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)
@@ -484,3 +484,19 @@ def test_an_idle_page_check_costs_no_sql_and_a_change_is_seen(team):
     assert client.get(url.replace("t=", "t=forged")).status_code == 403
     # Another person cannot use this page's token.
     assert team.client("Reporter").get(url).status_code == 403
+
+
+@pytest.mark.django_db
+def test_user_text_is_escaped_on_every_page(team):
+    evil = '<script>alert("x")</script>'
+    task = team.task(evil, description=f"**bold**\n\n{evil}")
+    with schema_context(team.organization.schema_name):
+        from tenant_apps.tasks.services import label_save
+
+        label_save(project=team.web, name='<b onmouseover="x">', color="#ff0000", actor=team.owner_member)
+    client = team.client("Developer")
+    for url in ("/projects/WEB/", "/projects/WEB/list/", f"/tasks/{task.key}/", "/search/?q=alert"):
+        page = client.get(url).text
+        assert evil not in page, url
+        assert "&lt;script&gt;" in page, url
+    assert "<strong>bold</strong>" in client.get(f"/tasks/{task.key}/").text  # Markdown, sanitised
