@@ -25,7 +25,7 @@ dev: $(STAMP)
 # Extra pytest arguments: make test ARGS="-k tenants -x". The suite runs on pytest-xdist
 # processes (one per core, at most 4; each has its own test database, Redis database and
 # ports); ARGS="-n 0" runs it in one process, ARGS="-n 2" on two.
-TEST_PARALLEL ?= -n auto --maxprocesses 4
+TEST_PARALLEL ?= -n auto --maxprocesses 4 --dist loadgroup
 test: $(STAMP)
 	$(PY) platform/dev.py test $(TEST_PARALLEL) $(ARGS)
 

@@ -205,9 +205,18 @@ def _port_answers(port: int) -> bool:
 
 
 def _worker_answers() -> bool:
-    from config.celery import app
+    """Whether the server's worker answers a ping on its own control exchange
+    (tests/browser/server_settings.py)."""
+    from celery import Celery
 
-    return bool(app.control.ping(timeout=0.5))
+    from tests.browser import server_settings
+
+    probe = Celery(set_as_current=False, broker=settings.CELERY_BROKER_URL)
+    probe.conf.control_exchange = server_settings.CELERY_CONTROL_EXCHANGE
+    try:
+        return bool(probe.control.ping(timeout=0.5))
+    finally:
+        probe.close()
 
 
 def _end_other_sessions(django_db_blocker) -> None:
@@ -287,12 +296,15 @@ def _broker_routes(tessera: Tessera) -> None:
     """Other tests flush this process's Redis database after each test (tests/conftest.py),
     which also drops the broker's queue bindings: declare them again, so what the server
     enqueues reaches the worker."""
+    from kombu import Exchange, Queue
+
     from config.celery import app
+    from tests.browser import server_settings
 
     with app.connection_for_write() as connection:
-        channel = connection.default_channel
-        for queue in app.amqp.queues.values():
-            queue.bind(channel).declare()
+        name = server_settings.CELERY_TASK_DEFAULT_QUEUE
+        # Celery's default exchange and routing key are the queue's name.
+        Queue(name, Exchange(name, type="direct"), routing_key=name).bind(connection.default_channel).declare()
 
 
 # --- email -----------------------------------------------------------------------------
