@@ -204,15 +204,21 @@ def _port_answers(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+# The server's own queue and control exchange (tests/browser/server_settings.py).
+BROWSER_CONTROL_EXCHANGE = "celery-browser"
+
+
+def _browser_queue() -> str:
+    return f"{settings.CELERY_TASK_DEFAULT_QUEUE}-browser"
+
+
 def _worker_answers() -> bool:
     """Whether the server's worker answers a ping on its own control exchange
     (tests/browser/server_settings.py)."""
     from celery import Celery
 
-    from tests.browser import server_settings
-
     probe = Celery(set_as_current=False, broker=settings.CELERY_BROKER_URL)
-    probe.conf.control_exchange = server_settings.CELERY_CONTROL_EXCHANGE
+    probe.conf.control_exchange = BROWSER_CONTROL_EXCHANGE
     try:
         return bool(probe.control.ping(timeout=0.5))
     finally:
@@ -255,6 +261,8 @@ def tessera(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Te
         # (config/settings/test.py derives them from the xdist worker's name).
         "PYTEST_XDIST_WORKER": os.environ.get("PYTEST_XDIST_WORKER", "main"),
         "GUNICORN_WORKERS": "3",
+        "TESSERA_BROWSER_QUEUE": _browser_queue(),
+        "TESSERA_BROWSER_CONTROL_EXCHANGE": BROWSER_CONTROL_EXCHANGE,
         # A small attachment limit, so the tests can go over it without moving 25 MB.
         "TESSERA_ATTACHMENT_MAX_BYTES": str(ATTACHMENT_LIMIT),
     }
@@ -299,12 +307,27 @@ def _broker_routes(tessera: Tessera) -> None:
     from kombu import Exchange, Queue
 
     from config.celery import app
-    from tests.browser import server_settings
 
     with app.connection_for_write() as connection:
-        name = server_settings.CELERY_TASK_DEFAULT_QUEUE
+        name = _browser_queue()
         # Celery's default exchange and routing key are the queue's name.
         Queue(name, Exchange(name, type="direct"), routing_key=name).bind(connection.default_channel).declare()
+
+
+@pytest.fixture(autouse=True)
+def _enqueue_to_the_server(monkeypatch) -> None:
+    """What a browser test writes through the services in this process (seeding, a second
+    person's change) is processed by the server's worker, as the server's own writes are."""
+    from celery.app.task import Task
+
+    original = Task.apply_async
+    queue = _browser_queue()
+
+    def apply_async(self, *args, **kwargs):
+        kwargs.setdefault("queue", queue)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Task, "apply_async", apply_async)
 
 
 # --- email -----------------------------------------------------------------------------

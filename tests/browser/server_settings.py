@@ -4,13 +4,13 @@ database, the test process's Redis database and media directory, with email writ
 files the tests read."""
 
 from config.settings.test import *  # noqa: F403
-from config.settings.test import CELERY_TASK_DEFAULT_QUEUE, MIDDLEWARE, env
+from config.settings.test import MIDDLEWARE, env
 
 # The server's worker takes only the server's tasks and answers only the server's health
 # pings: the test process runs real workers of its own (tests/celery_support.py) and
-# checks that /healthz sees none, on the same Redis database.
-CELERY_TASK_DEFAULT_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}-browser"
-CELERY_CONTROL_EXCHANGE = "celery-browser"
+# checks that /healthz sees none, on the same Redis database (names: conftest.py).
+CELERY_TASK_DEFAULT_QUEUE = env("TESSERA_BROWSER_QUEUE")
+CELERY_CONTROL_EXCHANGE = env("TESSERA_BROWSER_CONTROL_EXCHANGE")
 
 EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 EMAIL_FILE_PATH = env("TESSERA_BROWSER_MAIL_DIR")
