@@ -147,18 +147,31 @@ def project_resolve(*, member: Member | None, project: "Project | str", code: st
     return project
 
 
+def in_project_or_404(*, member: Member | None, project: "Project | str", code: str, lookup):
+    """The shape of every door to an object inside a project: the project (seen by
+    `member`, else 404), the one row `lookup(project)` (a queryset) finds there (else
+    404), then `code` (else 403). Returns (project, row)."""
+    project = project_resolve(member=member, project=project, code="project.view")
+    found = lookup(project).first()
+    if found is None:
+        raise Http404()
+    if code != "project.view":
+        permission_require(member=member, project=project, codes=code)
+    return project, found
+
+
 def access_project_member(
     *, member: Member | None, project: "Project | str", member_id: int, code: str = "project.view"
 ) -> ProjectMember:
     """Someone's membership in `project` (with member and role)."""
-    project = project_resolve(member=member, project=project, code="project.view")
-    project_member = (
-        ProjectMember.objects.select_related("member", "role").filter(project=project, member_id=member_id).first()
+    _project, project_member = in_project_or_404(
+        member=member,
+        project=project,
+        code=code,
+        lookup=lambda found: ProjectMember.objects.select_related("member", "role").filter(
+            project=found, member_id=member_id
+        ),
     )
-    if project_member is None:
-        raise Http404()
-    if code != "project.view":
-        permission_require(member=member, project=project, codes=code)
     return project_member
 
 

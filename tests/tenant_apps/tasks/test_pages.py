@@ -489,13 +489,15 @@ def test_an_idle_page_check_costs_no_sql_and_a_change_is_seen(team):
 @pytest.mark.django_db
 def test_user_text_is_escaped_on_every_page(team):
     evil = '<script>alert("x")</script>'
-    task = team.task(evil, description=f"**bold**\n\n{evil}")
+    # PostgreSQL's text-search parser reads <script> contents as blank, as HTML does: the
+    # search finds the task by the word around it.
+    task = team.task(f"Launch {evil}", description=f"**bold**\n\n{evil}")
     with schema_context(team.organization.schema_name):
         from tenant_apps.tasks.services import label_save
 
         label_save(project=team.web, name='<b onmouseover="x">', color="#ff0000", actor=team.owner_member)
     client = team.client("Developer")
-    for url in ("/projects/WEB/", "/projects/WEB/list/", f"/tasks/{task.key}/", "/search/?q=alert"):
+    for url in ("/projects/WEB/", "/projects/WEB/list/", f"/tasks/{task.key}/", "/search/?q=launch"):
         page = client.get(url).text
         assert evil not in page, url
         assert "&lt;script&gt;" in page, url
