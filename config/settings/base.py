@@ -267,8 +267,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("TESSERA_PERIODIC_BACKSTOP_SECONDS", default=24 * 3600.0),
         "tenant_schemas": ["public"],
     },
-    # Audit retention (TESSERA_AUDIT_RETENTION_DAYS): every organisation, and public.
-    "audit-sweep": {"task": "audit.sweep", "schedule": 24 * 3600.0},
+    # Audit retention (TESSERA_AUDIT_RETENTION_DAYS) in public; organisations' entries are
+    # swept by the daily periodic backstop, which visits every organisation anyway.
     "audit-sweep-public": {"task": "audit.sweep", "schedule": 24 * 3600.0, "tenant_schemas": ["public"]},
     # Reports whose worker died, sent again within a minute (tenant_apps/reports/services.py).
     "reports-requeue-stale": {
@@ -474,7 +474,8 @@ LOGGING = {
 # Shared apps write tenant-local Member rows through this function (run inside the
 # organisation's schema), never by importing tenant apps.
 TESSERA_MEMBER_SYNC = "tenant_apps.members.services.member_sync"
-# Audit entries older than this many days are deleted by the daily audit.sweep job.
+# Audit entries older than this many days are deleted daily (audit.sweep in public, the
+# periodic backstop in every organisation).
 TESSERA_AUDIT_RETENTION_DAYS = env.int("TESSERA_AUDIT_RETENTION_DAYS", default=400)
 
 # Days an invitation link stays valid.

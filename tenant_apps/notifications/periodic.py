@@ -17,6 +17,7 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from shared_apps.audit.services import audit_sweep
 from shared_apps.tenants.models import Organization
 from shared_apps.tenants.pending import pending_work_due, pending_work_mark, pending_work_settle
 from tenant_apps.notifications.models import DeliveryStatus, EmailDelivery, Event, WebhookDelivery
@@ -158,9 +159,10 @@ def periodic_backstop(*, now: datetime | None = None) -> dict[str, int]:
     """The slow full pass behind the marks: in every organisation, work out when
     periodic work is next due (a handful of indexed queries, no work done) and restore
     the mark if it is missing or later; the next `periodic_sweep` does the work. Cheap
-    enough to run over 10,000 organisations daily (docs/benchmarks.md)."""
+    enough to run over 10,000 organisations daily (docs/benchmarks.md). The daily visit
+    also enforces the audit log's retention there (one indexed DELETE)."""
     now = now or timezone.now()
-    totals = {"organizations": 0, "marked": 0}
+    totals = {"organizations": 0, "marked": 0, "audit_deleted": 0}
     organizations = (
         Organization.objects.exclude(status=Organization.Status.SPARE)
         .exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
@@ -169,6 +171,7 @@ def periodic_backstop(*, now: datetime | None = None) -> dict[str, int]:
     for organization in organizations.iterator():
         try:
             with tenant_context(organization):
+                totals["audit_deleted"] += audit_sweep(now=now)
                 due = next_work_due(organization, now=now)
                 if due is not None:
                     pending_work_mark(due_at=due)

@@ -479,8 +479,22 @@ def test_retention_sweep_deletes_only_old_entries(team, settings):
         assert audit_sweep() == 2
         assert list(AuditEntry.objects.values_list("target_id", flat=True)) == ["3"]
     schedule = settings.CELERY_BEAT_SCHEDULE
-    assert schedule["audit-sweep"]["task"] == schedule["audit-sweep-public"]["task"] == "audit.sweep"
+    assert schedule["audit-sweep-public"]["task"] == "audit.sweep"
     assert schedule["audit-sweep-public"]["tenant_schemas"] == ["public"]
+    assert schedule["periodic-backstop"]["schedule"] <= 24 * 3600  # sweeps every organisation daily
+
+
+@pytest.mark.django_db
+def test_the_periodic_backstop_enforces_retention_in_every_organisation(team, settings):
+    from tenant_apps.notifications.periodic import periodic_backstop
+
+    settings.TESSERA_AUDIT_RETENTION_DAYS = 400
+    _seed(team.organization, 2)
+    with schema_context(team.organization.schema_name):
+        AuditEntry.objects.filter(target_id="1").update(created_at=timezone.now() - timedelta(days=401))
+    assert periodic_backstop()["audit_deleted"] >= 1
+    with schema_context(team.organization.schema_name):
+        assert list(AuditEntry.objects.values_list("target_id", flat=True)) == ["2"]
 
 
 @pytest.mark.django_db
