@@ -502,3 +502,95 @@ def test_user_text_is_escaped_on_every_page(team):
         assert evil not in page, url
         assert "&lt;script&gt;" in page, url
     assert "<strong>bold</strong>" in client.get(f"/tasks/{task.key}/").text  # Markdown, sanitised
+
+
+@pytest.mark.django_db
+def test_status_and_order_change_without_javascript(team):
+    """Without JavaScript a card's menu is a link to the task page (the board does not
+    carry 500 menus); there the status is a plain form field and "Move up/down" plain
+    submit buttons of the board's move endpoint, coming back to the task page."""
+    _first, second = team.task("one"), team.task("two")
+    client = team.client("Developer")
+    board = client.get("/projects/WEB/").text
+    assert f'<a href="/tasks/{second.key}/">' in board[board.index(f'data-card-menu="{second.number}"') :]
+    page = client.get(f"/tasks/{second.key}/").text
+    order_form = page[page.index('<form method="post" action="/projects/WEB/move/"') :]
+    order_form = order_form[: order_form.index("</form>")]
+    assert f'name="number" value="{second.number}"' in order_form
+    assert f'name="next" value="/tasks/{second.key}/"' in order_form
+    assert 'type="submit" name="direction" value="up"' in order_form
+    assert 'type="submit" name="direction" value="down"' in order_form
+    # What the browser posts when "Move up" is pressed.
+    posted = {"number": second.number, "next": f"/tasks/{second.key}/", "direction": "up"}
+    response = client.post("/projects/WEB/move/", posted)
+    assert response.status_code == 302
+    assert response["Location"] == f"/tasks/{second.key}/"
+    order = _in(team, lambda: list(Task.objects.order_by("rank", "number").values_list("title", flat=True)))
+    assert order == ["two", "one"]
+    assert "reordered" in client.get(f"/tasks/{second.key}/").text  # the message on the next page
+    response = client.post("/projects/WEB/move/", {**posted, "direction": "down"})
+    assert response.status_code == 302
+    order = _in(team, lambda: list(Task.objects.order_by("rank", "number").values_list("title", flat=True)))
+    assert order == ["one", "two"]
+    # The status: the task page's own form, a plain POST.
+    response = client.post(
+        f"/tasks/{second.key}/edit/", {"fields": "status", "status": "in_progress", "version": second.version}
+    )
+    assert response.status_code == 302
+    assert _task(team, second.number).status == "in_progress"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["Viewer", "Reporter"])
+def test_plain_form_moves_are_refused_for_roles_without_status_and_change_nothing(team, role):
+    first, second = team.task("one"), team.task("two")
+    client = team.client(role)
+    page = client.get(f"/tasks/{second.key}/").text
+    assert "/projects/WEB/move/" not in page  # no order buttons offered
+    assert 'name="direction"' not in page
+    before = team.state()
+    ranks = _in(team, lambda: list(Task.objects.order_by("pk").values_list("pk", "rank", "status")))
+    for data in (
+        {"number": second.number, "direction": "up"},
+        {"number": first.number, "direction": "down"},
+        {"number": second.number, "status": "done"},
+        {"move": f"{second.number}:done"},
+    ):
+        response = client.post("/projects/WEB/move/", {**data, "next": f"/tasks/{second.key}/"})
+        assert response.status_code == 302, data  # a plain form: back, with why
+        assert response["Location"] == f"/tasks/{second.key}/"
+    assert team.state() == before
+    assert _in(team, lambda: list(Task.objects.order_by("pk").values_list("pk", "rank", "status"))) == ranks
+    assert "task.change_status" in client.get(f"/tasks/{second.key}/").text
+
+
+@pytest.mark.django_db
+def test_new_task_page_switches_project_with_a_plain_get_form(team):
+    import re
+
+    with schema_context(team.organization.schema_name):
+        from tenant_apps.projects.models import Role
+        from tenant_apps.projects.services import project_member_set
+        from tenant_apps.tasks.services import label_save
+
+        project_member_set(project=team.ops, member=team.members["Developer"], role=Role.objects.get(name="Developer"))
+        label_save(project=team.ops, name="ops-only", color="#00ff00", actor=team.owner_member)
+    client = team.client("Developer")
+    page = client.get("/tasks/new/", {"project": "WEB"}).text
+    assert '<input type="hidden" name="project" value="WEB">' in page
+    switch = re.search(r'<form class="field" method="get" action="/tasks/new/"[^>]*>(.*?)</form>', page, re.S)
+    assert switch is not None
+    assert 'name="project"' in switch.group(1)
+    assert 'type="submit"' in switch.group(1)
+    assert "ops-only" not in page
+    # What the browser sends when the switch form is submitted: ?project=OPS.
+    page = client.get("/tasks/new/", {"project": "OPS"}).text
+    assert "ops-only" in page
+    assert '<input type="hidden" name="project" value="OPS">' in page
+    assert '<option value="OPS" selected>' in page
+    response = client.post("/tasks/new/", {"project": "OPS", "title": "In ops", "priority": "none"})
+    assert response.status_code == 302
+    assert response["Location"] == "/tasks/OPS-1/"
+    # An unknown project falls back to the first one the person may create in (by key).
+    page = client.get("/tasks/new/", {"project": "NOPE"}).text
+    assert '<input type="hidden" name="project" value="OPS">' in page
