@@ -175,6 +175,14 @@ def task_rows(context, tasks) -> str:
     def e(value) -> str:
         return html.escape(str(value))
 
+    memo: dict = {}
+
+    def once(value) -> str:  # the few repeated texts (statuses, priorities, labels): escaped once a page
+        text = memo.get(value)
+        if text is None:
+            text = memo[value] = e(value)
+        return text
+
     can_bulk = context.get("can_bulk")
     select_label = e(context.get("select_label", ""))
     search = context.get("search", "")
@@ -189,15 +197,15 @@ def task_rows(context, tasks) -> str:
                 f' aria-label="{select_label} {key}"></td>'
             )
         chips = "".join(
-            f'<span class="label-chip" data-color="{e(label["color"])}">{e(label["name"])}</span>'
+            f'<span class="label-chip" data-color="{once(label["color"])}">{once(label["name"])}</span>'
             for label in task.get("labels") or ()
         )
         out.append(
             f'<td class="key">{key}</td><td class="title"><a href="{url}" data-nav-link hx-get="{url}"'
             f' hx-target="#panel-host">{highlight(task["title"], search)}</a>{chips}</td>'
-            f'<td><span class="status-pill status-{e(task["status"])}">{e(task["status_label"])}</span></td>'
+            f'<td><span class="status-pill status-{once(task["status"])}">{once(task["status_label"])}</span></td>'
             f'<td><span class="priority priority-{int(task["priority_value"])}">'
-            f"{e(task['priority_label'])}</span></td><td>"
+            f"{once(task['priority_label'])}</span></td><td>"
         )
         if task.get("assignees"):
             out.append(
