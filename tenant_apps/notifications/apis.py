@@ -29,8 +29,8 @@ from tenant_apps.notifications.services import (
     notifications_mark_all_read,
     preferences_save,
     unread_count,
+    watcher_add,
     watcher_remove,
-    watchers_add,
     webhook_create,
     webhook_delete,
     webhook_update,
@@ -79,8 +79,9 @@ class NotificationMarkApi(APIView):
 
     @extend_schema(request=None, responses={200: NotificationOutputSerializer})
     def post(self, request, notification_id: int):
-        notification = access_notification(member=member_for_request(request), notification_id=notification_id)
-        notification_mark(notification=notification, read=self.read)
+        member = member_for_request(request)
+        notification = access_notification(member=member, notification_id=notification_id)
+        notification_mark(notification=notification, read=self.read, actor=member)
         return Response(NotificationOutputSerializer(notification).data)
 
 
@@ -103,7 +104,7 @@ class NotificationReadAllApi(APIView):
 
     @extend_schema(request=None, responses={200: MarkedOutputSerializer})
     def post(self, request):
-        return Response({"marked": notifications_mark_all_read(member=member_for_request(request))})
+        return Response({"marked": notifications_mark_all_read(actor=member_for_request(request))})
 
 
 class UnreadCountApi(APIView):
@@ -175,7 +176,7 @@ class PreferencesApi(APIView):
                     {"muted_projects": [_("No such project: %(keys)s.") % {"keys": ", ".join(unknown)}]}
                 )
         preferences_save(
-            member=member,
+            actor=member,
             kinds=data.get("kinds"),
             muted_projects=muted,
             language=data.get("language"),
@@ -209,12 +210,12 @@ class TaskWatchApi(ProjectScopedApi):
 
     @extend_schema(request=None, responses={200: WatchStateOutputSerializer})
     def put(self, request, key: str, number: int):
-        watchers_add(task=self._task(number), members=[member_for_request(request)])
+        watcher_add(task=self._task(number), actor=member_for_request(request))
         return Response({"watching": True})
 
     @extend_schema(request=None, responses={200: WatchStateOutputSerializer})
     def delete(self, request, key: str, number: int):
-        watcher_remove(task=self._task(number), member=member_for_request(request))
+        watcher_remove(task=self._task(number), actor=member_for_request(request))
         return Response({"watching": False})
 
 

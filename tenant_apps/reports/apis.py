@@ -229,11 +229,11 @@ class ReportScheduleApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         schedule = report_schedule_set(
-            member=member, weekday=WEEKDAY_NAMES.index(data["weekday"]), format=data["format"]
+            actor=member, weekday=WEEKDAY_NAMES.index(data["weekday"]), format=data["format"]
         )
         return Response(_schedule_output(schedule))
 
     @extend_schema(responses={204: OpenApiResponse(description="No more weekly reports.")})
     def delete(self, request):
-        report_schedule_delete(member=_member(request))
+        report_schedule_delete(actor=_member(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -508,21 +508,22 @@ def reports_requeue_stale(*, now=None) -> dict[str, int]:
 SCHEDULE_LOCAL_HOUR = 7
 
 
-def report_schedule_set(*, member: Member, weekday: int, format: str) -> ReportSchedule:
-    """Have `member` mailed a "completed last week" report every `weekday` (0 = Monday).
+def report_schedule_set(*, actor: Member, weekday: int, format: str) -> ReportSchedule:
+    """Have the `actor` mailed a "completed last week" report every `weekday` (0 = Monday).
     Needs report.create in some project (PermissionDenied otherwise)."""
-    if not member_may_request_reports(member):
+    if not member_may_request_reports(actor):
         raise PermissionDenied(_("Your roles do not allow reports (report.create) in any project."))
     with transaction.atomic():
         schedule, _created = ReportSchedule.objects.update_or_create(
-            member=member, defaults={"weekday": weekday, "format": format}
+            member=actor, defaults={"weekday": weekday, "format": format}
         )
         pending_work_mark()  # the sweep works out when it is next due
     return schedule
 
 
-def report_schedule_delete(*, member: Member) -> bool:
-    return bool(ReportSchedule.objects.filter(member=member).delete()[0])
+def report_schedule_delete(*, actor: Member) -> bool:
+    """The `actor` stops their weekly report (False when there was none)."""
+    return bool(ReportSchedule.objects.filter(member=actor).delete()[0])
 
 
 def last_week(moment: datetime) -> tuple[date, date]:
