@@ -25,7 +25,8 @@ from tenant_apps.reports.serializers import (
     ReportScheduleInputSerializer,
     ReportScheduleOutputSerializer,
 )
-from tenant_apps.reports.services import report_delete, report_request, report_schedule_delete, report_schedule_set
+from tenant_apps.reports.services.requests import report_delete, report_request
+from tenant_apps.reports.services.schedules import report_schedule_delete, report_schedule_set
 from tenant_apps.reports.writers import CONTENT_TYPES
 
 _REPORT_EXAMPLE = {

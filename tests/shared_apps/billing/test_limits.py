@@ -424,7 +424,7 @@ def test_weekly_reports_over_the_monthly_allowance_are_skipped_not_crashed(billi
     from datetime import UTC, datetime
 
     from tenant_apps.reports.models import Report
-    from tenant_apps.reports.services import report_schedule_set, report_schedules_run
+    from tenant_apps.reports.services.schedules import report_schedule_set, report_schedules_run
 
     on_plan(org_a, "free")
     set_allowance("free", max_reports_per_month=0)

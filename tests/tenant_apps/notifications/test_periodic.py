@@ -17,7 +17,7 @@ from tenant_apps.notifications import periodic, processing
 from tenant_apps.notifications.models import Event, EventKind
 from tenant_apps.notifications.services import event_record
 from tenant_apps.reports.models import ReportSchedule
-from tenant_apps.reports.services import report_schedule_set
+from tenant_apps.reports.services.schedules import report_schedule_set
 from tenant_apps.tasks.services import task_create
 from tests.tenant_apps.tasks.test_api import Team
 

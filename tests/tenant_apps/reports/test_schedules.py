@@ -10,12 +10,8 @@ from django.test import override_settings
 
 from shared_apps.tenants.models import OrgRole
 from tenant_apps.reports.models import Report, ReportSchedule
-from tenant_apps.reports.services import (
-    last_week,
-    report_generate,
-    report_schedule_set,
-    report_schedules_run,
-)
+from tenant_apps.reports.services.generation import report_generate
+from tenant_apps.reports.services.schedules import last_week, report_schedule_set, report_schedules_run
 from tenant_apps.reports.tasks import report_email_task
 from tests.conftest import client_for
 from tests.tenant_apps.reports.conftest import JSON
