@@ -5,6 +5,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from shared_apps.accounts.models import User
 from shared_apps.core.pagination import paginated, paginated_response
 from shared_apps.tenants.permissions import IsOrganizationMember, require_org_manager
 from tenant_apps.notifications.models import EventKind, Preference, ProjectMute, Watcher, Webhook
@@ -118,8 +119,6 @@ class UnreadCountApi(APIView):
 
 
 def _preferences(member) -> dict:
-    from shared_apps.accounts.models import User
-
     chosen = {pref.kind: pref for pref in Preference.objects.filter(member=member)}
     return {
         "language": User.objects.filter(pk=member.user_id).values_list("language", flat=True).first() or "",
