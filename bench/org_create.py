@@ -51,7 +51,8 @@ def main() -> None:
 
     from shared_apps.accounts.models import User
     from shared_apps.tenants.models import Organization
-    from shared_apps.tenants.services import organization_create, spare_create
+    from shared_apps.tenants.services import organization_create
+    from shared_apps.tenants.spares import spare_create
 
     call_command("migrate_schemas", "--shared", verbosity=0)
     owner = User.objects.create_user(email="bench@example.test", password="bench")  # noqa: S106

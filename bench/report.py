@@ -82,7 +82,7 @@ def _measure(bench: BenchOrganization, report_format: str, start, end) -> tuple[
 
     from tenant_apps.members.models import Member
     from tenant_apps.reports.models import Report
-    from tenant_apps.reports.services import report_request
+    from tenant_apps.reports.services.requests import report_request
     from tenant_apps.tasks.attachments import storage
 
     worker = _worker_start()

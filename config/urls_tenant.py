@@ -52,6 +52,7 @@ urlpatterns = [
     path("api/v1/", include("tenant_apps.members.urls")),
     path("api/v1/", include("tenant_apps.projects.urls")),
     path("api/v1/", include("tenant_apps.tasks.urls")),
+    path("api/v1/", include("tenant_apps.organization.urls")),
     path("api/v1/", include("tenant_apps.notifications.urls")),
     path("api/v1/", include("tenant_apps.reports.urls")),
     path("api/v1/", include("shared_apps.audit.urls")),

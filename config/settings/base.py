@@ -270,7 +270,7 @@ CELERY_BEAT_SCHEDULE = {
     # Audit retention (TESSERA_AUDIT_RETENTION_DAYS) in public; organisations' entries are
     # swept by the daily periodic backstop, which visits every organisation anyway.
     "audit-sweep-public": {"task": "audit.sweep", "schedule": 24 * 3600.0, "tenant_schemas": ["public"]},
-    # Reports whose worker died, sent again within a minute (tenant_apps/reports/services.py).
+    # Reports whose worker died, sent again within a minute (tenant_apps/reports/services/sweep.py).
     "reports-requeue-stale": {
         "task": "reports.requeue_stale",
         "schedule": env.float("TESSERA_REPORT_STALE_CHECK_SECONDS", default=10.0),

@@ -142,17 +142,18 @@ def invitation_accept(
     *,
     organization: Organization,
     token: str,
-    user: User | None = None,
+    actor: User | None = None,
     password: str | None = None,
     full_name: str = "",
 ) -> Membership:
-    """Accept an invitation: as the logged-in `user` (whose email must match), or by
+    """Accept an invitation: as the logged-in `actor` (whose email must match), or by
     creating the account with `password` when none exists for the invited address.
     Account, Membership and Member are written in one transaction; the link is then used
     up. Raises ValidationError with a message a person can act on, PlanLimitExceeded when
     the plan's members are full (nothing is written, the link stays valid)."""
     with transaction.atomic():
         invitation = invitation_for_token(organization=organization, token=token, lock=True)
+        user = actor
         if user is not None and user.is_authenticated:
             if user.email.lower() != invitation.email.lower():
                 raise ValidationError(

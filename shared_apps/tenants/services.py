@@ -6,18 +6,17 @@ never import tenant apps (STYLE.md), and this keeps that boundary explicit.
 """
 
 import logging
-import secrets
-import string
 
 from django.conf import settings
 from django.core.cache import caches
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
+from config.celery import send_in_schema
 from shared_apps.accounts.models import User
 from shared_apps.audit.services import audit_diff, audit_record, audit_target
 from shared_apps.billing.limits import limit_check
@@ -26,20 +25,11 @@ from shared_apps.tenants.addresses import domain_for_slug as domain_for_slug  # 
 from shared_apps.tenants.addresses import organization_url as organization_url  # re-exported
 from shared_apps.tenants.models import Domain, Membership, Organization, OrgRole
 from shared_apps.tenants.permissions import ACCESS_CACHE
+from shared_apps.tenants.spares import REFILL_QUEUED_KEY, spare_create
+from shared_apps.tenants.tasks import spare_pool_fill_task
 from shared_apps.tenants.validators import validate_slug, validate_time_zone
 
 logger = logging.getLogger(__name__)
-
-SCHEMA_PREFIX = "org_"
-_SCHEMA_ALPHABET = string.ascii_lowercase + string.digits
-# Any constant works; it only has to be the same in every process that fills the pool.
-_POOL_FILL_LOCK_ID = 0x7E55E7A
-
-
-def schema_name_generate() -> str:
-    """`org_` and 10 random characters: never derived from the slug, so renaming an
-    organisation's address touches no schema."""
-    return SCHEMA_PREFIX + "".join(secrets.choice(_SCHEMA_ALPHABET) for _ in range(10))
 
 
 def member_sync(
@@ -59,48 +49,6 @@ def member_sync(
         # Every membership change passes here: cached memberships and members go.
         ACCESS_CACHE.bump()
         sync(user=user, role=role, is_active=is_active, forget_project_roles=forget_project_roles)
-
-
-def spare_create() -> Organization:
-    """Create and migrate one spare schema for the sign-up pool (takes as long as the
-    tenant migrations: do not call it from a request).
-
-    The row and its schema are committed together: until the migrations are done no
-    other connection sees the spare, so nobody can claim (or `migrate_tenants` migrate)
-    a half-built schema, and a failed migration leaves nothing behind."""
-    while True:
-        schema_name = schema_name_generate()
-        if not Organization.objects.filter(schema_name=schema_name).exists():
-            break
-    organization = Organization(schema_name=schema_name, status=Organization.Status.SPARE)
-    with transaction.atomic():
-        # TenantMixin.save() creates the schema and runs the tenant migrations in it.
-        organization.save(verbosity=0)
-    return organization
-
-
-def spare_pool_fill(*, size: int | None = None) -> int:
-    """Top the pool of spare schemas up to `size` (default `TENANT_SPARE_POOL_SIZE`).
-
-    Each spare is counted and created under a transaction-level advisory lock, so
-    concurrent fillers (beat, the refill after a claim, several workers) never overfill:
-    a filler that finds the lock taken stops, leaving the work to the one holding it.
-    Returns how many spares this call created."""
-    target = settings.TENANT_SPARE_POOL_SIZE if size is None else size
-    created = 0
-    while True:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_POOL_FILL_LOCK_ID])
-                if not cursor.fetchone()[0]:
-                    break
-            if Organization.objects.filter(status=Organization.Status.SPARE).count() >= target:
-                break
-            spare_create()
-            created += 1
-    if created:
-        logger.info("spare pool: created %d spare schema(s)", created)
-    return created
 
 
 def _spare_claim(*, pk: int | None = None) -> Organization | None:
@@ -189,15 +137,9 @@ def organization_create(*, slug: str, name: str, owner: User) -> Organization:
     raise RuntimeError("could not claim a spare schema after creating one")  # pragma: no cover
 
 
-REFILL_QUEUED_KEY = "tenants:spare-pool-refill-queued"
-
-
 def _spare_pool_refill_later() -> None:
     """Ask a worker to refill the pool, at most one request in flight: a burst of sign-ups
     queues one refill, not one per sign-up (beat refills every minute regardless)."""
-    from config.celery import send_in_schema
-    from shared_apps.tenants.tasks import spare_pool_fill_task
-
     if caches["platform"].add(REFILL_QUEUED_KEY, True, 60):
         send_in_schema(spare_pool_fill_task, schema_name=settings.PUBLIC_SCHEMA_NAME)
 

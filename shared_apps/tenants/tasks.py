@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.core.cache import caches
 
-from shared_apps.tenants.services import REFILL_QUEUED_KEY, spare_pool_fill
+from shared_apps.tenants.spares import REFILL_QUEUED_KEY, spare_pool_fill
 
 
 @shared_task(name="tenants.spare_pool_fill", ignore_result=True)

@@ -186,7 +186,7 @@ class InvitationAcceptApi(APIView):
         membership = invitation_accept(
             organization=request.tenant,
             token=data["token"],
-            user=request.user,
+            actor=request.user,
             password=data.get("password"),
             full_name=data.get("full_name", ""),
         )

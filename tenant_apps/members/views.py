@@ -28,7 +28,7 @@ def invitation_page(request, token: str):
             membership = invitation_accept(
                 organization=organization,
                 token=token,
-                user=request.user,
+                actor=request.user,
                 password=request.POST.get("password") or None,
                 full_name=full_name,
             )

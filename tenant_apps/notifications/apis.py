@@ -5,6 +5,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from shared_apps.accounts.models import User
 from shared_apps.core.pagination import paginated, paginated_response
 from shared_apps.tenants.permissions import IsOrganizationMember, require_org_manager
 from tenant_apps.notifications.models import EventKind, Preference, ProjectMute, Watcher, Webhook
@@ -29,8 +30,8 @@ from tenant_apps.notifications.services import (
     notifications_mark_all_read,
     preferences_save,
     unread_count,
+    watcher_add,
     watcher_remove,
-    watchers_add,
     webhook_create,
     webhook_delete,
     webhook_update,
@@ -79,8 +80,9 @@ class NotificationMarkApi(APIView):
 
     @extend_schema(request=None, responses={200: NotificationOutputSerializer})
     def post(self, request, notification_id: int):
-        notification = access_notification(member=member_for_request(request), notification_id=notification_id)
-        notification_mark(notification=notification, read=self.read)
+        member = member_for_request(request)
+        notification = access_notification(member=member, notification_id=notification_id)
+        notification_mark(notification=notification, read=self.read, actor=member)
         return Response(NotificationOutputSerializer(notification).data)
 
 
@@ -103,7 +105,7 @@ class NotificationReadAllApi(APIView):
 
     @extend_schema(request=None, responses={200: MarkedOutputSerializer})
     def post(self, request):
-        return Response({"marked": notifications_mark_all_read(member=member_for_request(request))})
+        return Response({"marked": notifications_mark_all_read(actor=member_for_request(request))})
 
 
 class UnreadCountApi(APIView):
@@ -117,8 +119,6 @@ class UnreadCountApi(APIView):
 
 
 def _preferences(member) -> dict:
-    from shared_apps.accounts.models import User
-
     chosen = {pref.kind: pref for pref in Preference.objects.filter(member=member)}
     return {
         "language": User.objects.filter(pk=member.user_id).values_list("language", flat=True).first() or "",
@@ -175,7 +175,7 @@ class PreferencesApi(APIView):
                     {"muted_projects": [_("No such project: %(keys)s.") % {"keys": ", ".join(unknown)}]}
                 )
         preferences_save(
-            member=member,
+            actor=member,
             kinds=data.get("kinds"),
             muted_projects=muted,
             language=data.get("language"),
@@ -209,12 +209,12 @@ class TaskWatchApi(ProjectScopedApi):
 
     @extend_schema(request=None, responses={200: WatchStateOutputSerializer})
     def put(self, request, key: str, number: int):
-        watchers_add(task=self._task(number), members=[member_for_request(request)])
+        watcher_add(task=self._task(number), actor=member_for_request(request))
         return Response({"watching": True})
 
     @extend_schema(request=None, responses={200: WatchStateOutputSerializer})
     def delete(self, request, key: str, number: int):
-        watcher_remove(task=self._task(number), member=member_for_request(request))
+        watcher_remove(task=self._task(number), actor=member_for_request(request))
         return Response({"watching": False})
 
 

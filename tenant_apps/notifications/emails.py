@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import ngettext
 
+from shared_apps.accounts.models import User
 from shared_apps.core.models import DeliveryFailure
 from shared_apps.tenants.selectors import current_organization
 from shared_apps.tenants.services import organization_url
@@ -30,8 +31,6 @@ _UNSUBSCRIBE_SALT = "tessera.notifications.unsubscribe"
 def language_for(member: Member) -> str:
     """The person's language (their account setting), else the organisation's, else
     the site default."""
-    from shared_apps.accounts.models import User
-
     chosen = User.objects.filter(pk=member.user_id).values_list("language", flat=True).first() or member.language
     if not chosen:
         chosen = current_organization().language or settings.LANGUAGE_CODE

@@ -49,8 +49,9 @@ def _back(request) -> str:
 @require_POST
 def notification_read(request, notification_id: int):
     """Mark one read (read=0: unread again); open=1 goes on to what it is about."""
-    notification = access_notification(member=member_for_request(request), notification_id=notification_id)
-    notification_mark(notification=notification, read=request.POST.get("read", "1") == "1")
+    member = member_for_request(request)
+    notification = access_notification(member=member, notification_id=notification_id)
+    notification_mark(notification=notification, read=request.POST.get("read", "1") == "1", actor=member)
     if request.POST.get("open") == "1":
         return HttpResponseRedirect(event_url(notification.event))
     if request.htmx:
@@ -63,7 +64,7 @@ def notification_read(request, notification_id: int):
 @member_required
 @require_POST
 def notifications_read_all(request):
-    notifications_mark_all_read(member=member_for_request(request))
+    notifications_mark_all_read(actor=member_for_request(request))
     if request.htmx:
         response = inbox(request)
         response["HX-Trigger"] = "tessera:read"

@@ -24,7 +24,8 @@ from tenant_apps.notifications.models import DeliveryStatus, EmailDelivery, Even
 from tenant_apps.notifications.services import due_soon_record
 from tenant_apps.notifications.tasks import outbox_sweep_here
 from tenant_apps.reports.models import Report, ReportSchedule
-from tenant_apps.reports.services import SCHEDULE_LOCAL_HOUR, report_schedules_run, reports_sweep
+from tenant_apps.reports.services.schedules import SCHEDULE_LOCAL_HOUR, report_schedules_run
+from tenant_apps.reports.services.sweep import reports_sweep
 from tenant_apps.tasks.models import Task, TaskStatus
 
 logger = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Left, Lower, Replace, StrIndex
@@ -79,13 +79,21 @@ def event_record(
 
 
 def watchers_add(*, task: Task, members: Iterable[Member]) -> None:
+    """Make `members` watch `task` (part of another service's write: assignment,
+    mention, a new task's creator)."""
     Watcher.objects.bulk_create(
         [Watcher(task=task, member=member) for member in members if member is not None], ignore_conflicts=True
     )
 
 
-def watcher_remove(*, task: Task, member: Member) -> None:
-    Watcher.objects.filter(task=task, member=member).delete()
+def watcher_add(*, task: Task, actor: Member) -> None:
+    """The `actor` starts watching `task` (self-service)."""
+    watchers_add(task=task, members=[actor])
+
+
+def watcher_remove(*, task: Task, actor: Member) -> None:
+    """The `actor` stops watching `task` (self-service)."""
+    Watcher.objects.filter(task=task, member=actor).delete()
 
 
 def mentioned_members(text: str) -> list[Member]:
@@ -201,16 +209,19 @@ def unread_count_invalidate(member_ids: Iterable[int]) -> None:
     transaction.on_commit(again)
 
 
-def notification_mark(*, notification: Notification, read: bool) -> Notification:
+def notification_mark(*, notification: Notification, read: bool, actor: Member) -> Notification:
+    """Mark one of the `actor`'s own notifications read or unread."""
+    if notification.recipient_id != actor.pk:
+        raise PermissionDenied(_("This notification is not yours."))
     notification.read_at = (notification.read_at or timezone.now()) if read else None
     Notification.objects.filter(pk=notification.pk).update(read_at=notification.read_at)
     unread_count_invalidate([notification.recipient_id])
     return notification
 
 
-def notifications_mark_all_read(*, member: Member) -> int:
-    marked = Notification.objects.filter(recipient=member, read_at__isnull=True).update(read_at=timezone.now())
-    unread_count_invalidate([member.pk])
+def notifications_mark_all_read(*, actor: Member) -> int:
+    marked = Notification.objects.filter(recipient=actor, read_at__isnull=True).update(read_at=timezone.now())
+    unread_count_invalidate([actor.pk])
     return marked
 
 
@@ -219,13 +230,14 @@ def notifications_mark_all_read(*, member: Member) -> int:
 
 def preferences_save(
     *,
-    member: Member,
+    actor: Member,
     kinds: list[dict[str, Any]] | None = None,
     muted_projects: list[Project] | None = None,
     language: str | None = None,
 ) -> None:
     """Save any of: per-kind channel switches, the muted projects (the whole list), the
-    person's language (their account's, used by every organisation)."""
+    person's language (their account's, used by every organisation): the `actor`'s own."""
+    member = actor
     with transaction.atomic():
         for entry in kinds or []:
             if entry["kind"] not in EventKind.values:

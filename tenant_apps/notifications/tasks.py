@@ -14,6 +14,7 @@ from django.utils import timezone
 from config.celery import send_in_schema
 from tenant_apps.notifications import emails, processing, webhooks
 from tenant_apps.notifications.models import DeliveryStatus, EmailDelivery, Event, WebhookDelivery
+from tenant_apps.notifications.services import due_soon_record
 
 
 @shared_task(name="notifications.event_process", ignore_result=True)
@@ -79,8 +80,6 @@ def outbox_sweep_here() -> dict[str, int]:
 @shared_task(name="notifications.due_soon_scan", ignore_result=True)
 def due_soon_scan() -> int:
     """Beat, once per organisation: one "due soon" event per open task and due date."""
-    from tenant_apps.notifications.services import due_soon_record
-
     return due_soon_record()
 
 

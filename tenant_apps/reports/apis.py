@@ -25,7 +25,8 @@ from tenant_apps.reports.serializers import (
     ReportScheduleInputSerializer,
     ReportScheduleOutputSerializer,
 )
-from tenant_apps.reports.services import report_delete, report_request, report_schedule_delete, report_schedule_set
+from tenant_apps.reports.services.requests import report_delete, report_request
+from tenant_apps.reports.services.schedules import report_schedule_delete, report_schedule_set
 from tenant_apps.reports.writers import CONTENT_TYPES
 
 _REPORT_EXAMPLE = {
@@ -229,11 +230,11 @@ class ReportScheduleApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         schedule = report_schedule_set(
-            member=member, weekday=WEEKDAY_NAMES.index(data["weekday"]), format=data["format"]
+            actor=member, weekday=WEEKDAY_NAMES.index(data["weekday"]), format=data["format"]
         )
         return Response(_schedule_output(schedule))
 
     @extend_schema(responses={204: OpenApiResponse(description="No more weekly reports.")})
     def delete(self, request):
-        report_schedule_delete(member=_member(request))
+        report_schedule_delete(actor=_member(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -5,15 +5,9 @@ from django.conf import settings
 from django_tenants.utils import schema_context
 
 from shared_apps.tenants.models import Organization
-from tenant_apps.reports.services import (
-    report_email,
-    report_generate,
-    report_schedules_run,
-    reports_requeue_stale,
-    reports_sweep,
-    running_schema_discard,
-    running_schemas_list,
-)
+from tenant_apps.reports.services.generation import report_generate, running_schema_discard, running_schemas_list
+from tenant_apps.reports.services.schedules import report_email, report_schedules_run
+from tenant_apps.reports.services.sweep import reports_requeue_stale, reports_sweep
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from shared_apps.core.exceptions import ServiceRefusal
 from shared_apps.core.markup import markdown_html, markdown_html_many
 from tenant_apps.notifications.models import Watcher
-from tenant_apps.notifications.services import watcher_remove, watchers_add
+from tenant_apps.notifications.services import watcher_add, watcher_remove
 from tenant_apps.projects.models import Project
 from tenant_apps.projects.permissions import access_project, member_for_request, project_permissions
 from tenant_apps.projects.selectors import project_assignable_members, projects_where_member_may
@@ -610,9 +610,9 @@ def _watch(request, reference: str):
     task = _task_for_page(request, reference)
     member = member_for_request(request)
     if request.POST.get("watch") == "1":
-        watchers_add(task=task, members=[member])
+        watcher_add(task=task, actor=member)
     else:
-        watcher_remove(task=task, member=member)
+        watcher_remove(task=task, actor=member)
     return _task_redirect(request, task)
 
 

@@ -5,8 +5,6 @@ from django.db.models.functions import RowNumber
 from rest_framework.fields import DateTimeField
 
 from shared_apps.tenants.models import Organization
-from tenant_apps.members.models import Member
-from tenant_apps.projects.models import Project
 from tenant_apps.tasks.filters import PRIORITY_NAMES
 from tenant_apps.tasks.models import Attachment, Task
 
@@ -118,16 +116,6 @@ def task_detail(tasks: QuerySet[Task], **lookup) -> tuple[int, dict] | None:
     is none), in one statement."""
     row = _rows(tasks.filter(**lookup)).first()
     return (row["id"], _as_json(row)) if row is not None else None
-
-
-def organization_usage() -> dict[str, int]:
-    """What the organisation uses (call in its schema): the figures billing limits."""
-    return {
-        "members": Member.objects.filter(is_active=True).count(),
-        "projects": Project.objects.count(),
-        "tasks": Task.objects.count(),
-        "storage_bytes": storage_bytes_used(),
-    }
 
 
 def storage_bytes_used(organization: Organization | None = None) -> int:

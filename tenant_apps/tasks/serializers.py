@@ -149,10 +149,3 @@ class AttachmentUploadInputSerializer(serializers.Serializer):
 
 class TaskMoveInputSerializer(serializers.Serializer):
     project = serializers.CharField(max_length=10, help_text="Key of the project to move the task to.")
-
-
-class UsageOutputSerializer(serializers.Serializer):
-    members = serializers.IntegerField()
-    projects = serializers.IntegerField()
-    tasks = serializers.IntegerField()
-    storage_bytes = serializers.IntegerField(help_text="Sum of attachment sizes.")

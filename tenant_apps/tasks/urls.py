@@ -5,7 +5,6 @@ from tenant_apps.tasks.api.attachments import AttachmentDetailApi, AttachmentLis
 from tenant_apps.tasks.api.comments import CommentDetailApi, CommentListApi
 from tenant_apps.tasks.api.labels import LabelDetailApi, LabelListApi
 from tenant_apps.tasks.api.tasks import AllTasksApi, TaskActivityApi, TaskDetailApi, TaskListApi, TaskMoveApi
-from tenant_apps.tasks.api.usage import UsageApi
 
 TASK = "projects/<project_key:key>/tasks/<int:number>"
 
@@ -35,5 +34,4 @@ urlpatterns = [
         name="api-task-attachment-detail",
     ),
     path(f"{TASK}/move/", TaskMoveApi.as_view(), name="api-task-move"),
-    path("usage/", UsageApi.as_view(), name="api-usage"),
 ]

@@ -51,7 +51,7 @@ from tenant_apps.notifications.models import Notification
 from tenant_apps.notifications.services import event_record, webhook_create
 from tenant_apps.projects.models import Role
 from tenant_apps.projects.services import project_create, project_member_set, role_create
-from tenant_apps.reports.services import report_request
+from tenant_apps.reports.services.requests import report_request
 from tenant_apps.tasks.services import attachment_add, comment_create, label_save, task_create
 from tests.factories import UserFactory
 

@@ -5,7 +5,8 @@ from django_tenants.utils import schema_context
 from shared_apps.accounts.models import User
 from shared_apps.accounts.services import user_deactivate, user_reactivate
 from shared_apps.tenants.models import Membership, Organization, OrgRole
-from shared_apps.tenants.services import membership_add, organization_create, spare_create
+from shared_apps.tenants.services import membership_add, organization_create
+from shared_apps.tenants.spares import spare_create
 from tenant_apps.members.models import Member
 from tests.conftest import client_for
 from tests.factories import UserFactory

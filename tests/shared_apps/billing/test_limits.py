@@ -424,13 +424,13 @@ def test_weekly_reports_over_the_monthly_allowance_are_skipped_not_crashed(billi
     from datetime import UTC, datetime
 
     from tenant_apps.reports.models import Report
-    from tenant_apps.reports.services import report_schedule_set, report_schedules_run
+    from tenant_apps.reports.services.schedules import report_schedule_set, report_schedules_run
 
     on_plan(org_a, "free")
     set_allowance("free", max_reports_per_month=0)
     with schema_context(org_a.schema_name):
         owner = Member.objects.get(email="owner@alpha.test")
         project_create(key="RPT", name="Reports", actor=owner)
-        report_schedule_set(member=owner, weekday=0, format="csv")
+        report_schedule_set(actor=owner, weekday=0, format="csv")
         assert report_schedules_run(time_zone="UTC", now=datetime(2026, 11, 9, 8, 0, tzinfo=UTC)) == 0
         assert not Report.objects.exists()

@@ -4,7 +4,8 @@ from django.test.utils import CaptureQueriesContext
 
 from shared_apps.accounts.models import User
 from shared_apps.tenants.models import Domain, Membership, OrgRole
-from shared_apps.tenants.services import membership_add, organization_status_set, spare_create
+from shared_apps.tenants.services import membership_add, organization_status_set
+from shared_apps.tenants.spares import spare_create
 from tests.conftest import client_for
 from tests.factories import UserFactory
 

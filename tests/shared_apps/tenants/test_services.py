@@ -7,7 +7,8 @@ from django_tenants.utils import schema_context
 
 from shared_apps.tenants.migration_state import schemas_behind
 from shared_apps.tenants.models import Domain, Membership, Organization, OrgRole
-from shared_apps.tenants.services import organization_create, spare_create, spare_pool_fill
+from shared_apps.tenants.services import organization_create
+from shared_apps.tenants.spares import spare_create, spare_pool_fill
 from tenant_apps.members.models import Member
 from tests.factories import UserFactory
 from tests.helpers import run_together

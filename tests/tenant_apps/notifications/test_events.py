@@ -156,7 +156,7 @@ def test_preferences_and_project_mutes_are_respected_per_channel(team):
     dev, pm = team.members["Developer"], team.members["Project Manager"]
     viewer = team.members["Viewer"]
     with schema_context(team.organization.schema_name):
-        preferences_save(member=dev, kinds=[{"kind": EventKind.ASSIGNED, "in_app": True, "email": False}])
+        preferences_save(actor=dev, kinds=[{"kind": EventKind.ASSIGNED, "in_app": True, "email": False}])
         ProjectMute.objects.create(member=viewer, project=team.web)
         task_create(project=team.web, actor=pm, title="Quiet", assignees=[dev, viewer])
         _process_all()

@@ -17,7 +17,7 @@ from tenant_apps.notifications import periodic, processing
 from tenant_apps.notifications.models import Event, EventKind
 from tenant_apps.notifications.services import event_record
 from tenant_apps.reports.models import ReportSchedule
-from tenant_apps.reports.services import report_schedule_set
+from tenant_apps.reports.services.schedules import report_schedule_set
 from tenant_apps.tasks.services import task_create
 from tests.tenant_apps.tasks.test_api import Team
 
@@ -117,7 +117,7 @@ def test_a_weekly_schedule_keeps_a_mark_at_its_next_run(team):
     PendingWork.objects.all().delete()
     schema = team.organization.schema_name
     with schema_context(schema):
-        report_schedule_set(member=team.owner_member, weekday=(timezone.now().weekday() + 2) % 7, format="csv")
+        report_schedule_set(actor=team.owner_member, weekday=(timezone.now().weekday() + 2) % 7, format="csv")
     assert _mark(schema) is not None
     periodic.periodic_sweep()
     zone = ZoneInfo(team.organization.time_zone)

@@ -12,7 +12,8 @@ from shared_apps.tenants.models import OrgRole
 from tenant_apps.members.models import Member
 from tenant_apps.projects.services import project_create
 from tenant_apps.reports.models import Report
-from tenant_apps.reports.services import report_generate, report_request
+from tenant_apps.reports.services.generation import report_generate
+from tenant_apps.reports.services.requests import report_request
 from tenant_apps.tasks.attachments import storage
 from tenant_apps.tasks.models import Label
 from tests.conftest import client_for

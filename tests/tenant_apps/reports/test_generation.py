@@ -13,7 +13,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tenant_apps.reports.models import Report
-from tenant_apps.reports.services import report_generate, report_request
+from tenant_apps.reports.services.generation import report_generate
+from tenant_apps.reports.services.requests import report_request
 from tenant_apps.reports.writers import XLSX_MAX_ROWS
 from tenant_apps.tasks.attachments import storage
 from tests.tenant_apps.reports.conftest import PERIOD

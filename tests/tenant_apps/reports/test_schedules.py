@@ -10,12 +10,8 @@ from django.test import override_settings
 
 from shared_apps.tenants.models import OrgRole
 from tenant_apps.reports.models import Report, ReportSchedule
-from tenant_apps.reports.services import (
-    last_week,
-    report_generate,
-    report_schedule_set,
-    report_schedules_run,
-)
+from tenant_apps.reports.services.generation import report_generate
+from tenant_apps.reports.services.schedules import last_week, report_schedule_set, report_schedules_run
 from tenant_apps.reports.tasks import report_email_task
 from tests.conftest import client_for
 from tests.tenant_apps.reports.conftest import JSON
@@ -71,8 +67,8 @@ def test_last_week_is_the_previous_monday_to_monday():
 @pytest.mark.django_db
 def test_a_due_schedule_requests_last_weeks_report_once_that_day(world):
     with world.schema():
-        report_schedule_set(member=world.members["dev"], weekday=0, format="csv")
-        report_schedule_set(member=world.members["owner"], weekday=2, format="csv")  # Wednesdays
+        report_schedule_set(actor=world.members["dev"], weekday=0, format="csv")
+        report_schedule_set(actor=world.members["owner"], weekday=2, format="csv")  # Wednesdays
 
         # Sunday evening and Monday before 07:00 Berlin: not yet.
         assert report_schedules_run(time_zone="Europe/Berlin", now=datetime(2026, 11, 8, 20, tzinfo=UTC)) == 0
@@ -92,7 +88,7 @@ def test_a_schedule_without_report_create_any_more_is_skipped(world):
     from tenant_apps.projects.models import ProjectMember
 
     with world.schema():
-        report_schedule_set(member=world.members["dev"], weekday=0, format="csv")
+        report_schedule_set(actor=world.members["dev"], weekday=0, format="csv")
         ProjectMember.objects.filter(member=world.members["dev"]).delete()
         assert report_schedules_run(time_zone="Europe/Berlin", now=MONDAY_MORNING) == 0
         assert not Report.objects.exists()
@@ -101,7 +97,7 @@ def test_a_schedule_without_report_create_any_more_is_skipped(world):
 @pytest.mark.django_db
 def test_the_finished_report_is_mailed_with_the_file_attached(world, django_capture_on_commit_callbacks):
     with world.schema():
-        report_schedule_set(member=world.members["owner"], weekday=0, format="csv")
+        report_schedule_set(actor=world.members["owner"], weekday=0, format="csv")
         report_schedules_run(time_zone="Europe/Berlin", now=MONDAY_MORNING)
         report = Report.objects.get()
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -127,7 +123,7 @@ def test_the_finished_report_is_mailed_with_the_file_attached(world, django_capt
 @override_settings(TESSERA_REPORT_EMAIL_MAX_BYTES=10)
 def test_a_large_report_is_mailed_as_a_link(world):
     with world.schema():
-        report_schedule_set(member=world.members["owner"], weekday=0, format="xlsx")
+        report_schedule_set(actor=world.members["owner"], weekday=0, format="xlsx")
         report_schedules_run(time_zone="Europe/Berlin", now=MONDAY_MORNING)
         report = Report.objects.get()
         report_generate(report_id=report.pk)
@@ -161,7 +157,7 @@ def test_the_weekly_email_speaks_the_requesters_language(world):
     owner = world.members["owner"]
     User.objects.filter(pk=owner.user_id).update(language="ru")
     with world.schema():
-        report_schedule_set(member=owner, weekday=0, format="csv")
+        report_schedule_set(actor=owner, weekday=0, format="csv")
         report_schedules_run(time_zone="Europe/Berlin", now=MONDAY_MORNING)
         report = Report.objects.get()
         report_generate(report_id=report.pk)

@@ -13,15 +13,13 @@ from django_tenants.utils import schema_context
 
 from shared_apps.tenants.models import OrgRole
 from tenant_apps.members.models import Member
-from tenant_apps.reports import services, writers
+from tenant_apps.reports import writers
 from tenant_apps.reports.kinds import KINDS
 from tenant_apps.reports.models import Report
-from tenant_apps.reports.services import (
-    INTERNAL_ERROR,
-    report_generate,
-    report_request,
-    reports_sweep,
-)
+from tenant_apps.reports.services import sweep
+from tenant_apps.reports.services.generation import INTERNAL_ERROR, report_generate
+from tenant_apps.reports.services.requests import report_request
+from tenant_apps.reports.services.sweep import reports_sweep
 from tenant_apps.reports.tasks import report_generate_task, reports_sweep_task
 from tenant_apps.tasks.attachments import storage
 from tests.tenant_apps.reports.conftest import PERIOD
@@ -174,7 +172,7 @@ def test_task_arguments_round_trip_through_json(world):
 def sent(monkeypatch) -> list[int]:
     """Records the reports the sweep sends to the broker (the broker is up)."""
     calls: list[int] = []
-    monkeypatch.setattr(services, "_send", lambda report_id: calls.append(report_id) or True)
+    monkeypatch.setattr(sweep, "_send", lambda report_id: calls.append(report_id) or True)
     return calls
 
 
@@ -196,7 +194,7 @@ def test_sweep_resends_queued_reports_whose_message_may_be_lost(world, sent):
 
 @pytest.mark.django_db
 def test_sweep_keeps_a_report_queued_while_the_broker_is_down(world, monkeypatch):
-    monkeypatch.setattr(services, "_send", lambda report_id: False)
+    monkeypatch.setattr(sweep, "_send", lambda report_id: False)
     old = timezone.now() - timedelta(minutes=10)
     with world.schema():
         report = _request(world)

@@ -16,8 +16,9 @@ from tenant_apps.members.models import Member
 from tenant_apps.notifications.models import Event
 from tenant_apps.projects.models import Project
 from tenant_apps.projects.services import project_create
-from tenant_apps.reports import services, writers
+from tenant_apps.reports import writers
 from tenant_apps.reports.models import Report
+from tenant_apps.reports.services import generation, requests
 from tenant_apps.reports.tasks import reports_sweep_task
 from tenant_apps.tasks.models import Task
 from tenant_apps.tasks.services import task_create
@@ -71,7 +72,7 @@ def test_report_end_to_end_on_a_real_worker(alpha_project, monkeypatch):
     owner_user = organization.memberships.get(role="owner").user
     client = client_for(organization, owner_user)
     finished: list[int] = []
-    real_finish = services.report_finish
+    real_finish = generation.report_finish
     real_throttled = writers._throttled
 
     def finish_spy(**kwargs):
@@ -85,7 +86,7 @@ def test_report_end_to_end_on_a_real_worker(alpha_project, monkeypatch):
             on_progress(count)
             yield row
 
-    monkeypatch.setattr(services, "report_finish", finish_spy)
+    monkeypatch.setattr(generation, "report_finish", finish_spy)
     monkeypatch.setattr(writers, "_throttled", slow_rows)
 
     with running_worker():
@@ -124,7 +125,7 @@ def test_a_lost_message_is_resent_by_the_sweep_and_completes(alpha_project, monk
     organization = alpha_project
     client = client_for(organization, organization.memberships.get(role="owner").user)
     # The broker is down at request time: the message never leaves.
-    monkeypatch.setattr(services, "enqueue_on_commit", lambda *args, **kwargs: None)
+    monkeypatch.setattr(requests, "enqueue_on_commit", lambda *args, **kwargs: None)
     response = client.post(URL, {"kind": "workload", "format": "xlsx"}, content_type="application/json")
     assert response.status_code == 201
     report_id = response.json()["id"]
@@ -175,7 +176,7 @@ def test_a_slow_but_alive_report_is_never_taken_over(alpha_project, monkeypatch,
         time.sleep(2.5)
         return kind.build(scope)
 
-    real_storage = services.storage
+    real_storage = generation.storage
 
     class SlowStorage:
         def save(self, name, content):
@@ -183,7 +184,7 @@ def test_a_slow_but_alive_report_is_never_taken_over(alpha_project, monkeypatch,
             return real_storage().save(name, content)
 
     monkeypatch.setitem(KINDS, "workload", dataclasses.replace(kind, build=slow_query))
-    monkeypatch.setattr(services, "storage", SlowStorage)
+    monkeypatch.setattr(generation, "storage", SlowStorage)
     checks: list[dict] = []
     stop = threading.Event()
 
@@ -231,7 +232,7 @@ def test_a_dead_workers_report_is_sent_again_by_the_frequent_check(alpha_project
         died = datetime.now(tz=UTC) - timedelta(seconds=settings.TESSERA_REPORT_STALE_SECONDS + 1)
         with schema_context(organization.schema_name):
             Report.objects.filter(pk=report_id).update(status="running", heartbeat_at=died, progress=40)
-        assert organization.schema_name in services.running_schemas_list()
+        assert organization.schema_name in generation.running_schemas_list()
 
         counts = reports_requeue_stale_task.run()
         body, _seen = _wait_until_done(client, report_id)
@@ -242,7 +243,7 @@ def test_a_dead_workers_report_is_sent_again_by_the_frequent_check(alpha_project
         assert Report.objects.get(pk=report_id).attempts == 2
     # Nothing runs there any more: the next check no longer visits the organisation.
     reports_requeue_stale_task.run()
-    assert organization.schema_name not in services.running_schemas_list()
+    assert organization.schema_name not in generation.running_schemas_list()
 
 
 def test_a_live_report_just_under_the_stale_window_is_left_alone(alpha_project):
@@ -253,14 +254,14 @@ def test_a_live_report_just_under_the_stale_window_is_left_alone(alpha_project):
     organization = alpha_project
     with schema_context(organization.schema_name):
         owner = Member.objects.get(email="owner@alpha.test")
-        report, _created = services.report_request(
+        report, _created = requests.report_request(
             actor=owner, kind="workload", format="csv", params={}, time_zone="UTC"
         )
         recent = datetime.now(tz=UTC) - timedelta(seconds=settings.TESSERA_REPORT_STALE_SECONDS - 5)
         Report.objects.filter(pk=report.pk).update(status="running", heartbeat_at=recent, attempts=1)
-    services.running_schema_add(organization.schema_name)
+    generation.running_schema_add(organization.schema_name)
 
     assert reports_requeue_stale_task.run().get("requeued", 0) == 0
     with schema_context(organization.schema_name):
         assert Report.objects.get(pk=report.pk).status == "running"
-    assert organization.schema_name in services.running_schemas_list()
+    assert organization.schema_name in generation.running_schemas_list()

@@ -5,7 +5,8 @@ from django.db import transaction
 
 from shared_apps.accounts.models import User
 from shared_apps.tenants.models import Organization, OrgRole
-from shared_apps.tenants.services import domain_for_slug, membership_add, organization_create, spare_pool_fill
+from shared_apps.tenants.services import domain_for_slug, membership_add, organization_create
+from shared_apps.tenants.spares import spare_pool_fill
 
 DEMO_PASSWORD = "tessera-demo"  # noqa: S105  (printed for the developer; development data only)
 DEMO_SLUG = "acme"

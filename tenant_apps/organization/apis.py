@@ -5,8 +5,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from shared_apps.tenants.permissions import IsOrganizationMember, require_org_manager
-from tenant_apps.tasks.selectors import organization_usage
-from tenant_apps.tasks.serializers import UsageOutputSerializer
+from tenant_apps.organization.selectors import organization_usage
+from tenant_apps.organization.serializers import UsageOutputSerializer
 
 
 class UsageApi(APIView):
