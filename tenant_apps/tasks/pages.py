@@ -95,10 +95,19 @@ def task_filtered(request, tasks, *, allowed: tuple[str, ...] | None = None):
         return tasks, filterset, exc.message_dict
 
 
-def _dress(card: dict, today: date) -> dict:
+def _labels_now() -> tuple[dict, dict]:
+    """The status and priority names in the active language, translated once a page."""
+    return (
+        {value: str(label) for value, label in STATUS_LABELS.items()},
+        {name: str(label) for name, label in PRIORITY_LABELS.items()},
+    )
+
+
+def _dress(card: dict, today: date, labels: tuple[dict, dict] | None = None) -> dict:
     """Display details of a selector card (its JSON shape)."""
-    card["status_label"] = STATUS_LABELS.get(card["status"], card["status"])
-    card["priority_label"] = PRIORITY_LABELS.get(card["priority"], card["priority"])
+    statuses, priorities = labels or (STATUS_LABELS, PRIORITY_LABELS)
+    card["status_label"] = statuses.get(card["status"], card["status"])
+    card["priority_label"] = priorities.get(card["priority"], card["priority"])
     card["priority_value"] = PRIORITY_BY_NAME.get(card["priority"], 0)
     due = card.get("due_date")
     card["due"] = date.fromisoformat(due) if due else None
@@ -140,12 +149,13 @@ def _board_context(request, project: Project) -> dict:
     cards = board_cards(tasks, statuses=statuses)
     counts = board_counts(tasks)
     today = timezone.localdate()
+    labels = _labels_now()
     scope = live_scope_project(project.pk)
     columns = [
         {
             "status": value,
             "label": label,
-            "cards": [_dress(card, today) for card in cards[value][0]],
+            "cards": [_dress(card, today, labels) for card in cards[value][0]],
             "more": cards[value][1],
             "count": counts.get(value, 0),
         }
@@ -198,12 +208,13 @@ def board_column(request, key: str, status: str):
     cards, more = board_cards(tasks, statuses=[status], offset=offset)[status]
     codes = project_permissions(member=member_for_request(request), project=project)
     today = timezone.localdate()
+    labels = _labels_now()
     return render(
         request,
         "tasks/board.html#column-cards",
         {
             "project": project,
-            "column": {"status": status, "cards": [_dress(card, today) for card in cards], "more": more},
+            "column": {"status": status, "cards": [_dress(card, today, labels) for card in cards], "more": more},
             "offset": offset + BOARD_COLUMN_SIZE,
             "can_move": "task.change_status" in codes,
             "statuses": TaskStatus.choices,
@@ -708,6 +719,7 @@ def task_list(request, key: str | None = None):
     paginator = Paginator(tasks, LIST_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))  # counts; the rows come below
     today = timezone.localdate()
+    labels = _labels_now()
     rows, _total = task_rows(tasks, offset=page.start_index() - 1 if page.paginator.count else 0,
                              limit=LIST_PAGE_SIZE, counted=False)  # fmt: skip
     codes = project_permissions(member=member, project=project) if project else frozenset()
@@ -715,7 +727,7 @@ def task_list(request, key: str | None = None):
         "project": project,
         "current_project": project,
         "page": page,
-        "tasks": [_dress(row, today) for row in rows],
+        "tasks": [_dress(row, today, labels) for row in rows],
         "today": today,
         "filters": request.GET,
         "filter_errors": errors,
@@ -821,7 +833,35 @@ def task_new(request):
     editing = ["title", "description", "status", "priority", "due_date", "assignees", "labels"]
     form = TaskForm(request.POST or None, people=people, label_choices=labels, editing=editing)
     created = None
-    if request.method == "POST" and project is not None and form.is_valid():
+    # The page without JavaScript lists the people and labels of the project it was
+    # rendered for (`shown`). "Switch project" re-renders for the selected one, keeping
+    # what was typed; "Create" with another project selected creates there, unless people
+    # or labels of the shown project were ticked: those are refused (never carried over).
+    shown = (request.POST.get("shown_project") or "").upper()
+    switched = request.method == "POST" and project is not None and bool(shown) and shown != project.key
+    if (
+        request.method == "POST"
+        and project is not None
+        and (
+            "switch" in request.POST
+            or (switched and (request.POST.getlist("assignees") or request.POST.getlist("labels")))
+        )
+    ):
+        kept = {name: request.POST.get(name, "") for name in ("title", "description", "status", "priority", "due_date")}
+        if "switch" in request.POST:
+            form = TaskForm(None, initial=kept, people=people, label_choices=labels, editing=editing)
+        else:
+            form = TaskForm(kept, people=people, label_choices=labels, editing=editing)
+            form.is_valid()
+            form.add_error(
+                None,
+                _(
+                    "The project changed to %(key)s, so its people and labels are shown now: "
+                    "choose the assignees and labels again, then create the task."
+                )
+                % {"key": project.key},
+            )
+    elif request.method == "POST" and project is not None and form.is_valid():
         with errors_into(form):
             created = task_create(project=project, actor=member, **form.service_data())
             if request.POST.get("another") != "1":

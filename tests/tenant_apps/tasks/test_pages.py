@@ -564,8 +564,16 @@ def test_plain_form_moves_are_refused_for_roles_without_status_and_change_nothin
     assert "task.change_status" in client.get(f"/tasks/{second.key}/").text
 
 
+def _selected_project(page: str) -> str:
+    import re
+
+    select = re.search(r'<select id="new-project" name="project"[^>]*>(.*?)</select>', page, re.S)
+    assert select is not None, "the project select is inside the create form"
+    return re.search(r'<option value="([A-Z0-9]+)" selected>', select.group(1)).group(1)
+
+
 @pytest.mark.django_db
-def test_new_task_page_switches_project_with_a_plain_get_form(team):
+def test_new_task_page_without_javascript_switches_and_creates_in_the_selected_project(team):
     import re
 
     with schema_context(team.organization.schema_name):
@@ -577,20 +585,49 @@ def test_new_task_page_switches_project_with_a_plain_get_form(team):
         label_save(project=team.ops, name="ops-only", color="#00ff00", actor=team.owner_member)
     client = team.client("Developer")
     page = client.get("/tasks/new/", {"project": "WEB"}).text
-    assert '<input type="hidden" name="project" value="WEB">' in page
-    switch = re.search(r'<form class="field" method="get" action="/tasks/new/"[^>]*>(.*?)</form>', page, re.S)
-    assert switch is not None
-    assert 'name="project"' in switch.group(1)
-    assert 'type="submit"' in switch.group(1)
+    # One form: the select, "Switch project" and "Create task" all post it.
+    form = re.search(r'<form method="post" action="/tasks/new/"[^>]*>(.*?)</form>', page, re.S).group(1)
+    assert 'name="switch"' in form
+    assert '<input type="hidden" name="shown_project" value="WEB">' in form
+    assert _selected_project(page) == "WEB"
     assert "ops-only" not in page
-    # What the browser sends when the switch form is submitted: ?project=OPS.
-    page = client.get("/tasks/new/", {"project": "OPS"}).text
-    assert "ops-only" in page
-    assert '<input type="hidden" name="project" value="OPS">' in page
-    assert '<option value="OPS" selected>' in page
-    response = client.post("/tasks/new/", {"project": "OPS", "title": "In ops", "priority": "none"})
+    # "Switch project": nothing created, the page shows OPS's labels and keeps the title.
+    response = client.post("/tasks/new/", {"shown_project": "WEB", "project": "OPS", "switch": "1",
+                                           "title": "Kept title", "priority": "high"})  # fmt: skip
+    assert response.status_code == 200
+    assert "ops-only" in response.text
+    assert 'value="Kept title"' in response.text
+    assert _selected_project(response.text) == "OPS"
+    assert '<input type="hidden" name="shown_project" value="OPS">' in response.text
+    assert _in(team, lambda: Task.objects.count()) == 0
+    # OPS selected on a page still showing WEB, then "Create task": created in OPS.
+    response = client.post("/tasks/new/", {"shown_project": "WEB", "project": "OPS", "title": "In ops",
+                                           "priority": "none"})  # fmt: skip
     assert response.status_code == 302
     assert response["Location"] == "/tasks/OPS-1/"
     # An unknown project falls back to the first one the person may create in (by key).
-    page = client.get("/tasks/new/", {"project": "NOPE"}).text
-    assert '<input type="hidden" name="project" value="OPS">' in page
+    assert _selected_project(client.get("/tasks/new/", {"project": "NOPE"}).text) == "OPS"
+
+
+@pytest.mark.django_db
+def test_new_task_page_refuses_people_of_the_shown_project_after_a_project_change(team):
+    with schema_context(team.organization.schema_name):
+        from tenant_apps.projects.models import Role
+        from tenant_apps.projects.services import project_member_set
+
+        project_member_set(project=team.ops, member=team.members["Developer"], role=Role.objects.get(name="Developer"))
+    developer = team.members["Developer"]
+    client = team.client("Developer")
+    response = client.post("/tasks/new/", {"shown_project": "WEB", "project": "OPS", "title": "Whose?",
+                                           "priority": "none", "assignees": [developer.pk]})  # fmt: skip
+    assert response.status_code == 400
+    assert "The project changed to OPS" in response.text
+    assert 'value="Whose?"' in response.text
+    assert _selected_project(response.text) == "OPS"
+    assert _in(team, lambda: Task.objects.count()) == 0
+    # Pressed again on the page now showing OPS: created there, with the assignee.
+    response = client.post("/tasks/new/", {"shown_project": "OPS", "project": "OPS", "title": "Whose?",
+                                           "priority": "none", "assignees": [developer.pk]})  # fmt: skip
+    assert response.status_code == 302
+    assert response["Location"] == "/tasks/OPS-1/"
+    assert _in(team, lambda: list(Task.objects.get(project__key="OPS", number=1).assignees.all())) == [developer]
