@@ -352,6 +352,7 @@ def test_audit_page_filters_paginates_and_exports(org_a, people):
     assert only_roles.status_code == 200
     assert "QA" in only_roles.text
     assert "project.archived" not in only_roles.text.split("<tbody>")[1]
+    assert 'href="/settings/audit/export/?action=role.created' in only_roles.text
     export = client.get("/settings/audit/export/", {"action": "role.created"})
     assert export.status_code == 200
     assert export["Content-Disposition"] == 'attachment; filename="audit.csv"'
