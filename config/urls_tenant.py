@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from shared_apps.accounts.views import SignupConfirmEmailView
 from shared_apps.billing.views import billing_page
 from shared_apps.core.views import api_docs_csp
+from tenant_apps.members import pages as member_pages
 from tenant_apps.members.views import invitation_page
 from tenant_apps.notifications import pages as inbox_pages
 from tenant_apps.notifications.views import unsubscribe_page
@@ -47,6 +48,21 @@ urlpatterns = [
     path("tasks/<str:reference>/<slug:action>/", task_pages.task_action, name="task-action"),
     path("notifications/unsubscribe/<str:token>/", unsubscribe_page, name="notifications-unsubscribe"),
     path("billing/", billing_page, name="billing"),
+    # Organisation pages for owners and admins: members, project roles, audit log.
+    path("settings/members/", member_pages.members_page, name="members"),
+    path("settings/members/<int:member_id>/role/", member_pages.member_role, name="member-role"),
+    path("settings/members/<int:member_id>/remove/", member_pages.member_remove, name="member-remove"),
+    path(
+        "settings/invitations/<int:invitation_id>/<slug:action>/",
+        member_pages.invitation_action,
+        name="invitation-action",
+    ),
+    path("settings/roles/", member_pages.roles_page, name="roles"),
+    path("settings/roles/new/", member_pages.role_edit_page, name="role-new"),
+    path("settings/roles/<int:role_id>/", member_pages.role_edit_page, name="role-edit"),
+    path("settings/roles/<int:role_id>/delete/", member_pages.role_delete_page, name="role-delete"),
+    path("settings/audit/", member_pages.audit_page, name="audit-log"),
+    path("settings/audit/export/", member_pages.audit_export, name="audit-log-export"),
     path("api/v1/", include("shared_apps.tenants.urls")),
     path("api/v1/", include("shared_apps.billing.urls")),
     path("api/v1/", include("tenant_apps.members.urls")),

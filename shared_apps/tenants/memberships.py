@@ -53,10 +53,12 @@ def invitation_url(invitation: Invitation, token: str) -> str:
 
 
 def invitation_create(
-    *, organization: Organization, email: str, role: str, actor: Membership
+    *, organization: Organization, email: str, role: str, actor: Membership, send_email: bool = True
 ) -> tuple[Invitation, str]:
-    """Invite `email` with `role`; emails a single-use link valid TESSERA_INVITATION_DAYS.
-    A pending invitation to the same address is replaced (the old link stops working).
+    """Invite `email` with `role`; emails a single-use link valid TESSERA_INVITATION_DAYS
+    (with `send_email=False`, the caller hands the link over itself: the members page's
+    "copy link"). A pending invitation to the same address is replaced (the old link
+    stops working): resending is inviting again.
     Refused (PlanLimitExceeded) when the plan's member allowance is used up.
     Returns the invitation and the link's token (not stored: only its digest is)."""
     _require_manager(actor=actor, target_role=role)
@@ -93,7 +95,8 @@ def invitation_create(
         # robust: an SMTP failure after the commit is logged, never a 500 for an
         # invitation that exists; the inviter sees it pending and can invite again (a
         # new link replaces the old).
-        transaction.on_commit(lambda: _invitation_email_send(invitation=invitation, url=url), robust=True)
+        if send_email:
+            transaction.on_commit(lambda: _invitation_email_send(invitation=invitation, url=url), robust=True)
     return invitation, token
 
 
