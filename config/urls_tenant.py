@@ -8,7 +8,9 @@ from shared_apps.billing.views import billing_page
 from shared_apps.core.views import api_docs_csp
 from tenant_apps.members.views import invitation_page
 from tenant_apps.notifications import pages as inbox_pages
+from tenant_apps.notifications import webhook_pages
 from tenant_apps.notifications.views import unsubscribe_page
+from tenant_apps.organization import pages as organization_pages
 from tenant_apps.projects import pages as project_pages
 from tenant_apps.projects import settings_pages as project_settings_pages
 from tenant_apps.reports import pages as report_pages
@@ -39,6 +41,11 @@ urlpatterns = [
     path("reports/schedule/", report_pages.report_schedule_page, name="report-schedule"),
     path("reports/<int:report_id>/row/", report_pages.report_row, name="report-row"),
     path("reports/<int:report_id>/delete/", report_pages.report_delete_page, name="report-delete"),
+    path("settings/organization/", organization_pages.organization_settings, name="organization-settings"),
+    path("settings/webhooks/", webhook_pages.webhooks_page, name="webhooks"),
+    path("settings/webhooks/<int:webhook_id>/", webhook_pages.webhook_page, name="webhook"),
+    path("settings/webhooks/<int:webhook_id>/active/", webhook_pages.webhook_active, name="webhook-active"),
+    path("settings/webhooks/<int:webhook_id>/delete/", webhook_pages.webhook_delete_page, name="webhook-delete"),
     path("tasks/", task_pages.task_list, name="task-list-all"),
     path("tasks/bulk/", task_pages.task_bulk, name="task-bulk"),
     path("tasks/new/", task_pages.task_new, name="task-new"),
