@@ -9,8 +9,12 @@ from shared_apps.core.views import api_docs_csp
 from tenant_apps.members import pages as member_pages
 from tenant_apps.members.views import invitation_page
 from tenant_apps.notifications import pages as inbox_pages
+from tenant_apps.notifications import webhook_pages
 from tenant_apps.notifications.views import unsubscribe_page
+from tenant_apps.organization import pages as organization_pages
 from tenant_apps.projects import pages as project_pages
+from tenant_apps.projects import settings_pages as project_settings_pages
+from tenant_apps.reports import pages as report_pages
 from tenant_apps.tasks import pages as task_pages
 from tenant_apps.workspace import views as workspace
 
@@ -32,6 +36,17 @@ urlpatterns = [
     path("projects/<str:key>/list/", task_pages.task_list, name="task-list"),
     path("projects/<str:key>/archive/", project_pages.project_archive, name="project-archive"),
     path("projects/<str:key>/delete/", project_pages.project_delete_page, name="project-delete"),
+    # Settings pages (project, organisation, webhooks) and reports.
+    path("projects/<str:key>/settings/", project_settings_pages.project_settings, name="project-settings"),
+    path("reports/", report_pages.reports_page, name="reports"),
+    path("reports/schedule/", report_pages.report_schedule_page, name="report-schedule"),
+    path("reports/<int:report_id>/row/", report_pages.report_row, name="report-row"),
+    path("reports/<int:report_id>/delete/", report_pages.report_delete_page, name="report-delete"),
+    path("settings/organization/", organization_pages.organization_settings, name="organization-settings"),
+    path("settings/webhooks/", webhook_pages.webhooks_page, name="webhooks"),
+    path("settings/webhooks/<int:webhook_id>/", webhook_pages.webhook_page, name="webhook"),
+    path("settings/webhooks/<int:webhook_id>/active/", webhook_pages.webhook_active, name="webhook-active"),
+    path("settings/webhooks/<int:webhook_id>/delete/", webhook_pages.webhook_delete_page, name="webhook-delete"),
     path("tasks/", task_pages.task_list, name="task-list-all"),
     path("tasks/bulk/", task_pages.task_bulk, name="task-bulk"),
     path("tasks/new/", task_pages.task_new, name="task-new"),

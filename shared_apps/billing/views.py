@@ -8,6 +8,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -50,15 +52,44 @@ def stripe_webhook(request):
 
 
 _CHECKOUT_MESSAGES = {
-    "success": "Thank you! The new plan applies as soon as Stripe confirms the payment, usually within seconds.",
-    "cancelled": "Checkout was cancelled; nothing was charged.",
+    "success": gettext_lazy(
+        "Thank you! The new plan applies as soon as Stripe confirms the payment, usually within seconds."
+    ),
+    "cancelled": gettext_lazy("Checkout was cancelled; nothing was charged."),
 }
+
+# The limits as the page names them (LIMITS' labels stay English: the API's 402 texts).
+_LIMIT_LABELS = {
+    "members": gettext_lazy("Members"),
+    "projects": gettext_lazy("Active projects"),
+    "storage_bytes": gettext_lazy("Attachment storage"),
+    "reports_per_month": gettext_lazy("Reports this month"),
+}
+
+
+def _limit_rows(limits: dict) -> list[dict]:
+    """One row per limit: its label, usage, allowance, and the bar's fill (None when
+    unlimited or not measured)."""
+    rows = []
+    for name, values in limits.items():
+        allowance, usage = values["allowance"], values["usage"]
+        rows.append(
+            {
+                "name": name,
+                "label": _LIMIT_LABELS.get(name, name),
+                "values": values,
+                "bar": {"value": min(usage, allowance), "max": allowance} if allowance and usage is not None else None,
+                "full": allowance is not None and usage is not None and usage >= allowance,
+            }
+        )
+    return rows
 
 
 @require_http_methods(["GET", "POST"])
 def billing_page(request):
-    """The organisation's plan, usage and limits (members); owners can upgrade through
-    Stripe Checkout or open the customer portal from here."""
+    """The organisation's plan, usage bars against each limit (members); owners can
+    upgrade through Stripe Checkout or open the customer portal from here. In the
+    shell, with the organisation settings' tabs for owners and admins."""
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     membership = membership_for_request(request)
@@ -68,7 +99,7 @@ def billing_page(request):
     error, status = "", 200
     if request.method == "POST":
         if not is_owner:
-            error, status = "Only owners manage billing.", 403
+            error, status = _("Only owners manage billing."), 403
         else:
             try:
                 if request.POST.get("action") == "portal":
@@ -87,7 +118,8 @@ def billing_page(request):
     context = {
         "organization": request.tenant,
         "overview": overview,
-        "limits": [(name, values) for name, values in overview["limits"].items()],
+        "limits": _limit_rows(overview["limits"]),
+        "nav": "billing",
         "is_owner": is_owner,
         "error": error,
         "notice": _CHECKOUT_MESSAGES.get(request.GET.get("checkout", "")),

@@ -40,6 +40,7 @@ class CurrentOrganizationApi(APIView):
                     "domain": "acme.example.com",
                     "role": "owner",
                     "time_zone": "Europe/Berlin",
+                    "language": "en",
                     "created_at": "2026-11-26T09:00:00Z",
                 },
             )
@@ -55,7 +56,7 @@ class CurrentOrganizationApi(APIView):
         examples=[OpenApiExample("Time zone", request_only=True, value={"time_zone": "Europe/Berlin"})],
     )
     def patch(self, request):
-        """Rename the organisation or set its time zone (owners and admins)."""
+        """Rename the organisation, set its time zone or default language (owners and admins)."""
         require_org_manager(request, "Only owners and admins change the organisation's settings.")
         serializer = OrganizationUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -75,6 +76,7 @@ def _current_organization(organization: Organization, role: str) -> dict:
         "domain": domain_for_slug(organization.slug),
         "role": role,
         "time_zone": organization.time_zone,
+        "language": organization.language,
         "created_at": organization.created_at,
     }
     return CurrentOrganizationOutputSerializer(data).data

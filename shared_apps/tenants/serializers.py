@@ -7,12 +7,14 @@ class CurrentOrganizationOutputSerializer(serializers.Serializer):
     domain = serializers.CharField()
     role = serializers.CharField(help_text="The requesting user's organisation role.")
     time_zone = serializers.CharField(help_text="IANA time zone; reports read dates in it.")
+    language = serializers.CharField(help_text="Default language of emails for people who chose none (en, ru).")
     created_at = serializers.DateTimeField()
 
 
 class OrganizationUpdateInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False)
     time_zone = serializers.CharField(max_length=64, required=False, help_text="IANA name, e.g. Europe/Berlin.")
+    language = serializers.CharField(max_length=8, required=False, help_text="en or ru.")
 
 
 class SignupInputSerializer(serializers.Serializer):

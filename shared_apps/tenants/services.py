@@ -214,12 +214,18 @@ def organization_status_set(*, organization: Organization, status: str, actor: U
 
 
 def organization_settings_update(
-    *, organization: Organization, actor: User, name: str | None = None, time_zone: str | None = None
+    *,
+    organization: Organization,
+    actor: User,
+    name: str | None = None,
+    time_zone: str | None = None,
+    language: str | None = None,
 ) -> Organization:
-    """Rename the organisation and/or change its time zone (owners and admins: the
-    caller checks). Raises ValidationError naming the field; nothing is saved then."""
+    """Rename the organisation, change its time zone and/or its default language (owners
+    and admins: the caller checks). Raises ValidationError naming the field; nothing is
+    saved then."""
     changed: list[str] = []
-    previous = {"name": organization.name, "time_zone": organization.time_zone}
+    previous = {"name": organization.name, "time_zone": organization.time_zone, "language": organization.language}
     if name is not None:
         name = name.strip()
         if not name:
@@ -235,11 +241,21 @@ def organization_settings_update(
             raise ValidationError({"time_zone": exc.messages}) from exc
         organization.time_zone = time_zone
         changed.append("time_zone")
+    if language is not None:
+        if language not in dict(settings.LANGUAGES):
+            raise ValidationError(
+                {"language": _("Unknown language; one of: %(codes)s.") % {"codes": ", ".join(dict(settings.LANGUAGES))}}
+            )
+        organization.language = language
+        changed.append("language")
     if changed:
         with transaction.atomic():
             # The model signals drop the cached host lookup, so the next request sees it.
             organization.save(update_fields=changed)
-            before, after = audit_diff(previous, {"name": organization.name, "time_zone": organization.time_zone})
+            before, after = audit_diff(
+                previous,
+                {"name": organization.name, "time_zone": organization.time_zone, "language": organization.language},
+            )
             if after:
                 audit_record(
                     action="organization.settings_changed",
