@@ -12,7 +12,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import CharField, F, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -75,8 +76,8 @@ def _options_apply(field: CustomField, options: list[dict[str, Any]]) -> None:
         kept.append(option)
     kept_ids = {option.pk for option in kept if option.pk}
     CustomFieldOption.objects.filter(field=field).exclude(pk__in=kept_ids).delete()
-    # Renames may swap names: clear them first so the unique index never sees a clash.
-    CustomFieldOption.objects.filter(pk__in=kept_ids).update(name=F("pk"))
+    # Renames may swap names: park them first so the unique index never sees a clash.
+    CustomFieldOption.objects.filter(pk__in=kept_ids).update(name=Concat(Value("\u2060#"), Cast("pk", CharField())))
     for option in kept:
         option.save()
 
@@ -132,6 +133,13 @@ def field_update(
 ) -> CustomField:
     """Rename, show on cards or not, move, or replace the options of `field`. Its kind
     never changes (values would have to be converted)."""
+    try:
+        return _field_update(field=field, name=name, on_cards=on_cards, position=position, options=options)
+    except IntegrityError as exc:  # a concurrent change took a name
+        raise ValidationError({"name": _("A field or option of that name exists.")}) from exc
+
+
+def _field_update(*, field, name, on_cards, position, options) -> CustomField:
     with transaction.atomic():
         field = CustomField.objects.select_for_update().get(pk=field.pk)
         if name is not None:

@@ -63,7 +63,7 @@ def test_save_view_bad_input_inline_and_sharing_needs_project_manage(team):
     response = client.post("/projects/WEB/views/new/", {"query": "", "name": "", "layout": "list"})
     assert response.status_code == 400
     response = client.post("/projects/WEB/views/new/", {"query": "", "name": "Team", "shared": "on"})
-    assert response.status_code == 400  # refused inline: sharing needs project.manage
+    assert response.status_code == 403  # sharing needs project.manage (the form does not offer it)
     assert _state(team) == before
     assert team.client("guest").get("/projects/WEB/views/new/").status_code == 404
     assert client_for(None, team.users["Developer"]).get("/projects/WEB/views/new/").status_code in (302, 404)
