@@ -7,6 +7,7 @@ from shared_apps.accounts.views import SignupConfirmEmailView
 from shared_apps.billing.views import billing_page
 from shared_apps.core.views import api_docs_csp
 from tenant_apps.members import pages as member_pages
+from tenant_apps.fields import pages as field_pages
 from tenant_apps.members.views import invitation_page
 from tenant_apps.notifications import pages as inbox_pages
 from tenant_apps.notifications import webhook_pages
@@ -15,6 +16,7 @@ from tenant_apps.organization import pages as organization_pages
 from tenant_apps.projects import pages as project_pages
 from tenant_apps.projects import settings_pages as project_settings_pages
 from tenant_apps.reports import pages as report_pages
+from tenant_apps.savedviews import pages as view_pages
 from tenant_apps.tasks import pages as task_pages
 from tenant_apps.workspace import views as workspace
 
@@ -34,6 +36,9 @@ urlpatterns = [
     path("projects/<str:key>/column/<slug:status>/", task_pages.board_column, name="board-column"),
     path("projects/<str:key>/move/", task_pages.board_move, name="board-move"),
     path("projects/<str:key>/list/", task_pages.task_list, name="task-list"),
+    path("projects/<str:key>/settings/fields/", field_pages.fields_settings, name="project-fields"),
+    path("projects/<str:key>/views/new/", view_pages.view_new, name="view-new"),
+    path("projects/<str:key>/views/<int:view_id>/delete/", view_pages.view_delete_page, name="view-delete"),
     path("projects/<str:key>/archive/", project_pages.project_archive, name="project-archive"),
     path("projects/<str:key>/delete/", project_pages.project_delete_page, name="project-delete"),
     # Settings pages (project, organisation, webhooks) and reports.
@@ -83,6 +88,8 @@ urlpatterns = [
     path("api/v1/", include("tenant_apps.members.urls")),
     path("api/v1/", include("tenant_apps.projects.urls")),
     path("api/v1/", include("tenant_apps.tasks.urls")),
+    path("api/v1/", include("tenant_apps.fields.urls")),
+    path("api/v1/", include("tenant_apps.savedviews.urls")),
     path("api/v1/", include("tenant_apps.organization.urls")),
     path("api/v1/", include("tenant_apps.notifications.urls")),
     path("api/v1/", include("tenant_apps.reports.urls")),

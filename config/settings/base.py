@@ -85,6 +85,9 @@ TENANT_APPS = [
     "tenant_apps.tasks",
     "tenant_apps.notifications",
     "tenant_apps.reports",
+    # Custom fields of projects (issue 15 item 4) and saved views (item 6).
+    "tenant_apps.fields",
+    "tenant_apps.savedviews",
     # The web application's shell, home page, search and live-update checks (no tables).
     "tenant_apps.workspace",
 ]
@@ -418,6 +421,8 @@ SPECTACULAR_SETTINGS = {
         "ReportStatusEnum": "tenant_apps.reports.models.Report.Status",
         "ReportKindEnum": "tenant_apps.reports.models.Report.Kind",
         "SubscriptionStatusEnum": "shared_apps.billing.models.Subscription.Status",
+        "CustomFieldKindEnum": "tenant_apps.fields.models.FieldKind",
+        "SavedViewLayoutEnum": "tenant_apps.savedviews.models.ViewLayout",
     },
 }
 

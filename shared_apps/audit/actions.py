@@ -18,6 +18,8 @@ ACTIONS: dict[str, str] = {
     "project.unarchived": "A project was unarchived",
     "project.deleted": "A project was deleted with everything in it",
     "task.deleted": "A task was deleted",
+    "custom_field.created": "A custom field was defined in a project",
+    "custom_field.deleted": "A custom field was deleted with its values",
     "webhook.created": "A webhook was created",
     "webhook.changed": "A webhook's address, events or state changed",
     "webhook.deleted": "A webhook was deleted",

@@ -33,6 +33,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from tenant_apps.fields.selectors import TaskFieldsText
 from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project
 from tenant_apps.projects.selectors import projects_visible_to, projects_where_member_may
@@ -264,6 +265,8 @@ COMPLETED_COLUMNS = [
     Column("created", "Created", "datetime"),
     Column("completed", "Completed", "datetime"),
     Column("cycle_time_days", "Cycle time (days)", "float"),
+    # The project's custom fields with a value (tenant_apps/fields): "Name: value; ...".
+    Column("custom_fields", "Custom fields"),
 ]
 
 
@@ -327,17 +330,25 @@ def _completed_tasks(scope: Scope) -> ReportData:
     )
     labels = ArraySubquery(Label.objects.filter(tasks=OuterRef("pk")).order_by("name").values("name"))
     stream = (
-        tasks.annotate(assignee_names=assignees, label_names=labels)
+        tasks.annotate(assignee_names=assignees, label_names=labels, custom_text=TaskFieldsText())
         .order_by("completed_at", "pk")
         .values_list(
-            "project__key", "number", "title", "assignee_names", "label_names", "priority", "created_at", "completed_at"
+            "project__key",
+            "number",
+            "title",
+            "assignee_names",
+            "label_names",
+            "priority",
+            "created_at",
+            "completed_at",
+            "custom_text",
         )
         .iterator(chunk_size=CHUNK_SIZE)
     )
 
     def rows() -> Iterator[tuple]:
         tz = scope.tz
-        for key, number, title, names, label_names, priority, created, completed in stream:
+        for key, number, title, names, label_names, priority, created, completed, custom in stream:
             yield (
                 f"{key}-{number}",
                 title,
@@ -348,6 +359,7 @@ def _completed_tasks(scope: Scope) -> ReportData:
                 _local(created, tz),
                 _local(completed, tz),
                 _days(completed - created),
+                custom or "",
             )
 
     return ReportData(_("Completed tasks"), COMPLETED_COLUMNS, total, rows(), summary)

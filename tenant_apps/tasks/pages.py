@@ -21,11 +21,16 @@ from django.views.decorators.http import require_POST
 
 from shared_apps.core.exceptions import ServiceRefusal
 from shared_apps.core.markup import markdown_html, markdown_html_many
+from tenant_apps.fields.display import filter_inputs, rows_dress
+from tenant_apps.fields.filters import field_filters_parse, field_params_split, is_field_param, project_fields
+from tenant_apps.fields.pages import task_fields_context, task_fields_save
 from tenant_apps.notifications.models import Watcher
 from tenant_apps.notifications.services import watcher_add, watcher_remove
 from tenant_apps.projects.models import Project
 from tenant_apps.projects.permissions import access_project, member_for_request, project_permissions
 from tenant_apps.projects.selectors import project_assignable_members, projects_where_member_may
+from tenant_apps.savedviews.pages import view_apply
+from tenant_apps.savedviews.services import BUILTIN_COLUMNS
 from tenant_apps.tasks.attachments import SizeLimitUploadHandler
 from tenant_apps.tasks.filters import PRIORITY_BY_NAME, PRIORITY_NAMES, TaskFilter
 from tenant_apps.tasks.forms import CommentForm, TaskForm
@@ -72,27 +77,37 @@ def _safe_next(request, fallback: str) -> str:
     return fallback
 
 
-def task_filtered(request, tasks, *, allowed: tuple[str, ...] | None = None):
+def task_filtered(request, tasks, *, allowed: tuple[str, ...] | None = None, fields: dict | None = None):
     """`tasks` narrowed by the request's filters (TaskFilter: the API's parameters and
-    validation). Answers (queryset, filterset, errors): invalid filters are reported to
-    the page and leave the tasks unfiltered, never a 500."""
+    validation; with a project's custom `fields`, their `field_<id>` parameters too).
+    Answers (queryset, filterset, errors): invalid filters are reported to the page and
+    leave the tasks unfiltered, never a 500."""
     params = request.GET.copy()
     for name in list(params):
         # An empty field of the filter form ("Any priority") means no filter at all, as
         # when the parameter is absent; the API's filterset would refuse the empty value.
         values = [value for value in params.getlist(name) if value != ""]
-        if (allowed is not None and name not in allowed) or not values:
+        custom = fields is not None and is_field_param(name)
+        if (allowed is not None and name not in allowed and not custom) or not values:
             params.pop(name)
         else:
             params.setlist(name, values)
+    params, field_params = field_params_split(params) if fields is not None else (params, None)
     request.tessera_member = member_for_request(request)
     filterset = TaskFilter(params, queryset=tasks, request=request)
     if not filterset.is_valid():
         return tasks, filterset, filterset.errors
     try:
-        return filterset.qs, filterset, {}
+        filtered = filterset.qs
     except ValidationError as exc:
         return tasks, filterset, exc.message_dict
+    if field_params:
+        member = request.tessera_member
+        custom_filters = field_filters_parse(field_params, fields=fields, member_id=member.pk if member else None)
+        if custom_filters.errors:
+            return tasks, filterset, custom_filters.errors
+        filtered = custom_filters.apply(filtered)
+    return filtered, filterset, {}
 
 
 def _labels_now() -> tuple[dict, dict]:
@@ -144,13 +159,22 @@ def _board_context(request, project: Project) -> dict:
 
     member = member_for_request(request)
     codes = project_permissions(member=member, project=project)
-    tasks, _filterset, errors = task_filtered(request, Task.objects.filter(project=project), allowed=BOARD_FILTERS)
+    saved_view = view_apply(request, project)
+    fields = project_fields(project.pk)
+    tasks, _filterset, errors = task_filtered(
+        request, Task.objects.filter(project=project), allowed=BOARD_FILTERS, fields=fields
+    )
     statuses = list(TaskStatus.values)
     cards = board_cards(tasks, statuses=statuses)
     counts = board_counts(tasks)
     today = timezone.localdate()
     labels = _labels_now()
     scope = live_scope_project(project.pk)
+    options = filter_options(project)
+    card_fields = [field for field in fields.values() if field.on_cards]
+    if card_fields:
+        people = {person.pk: person.display_name or person.email for person in options["people"]}
+        rows_dress([card for value in statuses for card in cards[value][0]], card_fields, people)
     columns = [
         {
             "status": value,
@@ -162,6 +186,9 @@ def _board_context(request, project: Project) -> dict:
         for value, label in TaskStatus.choices
     ]
     return {
+        "saved_view": saved_view,
+        "current_view_id": saved_view.pk if saved_view else None,
+        **filter_inputs(fields, request.GET),
         "project": project,
         "current_project": project,
         "columns": columns,
@@ -170,14 +197,15 @@ def _board_context(request, project: Project) -> dict:
         "can_create": "task.create" in codes and not project.archived,
         "filters": request.GET,
         "filter_errors": errors,
-        "filtered": any(request.GET.get(name) for name in BOARD_FILTERS),
+        "filtered": any(request.GET.get(name) for name in BOARD_FILTERS if name != "view")
+        or any(is_field_param(name) and request.GET.get(name) for name in request.GET),
         "statuses": TaskStatus.choices,
         "live_token": live_token(scope=scope, user_id=request.user.pk),
         "live_version": live_version(scope),
         "nav": "projects",
         "view": "board",
         **_card_labels(),
-        **filter_options(project),
+        **options,
     }
 
 
@@ -374,7 +402,9 @@ def _timeline(task: Task) -> list[dict]:
     return items
 
 
-def task_context(request, task: Task, *, form: TaskForm | None = None, conflict: dict | None = None) -> dict:
+def task_context(
+    request, task: Task, *, form: TaskForm | None = None, conflict: dict | None = None, field_errors=None
+) -> dict:
     member = member_for_request(request)
     project = task.project
     codes = project_permissions(member=member, project=project)
@@ -424,6 +454,7 @@ def task_context(request, task: Task, *, form: TaskForm | None = None, conflict:
         "live_version": live_version(scope),
         "nav": "projects",
         "panel": bool(request.htmx and request.htmx.target == "panel-host"),
+        **task_fields_context(task, errors=field_errors),
     }
 
 
@@ -669,7 +700,18 @@ def _delete(request, reference: str):
     return redirect("board", key=project_key)
 
 
+def _fields(request, reference: str):
+    """Set the task's custom field values (tenant_apps/fields): errors inline, 400,
+    nothing saved."""
+    task = _task_for_page(request, reference, "task.edit")
+    errors = task_fields_save(request, task)
+    if errors:
+        return _render_task(request, task, status=400, field_errors=errors)
+    return _task_redirect(request, task)
+
+
 _ACTIONS = {
+    "fields": _fields,
     "edit": _edit,
     "preview": _preview,
     "comment": _comment,
@@ -708,10 +750,12 @@ def task_list(request, key: str | None = None):
 
     member = member_for_request(request)
     project = access_project(member=member, key=key) if key else None
+    saved_view = view_apply(request, project) if project else None
+    fields = project_fields(project.pk) if project else None
     base = Task.objects.filter(project=project) if project else tasks_visible_to(member)
     ordering = request.GET.get("ordering", "")
     sort_key = ordering.lstrip("-")
-    tasks, _filterset, errors = task_filtered(request, base, allowed=None)
+    tasks, _filterset, errors = task_filtered(request, base, allowed=None, fields=fields)
     if sort_key == "title":  # the API has no title ordering: the list adds it
         tasks = tasks.order_by("-title" if ordering.startswith("-") else "title", "pk")
     elif sort_key == "status":
@@ -723,7 +767,25 @@ def task_list(request, key: str | None = None):
     rows, _total = task_rows(tasks, offset=page.start_index() - 1 if page.paginator.count else 0,
                              limit=LIST_PAGE_SIZE, counted=False)  # fmt: skip
     codes = project_permissions(member=member, project=project) if project else frozenset()
+    options = filter_options(project)
+    chosen = saved_view.columns if saved_view and saved_view.columns else None
+    if fields:
+        wanted = [column for column in chosen or () if column.startswith("field_")]
+        column_fields = (
+            [fields[int(column[6:])] for column in wanted if int(column[6:]) in fields]
+            if chosen
+            else [field for field in fields.values() if field.on_cards]
+        )
+        people = {person.pk: person.display_name or person.email for person in options["people"]}
+        rows_dress(rows, column_fields, people)
+    else:
+        column_fields = []
     context = {
+        "saved_view": saved_view,
+        "current_view_id": saved_view.pk if saved_view else None,
+        "custom_columns": [{"sort": f"field_{field.pk}", "name": field.name} for field in column_fields],
+        "hidden_columns": set(BUILTIN_COLUMNS) - set(chosen) if chosen else set(),
+        **(filter_inputs(fields, request.GET) if fields is not None else {}),
         "project": project,
         "current_project": project,
         "page": page,
@@ -731,7 +793,7 @@ def task_list(request, key: str | None = None):
         "today": today,
         "filters": request.GET,
         "filter_errors": errors,
-        "filtered": any(v for k, v in request.GET.items() if k not in ("page", "ordering")),
+        "filtered": any(v for k, v in request.GET.items() if k not in ("page", "ordering", "view")),
         "ordering": ordering,
         "search": request.GET.get("search", ""),
         "status_selected": request.GET.getlist("status"),
@@ -742,7 +804,7 @@ def task_list(request, key: str | None = None):
         "nav": "projects" if project else "tasks",
         "view": "list",
         "list_url": reverse("task-list", args=[project.key]) if project else reverse("task-list-all"),
-        **filter_options(project),
+        **options,
     }
     if project:
         scope = live_scope_project(project.pk)

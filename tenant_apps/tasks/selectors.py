@@ -29,6 +29,7 @@ _COLUMNS = (
     "reporter__email",
     "assignee_list",
     "label_list",
+    "custom_field_values",
 )
 _datetime = DateTimeField()  # the same rendering as every serializer's date-times
 
@@ -56,6 +57,16 @@ _ASSIGNEES = """(SELECT COALESCE(jsonb_agg(jsonb_build_object('id', m.id, 'displ
 _LABELS = """(SELECT COALESCE(jsonb_agg(jsonb_build_object('id', l.id, 'name', l.name, 'color', l.color)
     ORDER BY l.name, l.id), '[]')
     FROM tasks_task_labels tl JOIN tasks_label l ON l.id = tl.label_id WHERE tl.task_id = {task}.id)"""
+
+
+# Custom field values (tenant_apps/fields): {"<field id>": value} of the task's own
+# project's fields; option and member ids, a list for a multi select.
+_CUSTOM_FIELDS = """(SELECT COALESCE(jsonb_object_agg(x.field_id::text, x.value), '{}') FROM (
+    SELECT v.field_id, CASE WHEN f.kind = 'multi_select' THEN jsonb_agg(v.value_option_id ORDER BY v.value_option_id)
+        ELSE (array_agg(COALESCE(to_jsonb(v.value_text), to_jsonb(v.value_number), to_jsonb(v.value_date),
+            to_jsonb(v.value_bool), to_jsonb(v.value_option_id), to_jsonb(v.value_member_id))))[1] END AS value
+    FROM fields_customfieldvalue v JOIN fields_customfield f ON f.id = v.field_id
+    WHERE v.task_id = {task}.id AND f.project_id = {task}.project_id GROUP BY v.field_id, f.kind) x)"""
 
 
 def _as_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -86,12 +97,16 @@ def _as_json(row: dict[str, Any]) -> dict[str, Any]:
         "completed_at": _datetime.to_representation(completed) if completed is not None else None,
         "version": row["version"],
         "rank": row["rank"],
+        "custom_fields": row["custom_field_values"],
     }
 
 
 def _rows(tasks: QuerySet[Task], *extra: str) -> QuerySet:
     return tasks.annotate(
-        project_key=F("project__key"), assignee_list=_PerTaskJSON(_ASSIGNEES), label_list=_PerTaskJSON(_LABELS)
+        project_key=F("project__key"),
+        assignee_list=_PerTaskJSON(_ASSIGNEES),
+        label_list=_PerTaskJSON(_LABELS),
+        custom_field_values=_PerTaskJSON(_CUSTOM_FIELDS),
     ).values(*_COLUMNS, *extra)
 
 

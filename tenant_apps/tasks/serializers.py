@@ -42,6 +42,12 @@ class TaskListItemOutputSerializer(serializers.Serializer):
     rank = serializers.CharField(
         help_text="Its place in its board column: tasks of one status sort by rank (byte order), then number."
     )
+    custom_fields = serializers.DictField(
+        child=serializers.JSONField(),
+        help_text="The project's custom fields that have a value: field id -> value (text, number, "
+        "YYYY-MM-DD date, true, an option id, a list of option ids for a multi select, a member id). "
+        "Definitions: /api/v1/projects/{key}/fields/.",
+    )
 
 
 class TaskPageOutputSerializer(serializers.Serializer):

@@ -56,6 +56,15 @@ class _Shell:
         return self._projects
 
     @property
+    def saved_views(self) -> list[dict]:
+        """Saved views of the projects listed (cached per member: tenant_apps/savedviews)."""
+        if not hasattr(self, "_saved_views"):
+            from tenant_apps.savedviews.selectors import nav_views
+
+            self._saved_views = nav_views(member=self.member, project_ids=[p.pk for p in self.projects])
+        return self._saved_views
+
+    @property
     def organizations(self) -> list[dict]:
         if not hasattr(self, "_organizations"):
             current = self.request.tenant.pk

@@ -13,6 +13,7 @@ from shared_apps.core.api import UNKNOWN_PARAMETER, unknown_refuse
 from shared_apps.core.markup import markdown_html
 from shared_apps.core.pagination import LAST_PAGE, PageRequest, page_response, paginated, paginated_response
 from shared_apps.tenants.permissions import IsOrganizationMember
+from tenant_apps.fields.filters import field_filters_parse, field_params_split, project_fields
 from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project
 from tenant_apps.projects.permissions import ProjectScopedApi, member_for_request, permission_require, user_can
@@ -70,18 +71,30 @@ FILTER_PARAMETERS = [
 _LIST_EXAMPLE_ITEM = {name: value for name, value in _TASK_EXAMPLE.items() if name != "description_html"}
 
 
-def _filtered(request, queryset: QuerySet[Task]) -> tuple[QuerySet[Task], bool]:
-    """Apply the request's filters, search and ordering; also say whether it searches."""
+def _filtered(request, queryset: QuerySet[Task], project: Project | None = None) -> tuple[QuerySet[Task], bool]:
+    """Apply the request's filters, search and ordering; also say whether it searches.
+    In one project's list, its custom fields filter and order too (`field_<id>`,
+    tenant_apps/fields/filters.py)."""
     known = set(TaskFilter.base_filters) | {"page", "page_size"}
-    unknown_refuse(request.query_params, known, message=UNKNOWN_PARAMETER)
+    params, field_params = field_params_split(request.query_params) if project else (request.query_params, None)
+    unknown_refuse(params, known, message=UNKNOWN_PARAMETER)
     request.tessera_member = member_for_request(request)
-    filterset = TaskFilter(request.query_params, queryset=queryset, request=request)
+    filterset = TaskFilter(params, queryset=queryset, request=request)
     if not filterset.is_valid():
         raise ValidationError(filterset.errors)
     try:
-        return filterset.qs, bool(filterset.form.cleaned_data.get("search"))
+        tasks = filterset.qs
     except DjangoValidationError as exc:
         raise ValidationError(exc.message_dict) from exc
+    if field_params:
+        member = request.tessera_member
+        custom = field_filters_parse(
+            field_params, fields=project_fields(project.pk), member_id=member.pk if member else None
+        )
+        if custom.errors:
+            raise ValidationError(custom.errors)
+        tasks = custom.apply(tasks)
+    return tasks, bool(filterset.form.cleaned_data.get("search"))
 
 
 # Without search, counting stops here (or at the end of the requested page, if further):
@@ -180,8 +193,14 @@ class TaskListApi(ProjectScopedApi):
     )
     def get(self, request, key: str):
         """The project's tasks: filter, search, order, paginate. Items are the task
-        detail without `description_html` (open a task for its rendered description)."""
-        tasks, searching = _filtered(request, Task.objects.filter(project=self.project))
+        detail without `description_html` (open a task for its rendered description).
+
+        Custom fields (`/api/v1/projects/{key}/fields/`) filter too: `field_<id>=<value>`
+        (equality; repeat for any of several: option ids, member ids or `me`, `true`/`false`,
+        exact text, a number or a date), `field_<id>_min` / `field_<id>_max` (inclusive
+        range, number and date fields), and `ordering=field_<id>` (or `-field_<id>`;
+        tasks without a value last)."""
+        tasks, searching = _filtered(request, Task.objects.filter(project=self.project), self.project)
         return _task_list_response(request, tasks, searching=searching)
 
     @extend_schema(

@@ -164,6 +164,12 @@ def _card_html(card: dict, texts: _CardTexts, can_move: bool) -> str:
             for label in card["labels"]
         )
         parts.append(f'<span class="labels">{chips}</span>')
+    for name, text in card.get("custom_cells") or ():  # custom fields shown on cards
+        if text:
+            parts.append(
+                f'<span class="field-chip" title="{e(name)}">'
+                f'<span class="visually-hidden">{e(name)}: </span>{e(text)}</span>'
+            )
     if card.get("due"):
         overdue = bool(card.get("overdue"))
         parts.append(
@@ -237,6 +243,7 @@ def task_rows(context, tasks) -> str:
         return text
 
     can_bulk = context.get("can_bulk")
+    hidden = context.get("hidden_columns") or set()  # a saved view's choice (tenant_apps/savedviews)
     select_label = e(context.get("select_label", ""))
     search = context.get("search", "")
     out = []
@@ -251,30 +258,45 @@ def task_rows(context, tasks) -> str:
             )
         chips = "".join(
             f'<span class="label-chip" data-color="{once(label["color"])}">{once(label["name"])}</span>'
-            for label in task.get("labels") or ()
+            for label in (task.get("labels") or () if "labels" not in hidden else ())
         )
         out.append(
             f'<td class="key">{key}</td><td class="title"><a href="{url}" data-nav-link hx-get="{url}"'
             f' hx-target="#panel-host">{highlight(task["title"], search)}</a>{chips}</td>'
-            f'<td><span class="status-pill status-{once(task["status"])}">{once(task["status_label"])}</span></td>'
-            f'<td><span class="priority priority-{int(task["priority_value"])}">'
-            f"{once(task['priority_label'])}</span></td><td>"
         )
-        if task.get("assignees"):
+        if "status" not in hidden:
             out.append(
-                "".join(
-                    f'<span class="avatar small" title="{e(person_name(person))}">{e(initials(person))}</span>'
-                    for person in task["assignees"]
-                )
+                f'<td><span class="status-pill status-{once(task["status"])}">{once(task["status_label"])}</span></td>'
             )
-        else:
-            out.append('<span class="muted">—</span>')
-        out.append("</td><td>")
-        if task.get("due"):
-            overdue = " overdue" if task.get("overdue") else ""
-            out.append(f'<span class="due{overdue}">{e(date_format(task["due"], "j M Y"))}</span>')
-        updated = str(task.get("updated_at") or "")
-        out.append(f'</td><td class="muted small"><time datetime="{e(updated)}">{e(updated[:10])}</time></td></tr>')
+        if "priority" not in hidden:
+            out.append(
+                f'<td><span class="priority priority-{int(task["priority_value"])}">'
+                f"{once(task['priority_label'])}</span></td>"
+            )
+        if "assignees" not in hidden:
+            out.append("<td>")
+            if task.get("assignees"):
+                out.append(
+                    "".join(
+                        f'<span class="avatar small" title="{e(person_name(person))}">{e(initials(person))}</span>'
+                        for person in task["assignees"]
+                    )
+                )
+            else:
+                out.append('<span class="muted">—</span>')
+            out.append("</td>")
+        if "due" not in hidden:
+            out.append("<td>")
+            if task.get("due"):
+                overdue = " overdue" if task.get("overdue") else ""
+                out.append(f'<span class="due{overdue}">{e(date_format(task["due"], "j M Y"))}</span>')
+            out.append("</td>")
+        if "updated" not in hidden:
+            updated = str(task.get("updated_at") or "")
+            out.append(f'<td class="muted small"><time datetime="{e(updated)}">{e(updated[:10])}</time></td>')
+        # Custom field columns (tenant_apps/fields/display.py rows_dress).
+        out.append("".join(f"<td>{e(text)}</td>" for _name, text in task.get("custom_cells") or ()))
+        out.append("</tr>")
     return mark_safe("".join(out))  # noqa: S308 - every value above is escaped
 
 

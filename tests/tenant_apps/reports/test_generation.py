@@ -71,6 +71,7 @@ def test_completed_tasks_lists_exactly_the_period_in_the_organisations_time_zone
         "Created",
         "Completed",
         "Cycle time (days)",
+        "Custom fields",
     ]
     # Inclusive from (WEB-2 at local midnight), exclusive to (WEB-4 at the next one).
     assert [row[0] for row in rows[1:]] == ["WEB-2", "OPS-1", "WEB-3"]
@@ -84,6 +85,7 @@ def test_completed_tasks_lists_exactly_the_period_in_the_organisations_time_zone
         "2026-10-31T00:00:00+01:00",
         "2026-11-01T00:00:00+01:00",
         "1.0",
+        "",
     ]
     assert rows[3][4] == "bug"
     assert report.row_count == 3
