@@ -18,6 +18,7 @@ ACTIONS: dict[str, str] = {
     "project.unarchived": "A project was unarchived",
     "project.deleted": "A project was deleted with everything in it",
     "task.deleted": "A task was deleted",
+    "task.imported": "Tasks were imported into a project from a CSV file",
     "webhook.created": "A webhook was created",
     "webhook.changed": "A webhook's address, events or state changed",
     "webhook.deleted": "A webhook was deleted",
