@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from shared_apps.accounts.views import SignupConfirmEmailView
 from shared_apps.billing.views import billing_page
 from shared_apps.core.views import api_docs_csp
+from tenant_apps.imports import pages as import_pages
 from tenant_apps.members.views import invitation_page
 from tenant_apps.notifications import pages as inbox_pages
 from tenant_apps.notifications.views import unsubscribe_page
@@ -29,6 +30,8 @@ urlpatterns = [
     path("projects/<str:key>/column/<slug:status>/", task_pages.board_column, name="board-column"),
     path("projects/<str:key>/move/", task_pages.board_move, name="board-move"),
     path("projects/<str:key>/list/", task_pages.task_list, name="task-list"),
+    path("projects/<str:key>/import/", import_pages.import_upload_page, name="project-import"),
+    path("projects/<str:key>/import/<int:import_id>/", import_pages.import_detail_page, name="project-import-detail"),
     path("projects/<str:key>/archive/", project_pages.project_archive, name="project-archive"),
     path("projects/<str:key>/delete/", project_pages.project_delete_page, name="project-delete"),
     path("tasks/", task_pages.task_list, name="task-list-all"),

@@ -144,14 +144,15 @@ def _editable(task_import: TaskImport) -> None:
         raise ValidationError(_("This import has already been started."), code="started")
 
 
-def mapping_clean(*, task_import: TaskImport, mapping: dict[str, Any], targets: list[Target]) -> dict[str, str]:
+def mapping_clean(*, task_import: TaskImport, mapping: dict[str, Any], targets: list[Target]) -> dict[str, str | None]:
     """{column index: target key or ""} from `mapping`, whose keys are column indexes
     ("0") or header texts and whose values are target keys, or "" / null to skip the
     column. Columns not named keep their current mapping. ValidationError names the
     problem."""
     headers = task_import.headers
     keys = {target.key for target in targets}
-    clean = {index: value or "" for index, value in task_import.mapping.items()}
+    # None: an unknown column nobody decided about yet (mapping_problems names it).
+    clean: dict[str, str | None] = dict(task_import.mapping)
     errors: list[str] = []
     for column, value in mapping.items():
         column = str(column)
