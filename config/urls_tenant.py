@@ -8,6 +8,7 @@ from shared_apps.billing.views import billing_page
 from shared_apps.core.views import api_docs_csp
 from tenant_apps.members import pages as member_pages
 from tenant_apps.fields import pages as field_pages
+from tenant_apps.imports import pages as import_pages
 from tenant_apps.members.views import invitation_page
 from tenant_apps.notifications import pages as inbox_pages
 from tenant_apps.notifications import webhook_pages
@@ -39,6 +40,8 @@ urlpatterns = [
     path("projects/<str:key>/settings/fields/", field_pages.fields_settings, name="project-fields"),
     path("projects/<str:key>/views/new/", view_pages.view_new, name="view-new"),
     path("projects/<str:key>/views/<int:view_id>/delete/", view_pages.view_delete_page, name="view-delete"),
+    path("projects/<str:key>/import/", import_pages.import_upload_page, name="project-import"),
+    path("projects/<str:key>/import/<int:import_id>/", import_pages.import_detail_page, name="project-import-detail"),
     path("projects/<str:key>/archive/", project_pages.project_archive, name="project-archive"),
     path("projects/<str:key>/delete/", project_pages.project_delete_page, name="project-delete"),
     # Settings pages (project, organisation, webhooks) and reports.
@@ -93,6 +96,7 @@ urlpatterns = [
     path("api/v1/", include("tenant_apps.organization.urls")),
     path("api/v1/", include("tenant_apps.notifications.urls")),
     path("api/v1/", include("tenant_apps.reports.urls")),
+    path("api/v1/", include("tenant_apps.imports.urls")),
     path("api/v1/", include("shared_apps.audit.urls")),
     path("api/schema/", SpectacularAPIView.as_view(urlconf="config.urls_tenant"), name="schema"),
     path("api/docs/", api_docs_csp(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="swagger-ui"),

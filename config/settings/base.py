@@ -88,6 +88,8 @@ TENANT_APPS = [
     # Custom fields of projects (issue 15 item 4) and saved views (item 6).
     "tenant_apps.fields",
     "tenant_apps.savedviews",
+    # CSV import of tasks into a project (upload, map, preview, background job).
+    "tenant_apps.imports",
     # The web application's shell, home page, search and live-update checks (no tables).
     "tenant_apps.workspace",
 ]
@@ -503,6 +505,14 @@ TESSERA_REPORT_HEARTBEAT_SECONDS = env.float("TESSERA_REPORT_HEARTBEAT_SECONDS",
 TESSERA_REPORT_STALE_CHECK_SECONDS = env.float("TESSERA_REPORT_STALE_CHECK_SECONDS", default=10.0)
 # Starts before a report whose worker keeps dying is marked failed.
 TESSERA_REPORT_MAX_ATTEMPTS = env.int("TESSERA_REPORT_MAX_ATTEMPTS", default=3)
+
+# --- CSV import (tenant_apps/imports; docs/imports.md) ----------------------------------
+# Largest CSV file accepted (bytes): refused with 413 while it streams in.
+TESSERA_IMPORT_MAX_BYTES = env.int("TESSERA_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
+# Most data rows one file may hold.
+TESSERA_IMPORT_MAX_ROWS = env.int("TESSERA_IMPORT_MAX_ROWS", default=50_000)
+# Rows inserted per bulk_create (and per progress update).
+TESSERA_IMPORT_BATCH_SIZE = env.int("TESSERA_IMPORT_BATCH_SIZE", default=1000)
 # Weekly scheduled reports larger than this are mailed as a link, not an attachment.
 TESSERA_REPORT_EMAIL_MAX_BYTES = env.int("TESSERA_REPORT_EMAIL_MAX_BYTES", default=10 * 1024 * 1024)
 

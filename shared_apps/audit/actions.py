@@ -20,6 +20,7 @@ ACTIONS: dict[str, str] = {
     "task.deleted": "A task was deleted",
     "custom_field.created": "A custom field was defined in a project",
     "custom_field.deleted": "A custom field was deleted with its values",
+    "task.imported": "Tasks were imported into a project from a CSV file",
     "webhook.created": "A webhook was created",
     "webhook.changed": "A webhook's address, events or state changed",
     "webhook.deleted": "A webhook was deleted",
