@@ -55,6 +55,7 @@ urlpatterns = [
     path("api/v1/", include("tenant_apps.organization.urls")),
     path("api/v1/", include("tenant_apps.notifications.urls")),
     path("api/v1/", include("tenant_apps.reports.urls")),
+    path("api/v1/", include("tenant_apps.timetracking.urls")),
     path("api/v1/", include("shared_apps.audit.urls")),
     path("api/schema/", SpectacularAPIView.as_view(urlconf="config.urls_tenant"), name="schema"),
     path("api/docs/", api_docs_csp(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="swagger-ui"),

@@ -85,6 +85,8 @@ TENANT_APPS = [
     "tenant_apps.tasks",
     "tenant_apps.notifications",
     "tenant_apps.reports",
+    # Time entries on tasks (issue 15, item 5).
+    "tenant_apps.timetracking",
     # The web application's shell, home page, search and live-update checks (no tables).
     "tenant_apps.workspace",
 ]

@@ -141,6 +141,14 @@ def board_card(context, card: dict) -> str:
             for label in card["labels"]
         )
         parts.append(f'<span class="labels">{chips}</span>')
+    progress = card.get("subtasks") or {}
+    if progress.get("total"):
+        # Sub-task progress (closed of all direct sub-tasks): docs/subtasks.md.
+        parts.append(
+            f'<span class="subtasks" data-subtasks title="{e(context.get("subtasks_label", ""))}">'
+            f'<span class="visually-hidden">{e(context.get("subtasks_label", ""))} </span>'
+            f"☑ {int(progress['closed'])}/{int(progress['total'])}</span>"
+        )
     if card.get("due"):
         overdue = card.get("overdue")
         label = context.get("overdue_label" if overdue else "due_label", "")
