@@ -6,9 +6,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from shared_apps.accounts.views import SignupConfirmEmailView
 from shared_apps.billing.views import billing_page
 from shared_apps.core.views import api_docs_csp
-from tenant_apps.members import pages as member_pages
 from tenant_apps.fields import pages as field_pages
 from tenant_apps.imports import pages as import_pages
+from tenant_apps.members import pages as member_pages
 from tenant_apps.members.views import invitation_page
 from tenant_apps.notifications import pages as inbox_pages
 from tenant_apps.notifications import webhook_pages
@@ -97,6 +97,7 @@ urlpatterns = [
     path("api/v1/", include("tenant_apps.notifications.urls")),
     path("api/v1/", include("tenant_apps.reports.urls")),
     path("api/v1/", include("tenant_apps.imports.urls")),
+    path("api/v1/", include("tenant_apps.timetracking.urls")),
     path("api/v1/", include("shared_apps.audit.urls")),
     path("api/schema/", SpectacularAPIView.as_view(urlconf="config.urls_tenant"), name="schema"),
     path("api/docs/", api_docs_csp(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="swagger-ui"),

@@ -90,6 +90,8 @@ TENANT_APPS = [
     "tenant_apps.savedviews",
     # CSV import of tasks into a project (upload, map, preview, background job).
     "tenant_apps.imports",
+    # Time entries on tasks (issue 15, item 5).
+    "tenant_apps.timetracking",
     # The web application's shell, home page, search and live-update checks (no tables).
     "tenant_apps.workspace",
 ]

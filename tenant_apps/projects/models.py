@@ -2,6 +2,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 
 from tenant_apps.members.models import Member
 
@@ -24,6 +25,11 @@ class Role(models.Model):
         return self.name
 
 
+class EstimateUnit(models.TextChoices):
+    POINTS = "points", _("Points")
+    HOURS = "hours", _("Hours")
+
+
 class Project(models.Model):
     key = models.CharField(
         max_length=10,
@@ -36,6 +42,8 @@ class Project(models.Model):
     description = models.TextField(blank=True)
     lead = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     archived = models.BooleanField(default=False)
+    # What the tasks' estimates count (Task.estimate): story points or hours.
+    estimate_unit = models.CharField(max_length=8, choices=EstimateUnit.choices, default=EstimateUnit.POINTS)
     # The last task number handed out: incremented with UPDATE ... RETURNING inside the
     # creating transaction, so numbers are gap-free and unique under concurrency.
     task_sequence = models.PositiveIntegerField(default=0)

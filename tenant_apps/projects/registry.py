@@ -16,6 +16,8 @@ PERMISSIONS: dict[str, str] = {
     "comment.moderate": _("Delete anyone's comments"),
     "attachment.upload": _("Upload and delete attachments"),
     "report.create": _("Request reports"),
+    # Issue 15, item 5: time tracking.
+    "time.log": _("Log time on tasks (and edit or delete your own entries)"),
 }
 ALL_CODES = frozenset(PERMISSIONS)
 
@@ -35,6 +37,7 @@ BUILTIN_ROLES: dict[str, list[str]] = {
         "comment.create",
         "attachment.upload",
         "report.create",
+        "time.log",
     ],
     REPORTER: ["project.view", "task.create", "comment.create", "attachment.upload", "report.create"],
     VIEWER: ["project.view"],

@@ -13,7 +13,17 @@ from tenant_apps.projects.models import Project
 PROJECTS_CACHE = CacheNamespace("projects")
 _TTL_SECONDS = 600
 # Not task_sequence: it changes with every new task, and nothing reads it from here.
-_CACHED_FIELDS = ["id", "key", "name", "description", "lead_id", "archived", "created_at", "updated_at"]
+_CACHED_FIELDS = [
+    "id",
+    "key",
+    "name",
+    "description",
+    "lead_id",
+    "archived",
+    "estimate_unit",
+    "created_at",
+    "updated_at",
+]
 
 
 def projects_cache_invalidate() -> None:
@@ -60,7 +70,8 @@ def projects_active_count(organization: Organization) -> int:
 def _project_rows() -> list[tuple]:
     """Every project as a row of _CACHED_FIELDS, ordered by key, from the cache (one query
     on a miss)."""
-    key = PROJECTS_CACHE.key("all")
+    # The key names the row shape: rows cached by a release with other columns are not read.
+    key = PROJECTS_CACHE.key(f"all:{len(_CACHED_FIELDS)}")
     rows = cache.get(key)
     if rows is None:
         rows = list(Project.objects.order_by("key").values_list(*_CACHED_FIELDS))

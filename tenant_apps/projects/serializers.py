@@ -64,6 +64,9 @@ class ProjectUpdateInputSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
     lead_id = serializers.IntegerField(required=False, allow_null=True)
     archived = serializers.BooleanField(required=False)
+    estimate_unit = serializers.ChoiceField(
+        choices=["points", "hours"], required=False, help_text="What task estimates count."
+    )
 
 
 class ProjectOutputSerializer(serializers.Serializer):
@@ -73,6 +76,7 @@ class ProjectOutputSerializer(serializers.Serializer):
     description_html = serializers.CharField(help_text="The description rendered from Markdown and sanitized.")
     lead_id = serializers.IntegerField(allow_null=True)
     archived = serializers.BooleanField()
+    estimate_unit = serializers.ChoiceField(choices=["points", "hours"], help_text="What task estimates count.")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     task_counts = serializers.DictField(child=serializers.IntegerField(), help_text="Tasks per status.")

@@ -174,14 +174,14 @@ def project_member_remove(*, project_member: ProjectMember, actor: Member | None
 
 
 def project_update(*, project: Project, data: dict, actor: Member | None = None) -> Project:
-    """Change name, description, lead or archived. The key is fixed: task numbers use it.
+    """Change name, description, lead, archived or estimate_unit. The key is fixed: task numbers use it.
     Unarchiving counts against the plan's active projects like creating one. Archiving
     and unarchiving are audited."""
     if "lead" in data and data["lead"] is not None:
         lead = data["lead"]
         if not lead.is_active or not ProjectMember.objects.filter(project=project, member=lead).exists():
             raise ValidationError({"lead_id": _("The lead must be a member of the project.")})
-    fields = [field for field in ("name", "description", "lead", "archived") if field in data]
+    fields = [field for field in ("name", "description", "lead", "archived", "estimate_unit") if field in data]
     with transaction.atomic():
         # The row as it is now, locked: a concurrent archive/unarchive cannot slip past the
         # plan's limit, and only the fields given are written back.

@@ -549,6 +549,91 @@ def _project_status(scope: Scope) -> ReportData:
     return ReportData(_("Project status"), PROJECT_STATUS_COLUMNS, len(status_table) * len(weeks), rows(), summary)
 
 
+# --- Time logged per person and project ------------------------------------------------
+
+TIME_LOGGED_COLUMNS = [
+    Column("person", "Person"),
+    Column("email", "Email"),
+    Column("project", "Project"),
+    Column("name", "Project name"),
+    Column("entries", "Entries", "int"),
+    Column("minutes", "Minutes", "int"),
+    Column("hours", "Hours", "float"),
+]
+
+
+def _hours(minutes: int | None) -> float:
+    return round((minutes or 0) / 60, 2)
+
+
+def _time_logged(scope: Scope) -> ReportData:
+    """Time entries whose day falls in [from, to) (days in the organisation's zone; a
+    date-time bound counts from its day), summed per person and project. `assignee`
+    narrows to one person (whose time it is)."""
+    from django.db.models import Sum
+
+    from tenant_apps.timetracking.models import TimeEntry
+
+    start, end = period_bounds(scope.params, scope.tz)
+    first_day = start.astimezone(scope.tz).date()
+    last_day = (end - timedelta(microseconds=1)).astimezone(scope.tz).date()
+    entries = TimeEntry.objects.filter(
+        date__gte=first_day, date__lte=last_day, task__project__in=scope.projects.values("pk")
+    )
+    if scope.params.get("project_id"):
+        entries = entries.filter(task__project_id=scope.params["project_id"])
+    if scope.params.get("assignee_id"):
+        entries = entries.filter(member_id=scope.params["assignee_id"])
+    per_row = list(
+        entries.values("member_id", "task__project_id")
+        .annotate(
+            person=_person("member__"),
+            email=F("member__email"),
+            key=F("task__project__key"),
+            name=F("task__project__name"),
+            entries=Count("pk"),
+            minutes=Sum("minutes"),
+        )
+        .order_by("person", "email", "key")
+        .values_list("person", "email", "key", "name", "entries", "minutes")
+    )
+    rows = [(*row, _hours(row[5])) for row in per_row]
+    totals = entries.aggregate(minutes=Sum("minutes"), entries=Count("pk"))
+    by_person = (
+        entries.values("member_id")
+        .annotate(person=_person("member__"), email=F("member__email"), minutes=Sum("minutes"))
+        .order_by("-minutes", "person")
+        .values_list("person", "email", "minutes")
+    )
+    by_project = (
+        entries.values("task__project_id")
+        .annotate(key=F("task__project__key"), name=F("task__project__name"), minutes=Sum("minutes"))
+        .order_by("-minutes", "key")
+        .values_list("key", "name", "minutes")
+    )
+    summary = Summary(
+        figures=[
+            ("hours", _("Hours logged"), _hours(totals["minutes"])),
+            ("entries", _("Time entries"), totals["entries"]),
+        ],
+        tables=[
+            Table(
+                "by_person",
+                _("Hours per person"),
+                [Column("person", "Person"), Column("email", "Email"), Column("hours", "Hours", "float")],
+                [(person, email, _hours(minutes)) for person, email, minutes in by_person],
+            ),
+            Table(
+                "by_project",
+                _("Hours per project"),
+                [Column("project", "Project"), Column("name", "Name"), Column("hours", "Hours", "float")],
+                [(key, name, _hours(minutes)) for key, name, minutes in by_project],
+            ),
+        ],
+    )
+    return ReportData(_("Time logged"), TIME_LOGGED_COLUMNS, len(rows), iter(rows), summary)
+
+
 KINDS: dict[str, ReportKind] = {
     kind.code: kind
     for kind in (
@@ -578,6 +663,17 @@ KINDS: dict[str, ReportKind] = {
             params=("from", "to", "project"),
             required=("from", "to"),
             build=_project_status,
+        ),
+        ReportKind(
+            code="time_logged",
+            title=gettext_lazy("Time logged"),
+            description=(
+                "Time logged per person and project on days in [from, to): entries, minutes, hours; "
+                "summary per person and per project. `assignee` narrows to one person's time."
+            ),
+            params=("from", "to", "project", "assignee"),
+            required=("from", "to"),
+            build=_time_logged,
         ),
     )
 }

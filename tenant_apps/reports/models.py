@@ -17,6 +17,7 @@ class Report(models.Model):
         COMPLETED_TASKS = "completed_tasks", _("Completed tasks")
         WORKLOAD = "workload", _("Workload")
         PROJECT_STATUS = "project_status", _("Project status")
+        TIME_LOGGED = "time_logged", _("Time logged")
 
     class Format(models.TextChoices):
         CSV = "csv", "CSV"

@@ -215,6 +215,11 @@ class TaskFilter(django_filters.FilterSet):
         message="Use label ids.",
         help_text="Label id; repeat for any of several.",
     )
+    parent = django_filters.CharFilter(
+        method="filter_parent",
+        max_length=30,
+        help_text="Sub-tasks of this task (its key, e.g. WEB-7), or `none` for top-level tasks.",
+    )
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     updated_after = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
@@ -251,6 +256,17 @@ class TaskFilter(django_filters.FilterSet):
             return queryset
         links = Task.labels.through.objects.filter(task_id=OuterRef("pk"), label_id__in=[int(item) for item in value])
         return queryset.filter(Exists(links))
+
+    def filter_parent(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        if value.lower() == "none":
+            return queryset.filter(parent__isnull=True)
+        key = TASK_KEY_RE.match(value)
+        if key is None:
+            raise ValidationError({"parent": _("Use a task key (WEB-7) or “none”.")})
+        return queryset.filter(parent__project__key=key.group(1).upper(), parent__number=int(key.group(2)))
 
     def filter_priority(self, queryset, name, value):
         return queryset.filter(priority__in=[PRIORITY_BY_NAME[item] for item in value]) if value else queryset

@@ -11,7 +11,7 @@ from tenant_apps.tasks.models import TaskStatus
 TITLE_MAX = 255
 DESCRIPTION_MAX = 100_000
 COMMENT_MAX = 20_000
-EDITABLE = ("title", "description", "status", "priority", "due_date", "assignees", "labels")
+EDITABLE = ("title", "description", "status", "priority", "due_date", "assignees", "labels", "parent", "estimate")
 
 
 class _Limited(forms.CharField):
@@ -42,6 +42,18 @@ class TaskForm(forms.Form):
     assignees = forms.TypedMultipleChoiceField(label=_("Assignees"), coerce=int, required=False)
     labels = forms.TypedMultipleChoiceField(label=_("Labels"), coerce=int, required=False)
     version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    # A task key (WEB-7) in any project the person sees; empty: a top-level task. The
+    # page resolves it (tenant_apps.tasks.permissions.task_reference_resolve).
+    parent = forms.RegexField(
+        label=_("Parent task"),
+        regex=r"^\s*[A-Za-z][A-Za-z0-9]{1,9}-[1-9][0-9]{0,9}\s*$",
+        required=False,
+        max_length=30,
+        error_messages={"invalid": _("Use a task key, e.g. WEB-7.")},
+    )
+    estimate = forms.DecimalField(label=_("Estimate"), required=False, min_value=0, max_digits=7, decimal_places=2)
+    # Confirms closing a task whose sub-tasks are open.
+    force = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, people=(), label_choices=(), editing=EDITABLE, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -72,9 +84,31 @@ class TaskForm(forms.Form):
                 value = [self.label_objects[pk] for pk in value or []]
             elif name == "description":
                 value = value or ""
+            elif name == "parent":
+                value = (value or "").strip().upper() or None
             data[name] = value
         return data
 
 
 class CommentForm(forms.Form):
     body = _Limited(label=_("Comment"), limit=COMMENT_MAX, strip=True)
+
+
+class SubtaskForm(forms.Form):
+    title = _Limited(label=_("Sub-task title"), limit=TITLE_MAX, strip=True)
+
+
+class TimeEntryForm(forms.Form):
+    """Log time: a duration as people type it (90, 90m, 1h 30m, 1.5h), a day, a note."""
+
+    duration = forms.CharField(label=_("Time spent"), max_length=20)
+    date = forms.DateField(label=_("Day"))
+    note = _Limited(label=_("Note"), limit=500, required=False, strip=True)
+
+    def clean_duration(self):
+        from tenant_apps.timetracking.selectors import duration_parse
+
+        minutes = duration_parse(self.cleaned_data["duration"])
+        if minutes is None or minutes < 1:
+            raise forms.ValidationError(_("Type a duration such as 45m, 1h 30m or 1.5h."), code="invalid")
+        return minutes

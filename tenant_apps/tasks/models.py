@@ -52,6 +52,12 @@ class Task(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Sub-tasks: a parent anywhere in the organisation (any project), any depth, never a
+    # cycle (task_update checks under a lock: docs/subtasks.md). Deleting a parent makes
+    # its children top-level tasks.
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    # In the project's unit (Project.estimate_unit: points or hours).
+    estimate = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
     # Where the card sits in its board column: a fractional rank (tenant_apps/tasks/ranks.py)
     # compared byte by byte (COLLATE "C", whatever the database's locale), so a reorder
     # writes this one column of one row.

@@ -33,7 +33,7 @@ from tenant_apps.savedviews.pages import view_apply
 from tenant_apps.savedviews.services import BUILTIN_COLUMNS
 from tenant_apps.tasks.attachments import SizeLimitUploadHandler
 from tenant_apps.tasks.filters import PRIORITY_BY_NAME, PRIORITY_NAMES, TaskFilter
-from tenant_apps.tasks.forms import CommentForm, TaskForm
+from tenant_apps.tasks.forms import CommentForm, SubtaskForm, TaskForm, TimeEntryForm
 from tenant_apps.tasks.live import live_scope_project, live_scope_task, live_token, live_version
 from tenant_apps.tasks.models import (
     Activity,
@@ -45,10 +45,11 @@ from tenant_apps.tasks.models import (
     TaskPriority,
     TaskStatus,
 )
-from tenant_apps.tasks.permissions import access_attachment, access_comment, access_task
-from tenant_apps.tasks.selectors import BOARD_COLUMN_SIZE, board_cards, board_counts
+from tenant_apps.tasks.permissions import access_attachment, access_comment, access_task, task_reference_resolve
+from tenant_apps.tasks.selectors import BOARD_COLUMN_SIZE, CLOSED_STATUSES, board_cards, board_counts
 from tenant_apps.tasks.selectors import task_page as task_rows
 from tenant_apps.tasks.services import (
+    OpenChildren,
     StaleVersion,
     attachment_add,
     attachment_remove,
@@ -61,6 +62,9 @@ from tenant_apps.tasks.services import (
     task_place,
     task_update,
 )
+from tenant_apps.timetracking.permissions import access_time_entry
+from tenant_apps.timetracking.selectors import minutes_display, time_entries_of, time_totals
+from tenant_apps.timetracking.services import time_entry_create, time_entry_delete, time_entry_update
 from tenant_apps.workspace.forms import errors_into
 from tenant_apps.workspace.views import member_required
 
@@ -151,6 +155,7 @@ def _card_labels() -> dict:
         "due_label": _("Due:"),
         "priority_heading": _("Priority"),
         "assignees_label": _("Assignees"),
+        "subtasks_label": _("Sub-tasks closed"),
     }
 
 
@@ -368,7 +373,7 @@ def _task_for_page(request, reference: str, code: str = "project.view") -> Task:
             project=key,
             number=number,
             code=code,
-            queryset=Task.objects.select_related("reporter").prefetch_related("assignees", "labels"),
+            queryset=Task.objects.select_related("reporter", "parent__project").prefetch_related("assignees", "labels"),
         )
     except Http404:
         redirect_row = (
@@ -402,8 +407,44 @@ def _timeline(task: Task) -> list[dict]:
     return items
 
 
+def _subtasks(member, task: Task) -> list[dict]:
+    """The direct sub-tasks `member` can see (any project), as list rows: one statement."""
+    from tenant_apps.workspace.selectors import tasks_visible_to
+
+    children = tasks_visible_to(member).filter(parent=task).order_by("project__key", "number")
+    rows, _total = task_rows(children, offset=0, limit=200, counted=False)
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    return [_dress(row, today) for row in rows]
+
+
+def _time_context(task: Task, codes, *, time_form: TimeEntryForm | None = None) -> dict:
+    totals = time_totals(task)
+    entries = list(time_entries_of(task)[:100])
+    for entry in entries:
+        entry.display = minutes_display(entry.minutes)
+    return {
+        "can_log": "time.log" in codes,
+        "time_spent": minutes_display(totals["spent"]),
+        "time_total": minutes_display(totals["total"]),
+        "time_rolled_up": totals["total"] != totals["spent"],
+        "time_entries": entries,
+        "time_form": time_form,
+        "estimate_unit_label": _("points") if task.project.estimate_unit == "points" else _("hours"),
+    }
+
+
 def task_context(
-    request, task: Task, *, form: TaskForm | None = None, conflict: dict | None = None, field_errors=None
+    request,
+    task: Task,
+    *,
+    form: TaskForm | None = None,
+    conflict: dict | None = None,
+    close_confirm: dict | None = None,
+    subtask_form: SubtaskForm | None = None,
+    time_form: TimeEntryForm | None = None,
+    field_errors=None,
 ) -> dict:
     member = member_for_request(request)
     project = task.project
@@ -413,7 +454,14 @@ def task_context(
     scope = live_scope_task(task.pk)
     assignee_ids = {person.pk for person in task.assignees.all()}
     label_ids = {label.pk for label in task.labels.all()}
+    subtasks = _subtasks(member, task)
     return {
+        **_time_context(task, codes, time_form=time_form),
+        "subtasks": subtasks,
+        "subtasks_closed": sum(1 for row in subtasks if row["status"] in CLOSED_STATUSES),
+        "subtask_form": subtask_form or SubtaskForm(),
+        "can_create": "task.create" in codes,
+        "close_confirm": close_confirm,
         "task": task,
         "project": project,
         "current_project": project,
@@ -500,7 +548,9 @@ def task_action(request, reference: str, action: str):
 
 def _task_redirect(request, task: Task):
     if request.htmx:
-        return _render_task(request, Task.objects.select_related("project", "reporter").get(pk=task.pk))
+        return _render_task(
+            request, Task.objects.select_related("project", "reporter", "parent__project").get(pk=task.pk)
+        )
     return redirect(_safe_next(request, reverse("task-page", args=[task.key])))
 
 
@@ -522,7 +572,21 @@ def _edit(request, reference: str):
     expected = form.cleaned_data.get("version")
     try:
         with errors_into(form):
-            updated = task_update(task=task, actor=member, data=form.service_data(), expected_version=expected)
+            data = form.service_data()
+            if data.get("parent"):
+                data["parent"] = task_reference_resolve(member=member, reference=data["parent"])
+            try:
+                updated = task_update(
+                    task=task,
+                    actor=member,
+                    data=data,
+                    expected_version=expected,
+                    force_close=form.cleaned_data.get("force") or False,
+                )
+            except OpenChildren as refusal:
+                # Asked first: the same change again, confirmed, or nothing.
+                confirm = {"message": refusal.message, "values": request.POST, "fields": editing}
+                return _render_task(request, task, status=409, close_confirm=confirm)
             return _task_redirect(request, updated)
     except StaleVersion:
         current = Task.objects.select_related("project", "reporter").get(pk=task.pk)
@@ -707,11 +771,76 @@ def _fields(request, reference: str):
     errors = task_fields_save(request, task)
     if errors:
         return _render_task(request, task, status=400, field_errors=errors)
+
+
+def _subtask(request, reference: str):
+    """Add a sub-task: a new task of the same project (task.create there) under this one."""
+    task = _task_for_page(request, reference, "task.create")
+    form = SubtaskForm(request.POST)
+    if form.is_valid():
+        with errors_into(form):
+            task_create(
+                project=task.project, actor=member_for_request(request), title=form.cleaned_data["title"], parent=task
+            )
+            return _task_redirect(request, task)
+    return _render_task(request, task, status=400, subtask_form=form)
+
+
+def _time_log(request, reference: str):
+    task = _task_for_page(request, reference, "time.log")
+    form = TimeEntryForm(request.POST)
+    if form.is_valid():
+        with errors_into(form):
+            time_entry_create(
+                task=task,
+                actor=member_for_request(request),
+                minutes=form.cleaned_data["duration"],
+                day=form.cleaned_data["date"],
+                note=form.cleaned_data["note"],
+            )
+            return _task_redirect(request, task)
+    return _render_task(request, task, status=400, time_form=form)
+
+
+def _time_entry(request, task: Task):
+    return access_time_entry(
+        member=member_for_request(request),
+        project=task.project,
+        number=task.number,
+        entry_id=_int(request.POST.get("entry")),
+        code="time.log",
+    )
+
+
+def _time_edit(request, reference: str):
+    task = _task_for_page(request, reference)
+    entry = _time_entry(request, task)
+    form = TimeEntryForm(request.POST)
+    if form.is_valid():
+        with errors_into(form):
+            time_entry_update(
+                entry=entry,
+                actor=member_for_request(request),
+                minutes=form.cleaned_data["duration"],
+                day=form.cleaned_data["date"],
+                note=form.cleaned_data["note"],
+            )
+            return _task_redirect(request, task)
+    return _render_task(request, task, status=400, time_form=form)
+
+
+def _time_delete(request, reference: str):
+    task = _task_for_page(request, reference)
+    time_entry_delete(entry=_time_entry(request, task), actor=member_for_request(request))
     return _task_redirect(request, task)
 
 
 _ACTIONS = {
     "fields": _fields,
+    "subtask": _subtask,
+    "time-log": _time_log,
+    "time-edit": _time_edit,
+    "time-delete": _time_delete,
     "edit": _edit,
     "preview": _preview,
     "comment": _comment,

@@ -6,6 +6,12 @@ invisible (the same answer), PermissionDenied when visible but `code` is not hel
 `project` is a Project already accessed (e.g. ProjectScopedApi's `self.project`; only
 `code` is checked then) or a project key (access_project first)."""
 
+import re
+
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+
 from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project
 from tenant_apps.projects.permissions import in_project_or_404
@@ -61,3 +67,24 @@ def access_label(*, member: Member | None, project: Project | str, label_id: int
         member=member, project=project, code=code, lookup=lambda found: Label.objects.filter(pk=label_id, project=found)
     )
     return label
+
+
+_REFERENCE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9]{1,9})-([1-9][0-9]{0,9})\s*$")
+
+
+def task_reference_resolve(*, member: Member | None, reference: str, field: str = "parent") -> Task:
+    """The task `KEY-n` in any project `member` can see, for pointing at it from another
+    task (a parent). A ValidationError naming `field` when there is no such task or it
+    is hidden from them (the same answer: a hidden task's key leaks nothing)."""
+    match = _REFERENCE.match(reference or "")
+    if match is not None:
+        try:
+            return access_task(
+                member=member,
+                project=match.group(1).upper(),
+                number=int(match.group(2)),
+                queryset=Task.objects.select_related("project"),
+            )
+        except Http404:
+            pass
+    raise ValidationError({field: _("No such task: %(key)s.") % {"key": (reference or "").strip()[:30]}})

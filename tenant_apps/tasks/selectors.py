@@ -1,12 +1,25 @@
 from typing import Any
 
-from django.db.models import Count, Expression, F, JSONField, QuerySet, Sum, Window
+from django.db.models import Count, Expression, F, IntegerField, JSONField, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 from rest_framework.fields import DateTimeField
 
 from shared_apps.tenants.models import Organization
 from tenant_apps.tasks.filters import PRIORITY_NAMES
-from tenant_apps.tasks.models import Attachment, Task
+from tenant_apps.tasks.models import Attachment, Task, TaskStatus
+
+# "Closed" = a task in one of these status categories; everything else is open. The one
+# place that says so (sub-task progress, closing a parent with open children, time
+# roll-ups' open counts): the workflow-state categories keep these two values.
+CLOSED_STATUSES = (TaskStatus.DONE, TaskStatus.CANCELLED)
+
+
+def closed_q(prefix: str = "") -> Q:
+    """Tasks that are closed (done or cancelled); `prefix` reaches them through a relation."""
+    return Q(**{f"{prefix}status__in": CLOSED_STATUSES})
+
+
+_CLOSED_SQL = ", ".join(f"'{status}'" for status in CLOSED_STATUSES)  # fixed values, no input
 
 # The columns a task's JSON shows, fetched as plain values: no model instances and no
 # serializer fields on the hot path (docs/benchmarks.md, "Task list").
@@ -30,6 +43,13 @@ _COLUMNS = (
     "assignee_list",
     "label_list",
     "custom_field_values",
+    "parent__number",
+    "parent__project__key",
+    "estimate",
+    "project__estimate_unit",
+    "subtask_progress",
+    "time_spent",
+    "time_total",
 )
 _datetime = DateTimeField()  # the same rendering as every serializer's date-times
 
@@ -67,6 +87,19 @@ _CUSTOM_FIELDS = """(SELECT COALESCE(jsonb_object_agg(x.field_id::text, x.value)
             to_jsonb(v.value_bool), to_jsonb(v.value_option_id), to_jsonb(v.value_member_id))))[1] END AS value
     FROM fields_customfieldvalue v JOIN fields_customfield f ON f.id = v.field_id
     WHERE v.task_id = {task}.id AND f.project_id = {task}.project_id GROUP BY v.field_id, f.kind) x)"""
+# Sub-task progress: the direct children, closed / all (docs/subtasks.md).
+_SUBTASKS = f"""(SELECT jsonb_build_object('closed', COUNT(*) FILTER (WHERE c.status IN ({_CLOSED_SQL})),
+    'total', COUNT(*)) FROM tasks_task c WHERE c.parent_id = {{task}}.id)"""  # noqa: S608 (constants only)
+# Minutes logged on the task itself, and on it and all its sub-tasks at any depth (UNION,
+# not UNION ALL: the walk ends even on a cycle, which task_update never lets exist).
+_TIME_SPENT = "(SELECT COALESCE(SUM(e.minutes), 0) FROM timetracking_timeentry e WHERE e.task_id = {task}.id)"
+_TIME_TOTAL = """(WITH RECURSIVE tree(id) AS (SELECT {task}.id UNION SELECT c.id FROM tasks_task c
+    JOIN tree ON c.parent_id = tree.id) SELECT COALESCE(SUM(e.minutes), 0) FROM tree
+    JOIN timetracking_timeentry e ON e.task_id = tree.id)"""
+
+
+class _PerTaskInt(_PerTaskJSON):
+    output_field = IntegerField()
 
 
 def _as_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -98,6 +131,12 @@ def _as_json(row: dict[str, Any]) -> dict[str, Any]:
         "version": row["version"],
         "rank": row["rank"],
         "custom_fields": row["custom_field_values"],
+        "parent": f"{row['parent__project__key']}-{row['parent__number']}" if row["parent__number"] else None,
+        "subtasks": row["subtask_progress"],
+        "estimate": float(row["estimate"]) if row["estimate"] is not None else None,
+        "estimate_unit": row["project__estimate_unit"],
+        "time_spent_minutes": row["time_spent"],
+        "time_total_minutes": row["time_total"],
     }
 
 
@@ -107,6 +146,9 @@ def _rows(tasks: QuerySet[Task], *extra: str) -> QuerySet:
         assignee_list=_PerTaskJSON(_ASSIGNEES),
         label_list=_PerTaskJSON(_LABELS),
         custom_field_values=_PerTaskJSON(_CUSTOM_FIELDS),
+        subtask_progress=_PerTaskJSON(_SUBTASKS),
+        time_spent=_PerTaskInt(_TIME_SPENT),
+        time_total=_PerTaskInt(_TIME_TOTAL),
     ).values(*_COLUMNS, *extra)
 
 

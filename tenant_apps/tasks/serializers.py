@@ -20,6 +20,11 @@ class TaskLabelOutputSerializer(serializers.Serializer):
     color = serializers.CharField()
 
 
+class TaskSubtaskProgressOutputSerializer(serializers.Serializer):
+    closed = serializers.IntegerField(help_text="Direct sub-tasks that are closed (done or cancelled).")
+    total = serializers.IntegerField(help_text="Direct sub-tasks.")
+
+
 class TaskListItemOutputSerializer(serializers.Serializer):
     """A task in a list. The API builds these dicts in tenant_apps/tasks/selectors.py (one
     SQL statement per page); this class documents them, and a test keeps the two equal."""
@@ -48,6 +53,12 @@ class TaskListItemOutputSerializer(serializers.Serializer):
         "YYYY-MM-DD date, true, an option id, a list of option ids for a multi select, a member id). "
         "Definitions: /api/v1/projects/{key}/fields/.",
     )
+    parent = serializers.CharField(allow_null=True, help_text="The parent task's key (any project), or null.")
+    subtasks = TaskSubtaskProgressOutputSerializer(help_text="Progress of the direct sub-tasks.")
+    estimate = serializers.FloatField(allow_null=True, help_text="In the project's `estimate_unit`.")
+    estimate_unit = serializers.ChoiceField(choices=["points", "hours"], help_text="The project's setting.")
+    time_spent_minutes = serializers.IntegerField(help_text="Time logged on this task.")
+    time_total_minutes = serializers.IntegerField(help_text="Time logged on it and all its sub-tasks, any depth.")
 
 
 class TaskPageOutputSerializer(serializers.Serializer):
@@ -91,6 +102,20 @@ class TaskWriteInputSerializer(serializers.Serializer):
         "tenant_apps/tasks/ranks.py). Needs task.change_status; changes no version.",
     )
     version = serializers.IntegerField(required=False, min_value=1, help_text="For optimistic concurrency.")
+    parent = serializers.RegexField(
+        r"^[A-Za-z][A-Za-z0-9]{1,9}-[1-9][0-9]{0,9}$",
+        required=False,
+        allow_null=True,
+        help_text="Make it a sub-task of this task (its key, e.g. WEB-7, in any project you can see); "
+        "null makes it a top-level task. A cycle is refused (400, code `cycle`).",
+    )
+    estimate = serializers.DecimalField(
+        max_digits=7, decimal_places=2, min_value=0, required=False, allow_null=True, coerce_to_string=False
+    )
+    force = serializers.BooleanField(
+        required=False,
+        help_text="Confirm closing a task whose sub-tasks are open (without it: 409, code `open_children`).",
+    )
 
     def validate_rank(self, value: str) -> str:
         if not rank_valid(value):

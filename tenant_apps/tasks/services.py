@@ -5,6 +5,7 @@ here, by task_create and task_update, whoever calls them; reaching the task (and
 action's own code) is the caller's door (tenant_apps/tasks/permissions.py)."""
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from shared_apps.audit.services import audit_record, audit_target
 from shared_apps.billing.limits import limit_check, limit_precheck
+from shared_apps.core.exceptions import ServiceRefusal
 from shared_apps.core.storage import files_delete_on_commit, storage
 from shared_apps.tenants.models import MANAGER_ROLES
 from tenant_apps.members.models import Member
@@ -27,9 +29,70 @@ from tenant_apps.tasks.cache import task_counts_invalidate
 from tenant_apps.tasks.live import live_bump
 from tenant_apps.tasks.models import Activity, Attachment, Comment, Label, Task, TaskNumberRedirect, TaskStatus
 from tenant_apps.tasks.ranks import rank_between, rank_valid
+from tenant_apps.tasks.selectors import CLOSED_STATUSES, closed_q
 
 # Fields whose changes are recorded one Activity row each.
-_TRACKED = ("title", "description", "status", "priority", "due_date")
+_TRACKED = ("title", "description", "status", "priority", "due_date", "estimate")
+# How many open sub-tasks a refusal to close names (the count is always exact).
+_OPEN_CHILDREN_LISTED = 20
+
+
+class OpenChildren(ServiceRefusal, ValidationError):
+    """Closing a task whose sub-tasks are still open: asked first (HTTP 409, code
+    `open_children`); the caller confirms with `force`. A ValidationError too, so a form
+    or a bulk change that does not offer the confirmation shows it as an error."""
+
+    status_code = 409
+    code = "open_children"
+
+    def __init__(self, *, count: int, keys: list[str]) -> None:
+        message = _("%(count)d sub-tasks are still open (%(keys)s). Confirm to close it anyway.") % {
+            "count": count,
+            "keys": ", ".join(keys),
+        }
+        ValidationError.__init__(self, message, code="open_children")
+        self.message = message
+        self.details = {"open_children": keys, "open_children_count": count}
+
+
+def _tree_lock() -> None:
+    """One lock per organisation for re-parenting (transaction-scoped): two concurrent
+    moves (A under B, B under A) run one after the other, so the second sees the first
+    and refuses the cycle. Creating a sub-task cannot make a cycle and takes no lock."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':tasks.tree'))")
+
+
+def _is_ancestor_or_self(*, task_id: int, of_id: int) -> bool:
+    """Whether `task_id` is `of_id` or one of its ancestors (a recursive walk upwards)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """WITH RECURSIVE up(id, parent_id) AS (
+                   SELECT id, parent_id FROM tasks_task WHERE id = %s
+                   UNION SELECT t.id, t.parent_id FROM tasks_task t JOIN up ON t.id = up.parent_id)
+               SELECT EXISTS (SELECT 1 FROM up WHERE id = %s)""",
+            [of_id, task_id],
+        )
+        return cursor.fetchone()[0]
+
+
+def _parent_check(task: Task, parent: Task | None) -> None:
+    """A parent may not be the task itself nor one of its sub-tasks (at any depth).
+    Call under _tree_lock()."""
+    if parent is None:
+        return
+    if parent.pk == task.pk or _is_ancestor_or_self(task_id=task.pk, of_id=parent.pk):
+        raise ValidationError(
+            {
+                "parent": _("%(key)s is this task or one of its sub-tasks: that would make a cycle.")
+                % {"key": parent.key}
+            },
+            code="cycle",
+        )
+
+
+def _key(task: Task | None) -> str | None:
+    return f"{task.project.key}-{task.number}" if task is not None else None
 
 
 class StaleVersion(Exception):
@@ -72,6 +135,8 @@ def _check_labels(project: Project, labels: list[Label]) -> None:
 
 
 def _json(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
     return value.isoformat() if isinstance(value, date) else value
 
 
@@ -87,9 +152,12 @@ def task_create(
     assignees: list[Member] | None = None,
     labels: list[Label] | None = None,
     rank: str | None = None,
+    parent: Task | None = None,
+    estimate=None,
 ) -> Task:
     """Create a task with the project's next number. Needs task.create, plus the field
-    codes (TASK_FIELD_PERMISSIONS) for a status other than todo and for assignees."""
+    codes (TASK_FIELD_PERMISSIONS) for a status other than todo and for assignees.
+    `parent` (a task the caller has checked the actor may see) makes it a sub-task."""
     assignees = assignees or []
     labels = labels or []
     fields = [name for name, given in (("status", status != TaskStatus.TODO), ("assignees", assignees)) if given]
@@ -111,10 +179,21 @@ def task_create(
             due_date=due_date,
             reporter=actor,
             completed_at=timezone.now() if status == TaskStatus.DONE else None,
+            parent=parent,
+            estimate=estimate,
         )
         task.assignees.set(assignees)
         task.labels.set(labels)
         Activity.objects.create(task=task, actor=actor, kind=Activity.Kind.CREATED)
+        if parent is not None:
+            Activity.objects.create(
+                task=parent,
+                actor=actor,
+                kind=Activity.Kind.CHANGED,
+                field="subtasks",
+                new_value={"added": f"{project.key}-{number}"},
+            )
+            live_bump(project_id=parent.project_id, task_id=parent.pk)
         notify.watchers_add(task=task, members=[actor])
         notify.assignment_record(
             task=task, actor=actor, added=[m.pk for m in assignees if m.pk != actor.pk], removed=[]
@@ -131,18 +210,39 @@ def _rank_last(project: Project) -> str:
     return rank_between(last or None, None)
 
 
-def task_update(*, task: Task, actor: Member, data: dict[str, Any], expected_version: int | None = None) -> Task:
-    """Apply `data` (any of the tracked fields, `assignees`, `labels`) to `task`.
+def task_update(
+    *,
+    task: Task,
+    actor: Member,
+    data: dict[str, Any],
+    expected_version: int | None = None,
+    force_close: bool = False,
+) -> Task:
+    """Apply `data` (any of the tracked fields, `assignees`, `labels`, `parent`) to `task`.
 
     With `expected_version`, the update happens only if the task is still at that
     version (else StaleVersion, nothing changed). `completed_at` is set on entering
     done and cleared on leaving it. PermissionDenied, before anything else, unless
-    `actor` holds the code of every field given (TASK_FIELD_PERMISSIONS)."""
+    `actor` holds the code of every field given (TASK_FIELD_PERMISSIONS).
+
+    `parent` (a Task the caller has checked the actor may see, or None) is refused when
+    it would make a cycle. Closing a task (done or cancelled) whose direct sub-tasks are
+    not all closed raises OpenChildren (nothing changed) unless `force_close`."""
     permission_require(member=actor, project=task.project, codes=task_field_codes(data))
     with transaction.atomic():
-        current = Task.objects.select_for_update().select_related("project").get(pk=task.pk)
+        if "parent" in data and data["parent"] is not None:
+            _tree_lock()  # before the row lock: every re-parenting takes them in this order
+        current = (
+            Task.objects.select_for_update(of=("self",)).select_related("project", "parent__project").get(pk=task.pk)
+        )
         if expected_version is not None and current.version != expected_version:
             raise StaleVersion(current.version)
+        if not force_close and data.get("status") in CLOSED_STATUSES and current.status not in CLOSED_STATUSES:
+            open_children = Task.objects.filter(parent=current).exclude(closed_q()).select_related("project")
+            count = open_children.count()
+            if count:
+                keys = [child.key for child in open_children.order_by("project__key", "number")[:_OPEN_CHILDREN_LISTED]]
+                raise OpenChildren(count=count, keys=keys)
         changes: list[tuple[str, Any, Any]] = []
         old_description = current.description
         for field in _TRACKED:
@@ -159,6 +259,10 @@ def task_update(*, task: Task, actor: Member, data: dict[str, Any], expected_ver
             if not rank_valid(data["rank"]):
                 raise ValidationError({"rank": _("Not a valid rank.")})
             current.rank = data["rank"]
+        if "parent" in data and (data["parent"].pk if data["parent"] else None) != current.parent_id:
+            _parent_check(current, data["parent"])
+            changes.append(("parent", _key(current.parent), _key(data["parent"])))
+            current.parent = data["parent"]
         for relation, check in (("assignees", _check_assignees), ("labels", _check_labels)):
             if relation in data:
                 check(current.project, data[relation])

@@ -4,7 +4,14 @@ import tenant_apps.projects.converters  # noqa: F401  (registers <project_key:..
 from tenant_apps.tasks.api.attachments import AttachmentDetailApi, AttachmentListApi
 from tenant_apps.tasks.api.comments import CommentDetailApi, CommentListApi
 from tenant_apps.tasks.api.labels import LabelDetailApi, LabelListApi
-from tenant_apps.tasks.api.tasks import AllTasksApi, TaskActivityApi, TaskDetailApi, TaskListApi, TaskMoveApi
+from tenant_apps.tasks.api.tasks import (
+    AllTasksApi,
+    TaskActivityApi,
+    TaskChildrenApi,
+    TaskDetailApi,
+    TaskListApi,
+    TaskMoveApi,
+)
 
 TASK = "projects/<project_key:key>/tasks/<int:number>"
 
@@ -13,6 +20,7 @@ urlpatterns = [
     path("projects/<project_key:key>/tasks/", TaskListApi.as_view(), name="api-project-tasks"),
     path(f"{TASK}/", TaskDetailApi.as_view(), name="api-task-detail"),
     path(f"{TASK}/activity/", TaskActivityApi.as_view(), name="api-task-activity"),
+    path(f"{TASK}/children/", TaskChildrenApi.as_view(), name="api-task-children"),
     path(f"{TASK}/comments/", CommentListApi.as_view(), name="api-task-comments"),
     path(
         f"{TASK}/comments/<int:comment_id>/",

@@ -20,7 +20,7 @@ from tenant_apps.projects.permissions import ProjectScopedApi, member_for_reques
 from tenant_apps.projects.selectors import projects_visible_to, sees_every_project
 from tenant_apps.tasks.filters import TaskFilter
 from tenant_apps.tasks.models import Activity, Label, Task, TaskNumberRedirect
-from tenant_apps.tasks.permissions import access_task
+from tenant_apps.tasks.permissions import access_task, task_reference_resolve
 from tenant_apps.tasks.selectors import task_detail, task_page
 from tenant_apps.tasks.serializers import (
     ActivityOutputSerializer,
@@ -48,6 +48,13 @@ _TASK_EXAMPLE = {
     "updated_at": "2026-11-26T10:00:00Z",
     "completed_at": None,
     "version": 3,
+    "rank": "i",
+    "parent": "WEB-40",
+    "subtasks": {"closed": 1, "total": 3},
+    "estimate": 3.0,
+    "estimate_unit": "points",
+    "time_spent_minutes": 90,
+    "time_total_minutes": 210,
 }
 
 FILTER_PARAMETERS = [
@@ -56,6 +63,7 @@ FILTER_PARAMETERS = [
     OpenApiParameter("priority", str, many=True, description="none, low, medium, high, urgent."),
     OpenApiParameter("assignee", str, many=True, description="Member id, `me` or `none`; repeat for any of several."),
     OpenApiParameter("label", int, many=True, description="Label id; repeat for any of several."),
+    OpenApiParameter("parent", str, description="Sub-tasks of this task (WEB-7), or `none`: top-level tasks."),
     OpenApiParameter("created_after", str),
     OpenApiParameter("created_before", str),
     OpenApiParameter("updated_after", str),
@@ -150,10 +158,14 @@ def _task_response(task: Task, *, status_code: int = status.HTTP_200_OK) -> Resp
     return _detail_response(found, status_code=status_code)
 
 
-def _resolve_relations(project, data: dict) -> dict:
-    """assignee_ids / label_ids -> objects, 400 for ids that do not exist here."""
+def _resolve_relations(project, data: dict, *, member: Member | None = None) -> dict:
+    """assignee_ids / label_ids / parent -> objects, 400 for ids that do not exist here
+    (a parent in a project `member` cannot see does not exist, for them)."""
     data = dict(data)
     data.pop("version", None)
+    data.pop("force", None)
+    if data.get("parent") is not None:
+        data["parent"] = task_reference_resolve(member=member, reference=data["parent"], field="parent")
     if "assignee_ids" in data:
         ids = set(data.pop("assignee_ids"))
         members = list(Member.objects.filter(pk__in=ids))
@@ -223,7 +235,7 @@ class TaskListApi(ProjectScopedApi):
         """Create a task; it gets the project's next number (KEY-n)."""
         serializer = TaskWriteInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = _resolve_relations(self.project, serializer.validated_data)
+        data = _resolve_relations(self.project, serializer.validated_data, member=self.member)
         task = task_create(project=self.project, actor=self.member, **data)
         return _task_response(task, status_code=201)
 
@@ -258,6 +270,10 @@ class TaskDetailApi(ProjectScopedApi):
         parameters=[OpenApiParameter("If-Match", str, location=OpenApiParameter.HEADER, required=False)],
         responses={
             200: TaskOutputSerializer,
+            409: OpenApiResponse(
+                description="Closing it while sub-tasks are open (code `open_children`, with their keys): "
+                "send `force: true` to confirm. Nothing was changed."
+            ),
             412: OpenApiResponse(description="The task changed since you read it; nothing was changed."),
         },
         examples=[OpenApiExample("Start work", request_only=True, value={"status": "in_progress", "version": 3})],
@@ -277,7 +293,11 @@ class TaskDetailApi(ProjectScopedApi):
             expected = (task.version if expected is None else expected) if _if_match_ok(request, task) else -1
         try:
             updated = task_update(
-                task=task, actor=self.member, data=_resolve_relations(self.project, data), expected_version=expected
+                task=task,
+                actor=self.member,
+                data=_resolve_relations(self.project, data, member=self.member),
+                expected_version=expected,
+                force_close=data.get("force", False),
             )
         except StaleVersion:
             return _precondition_failed(Task.objects.get(pk=task.pk))
@@ -327,6 +347,22 @@ class TaskActivityApi(ProjectScopedApi):
         task = access_task(member=self.member, project=self.project, number=number)
         activity = Activity.objects.filter(task=task).select_related("actor").order_by("-created_at", "-pk")
         return paginated_response(view=self, request=request, items=activity, serializer_class=ActivityOutputSerializer)
+
+
+class TaskChildrenApi(ProjectScopedApi):
+    required_permissions = {"GET": "project.view"}
+
+    @extend_schema(operation_id="task_children_list", responses=TaskPageOutputSerializer)
+    def get(self, request, key: str, number: int):
+        """The task's direct sub-tasks that you can see (any project), by project and
+        number; each item has its own `subtasks` progress for the next level."""
+        task = access_task(member=self.member, project=self.project, number=number)
+        unknown_refuse(request.query_params, {"page", "page_size"}, message=UNKNOWN_PARAMETER)
+        member = self.member
+        children = Task.objects.filter(parent=task)
+        if not sees_every_project(member):
+            children = children.filter(project__in=projects_visible_to(member))
+        return _task_list_response(request, children.order_by("project__key", "number"), searching=False)
 
 
 class AllTasksApi(APIView):

@@ -113,6 +113,7 @@ class _CardTexts:
         self.assignees = e(str(context.get("assignees_label", "")))
         self.overdue = e(str(context.get("overdue_label", "")))
         self.due = e(str(context.get("due_label", "")))
+        self.subtasks = e(str(context.get("subtasks_label", "")))
         self.texts: dict = {}
 
     def once(self, kind: str, value, render) -> str:
@@ -170,6 +171,14 @@ def _card_html(card: dict, texts: _CardTexts, can_move: bool) -> str:
                 f'<span class="field-chip" title="{e(name)}">'
                 f'<span class="visually-hidden">{e(name)}: </span>{e(text)}</span>'
             )
+    progress = card.get("subtasks") or {}
+    if progress.get("total"):
+        # Sub-task progress (closed of all direct sub-tasks): docs/subtasks.md.
+        parts.append(
+            f'<span class="subtasks" data-subtasks title="{texts.subtasks}">'
+            f'<span class="visually-hidden">{texts.subtasks} </span>'
+            f"☑ {int(progress['closed'])}/{int(progress['total'])}</span>"
+        )
     if card.get("due"):
         overdue = bool(card.get("overdue"))
         parts.append(
