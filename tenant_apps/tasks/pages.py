@@ -41,7 +41,7 @@ from tenant_apps.tasks.models import (
     TaskStatus,
 )
 from tenant_apps.tasks.permissions import access_attachment, access_comment, access_task
-from tenant_apps.tasks.selectors import BOARD_COLUMN_SIZE, board_cards, board_counts
+from tenant_apps.tasks.selectors import BOARD_COLUMN_SIZE, board_cards, board_counts, project_filter_choices
 from tenant_apps.tasks.selectors import task_page as task_rows
 from tenant_apps.tasks.services import (
     StaleVersion,
@@ -116,10 +116,11 @@ def _dress(card: dict, today: date, labels: tuple[dict, dict] | None = None) -> 
 
 
 def filter_options(project: Project | None) -> dict:
-    """What the filter bar offers: people, labels (one project's), priorities."""
+    """What the filter bar offers: people, labels (one project's, cached), priorities."""
+    people, labels = project_filter_choices(project) if project else ([], [])
     return {
-        "people": project_assignable_members(project) if project else [],
-        "labels": list(Label.objects.filter(project=project).order_by("name", "pk")) if project else [],
+        "people": people,
+        "labels": labels,
         "priorities": [(name, PRIORITY_LABELS[name]) for name in PRIORITY_BY_NAME],
     }
 
