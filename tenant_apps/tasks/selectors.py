@@ -187,14 +187,22 @@ _LABEL_FIELDS = [field.attname for field in Label._meta.concrete_fields]
 _CHOICES_TTL_SECONDS = 600
 
 
+def project_filter_choices_keys(project: Project) -> tuple[str, str]:
+    """The cache keys of `project`'s filter-bar people and labels: they change whenever
+    what they hold may have (versions read once a request: no round trip of their own)."""
+    return (
+        PERMISSIONS_CACHE.key("filter-people", ACCESS_CACHE.version(), project.pk),
+        f"filter-labels:{project.pk}:{live_version(live_scope_project(project.pk))}",
+    )
+
+
 def project_filter_choices(project: Project) -> tuple[list[Member], list[Label]]:
     """The people (project_assignable_members) and labels (by name) a filter bar offers
     for `project`, from the cache: both come in one round trip and no SQL while nothing
     changed. The people are keyed by the member and permission versions (every change to
     a member, a role or a project membership bumps one of them), the labels by the
     project's live version (label_save and label_delete bump it, as every task write)."""
-    people_key = PERMISSIONS_CACHE.key("filter-people", ACCESS_CACHE.version(), project.pk)
-    labels_key = f"filter-labels:{project.pk}:{live_version(live_scope_project(project.pk))}"
+    people_key, labels_key = project_filter_choices_keys(project)
     found = cache.get_many([people_key, labels_key])
     if people_key in found:
         people = [Member.from_db("default", _MEMBER_FIELDS, row) for row in found[people_key]]
