@@ -3,11 +3,13 @@ dialog. Each view parses the request, goes through the same doors (access_*), se
 and services as the API, and renders; htmx requests get the named fragment of the same
 template. Core writes are plain form POSTs that work without JavaScript."""
 
+import hashlib
 import json
 import re
 from datetime import date
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -15,6 +17,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
@@ -46,7 +49,14 @@ from tenant_apps.tasks.models import (
     TaskStatus,
 )
 from tenant_apps.tasks.permissions import access_attachment, access_comment, access_task, task_reference_resolve
-from tenant_apps.tasks.selectors import BOARD_COLUMN_SIZE, CLOSED_STATUSES, board_cards, board_counts
+from tenant_apps.tasks.selectors import (
+    BOARD_COLUMN_SIZE,
+    CLOSED_STATUSES,
+    board_cards,
+    board_counts,
+    project_filter_choices,
+    project_filter_choices_keys,
+)
 from tenant_apps.tasks.selectors import task_page as task_rows
 from tenant_apps.tasks.services import (
     OpenChildren,
@@ -135,12 +145,49 @@ def _dress(card: dict, today: date, labels: tuple[dict, dict] | None = None) -> 
 
 
 def filter_options(project: Project | None) -> dict:
-    """What the filter bar offers: people, labels (one project's), priorities."""
+    """What the filter bar offers: people, labels (one project's, cached), priorities."""
+    people, labels = project_filter_choices(project) if project else ([], [])
     return {
-        "people": project_assignable_members(project) if project else [],
-        "labels": list(Label.objects.filter(project=project).order_by("name", "pk")) if project else [],
+        "people": people,
+        "labels": labels,
         "priorities": [(name, PRIORITY_LABELS[name]) for name in PRIORITY_BY_NAME],
     }
+
+
+FILTER_BAR_TTL_SECONDS = 600
+
+
+def filter_bar_html(request, context: dict, *, action: str, htmx_target: str, params: tuple[str, ...]) -> str:
+    """The filter bar (tasks/filter_bar.html), rendered once per project, language and
+    filter values and then served from the cache: it is the same for everyone looking at
+    the same filters (no CSRF token: it is a GET form), and its key carries the versions
+    of the people and labels it lists (project_filter_choices_keys), so a change to either
+    renders it anew. With filter errors it is rendered every time."""
+    from django.template.loader import render_to_string
+    from django.utils.translation import get_language
+
+    project = context["project"]
+    key = None
+    if project is not None and not context["filter_errors"]:
+        values = [(name, value) for name in params for value in request.GET.getlist(name)]
+        # Custom fields (tenant_apps/fields): their definitions and the request's values.
+        custom = [(c["name"], c["field"].name, c["options"], c["person"], c["value"])
+                  for c in context.get("field_choices", ())]  # fmt: skip
+        custom += [(r["name"], r["field"].name, r["type"], r["min"], r["max"]) for r in context.get("field_ranges", ())]
+        identity = repr((project_filter_choices_keys(project), get_language(), action, htmx_target, values,
+                         bool(context["filtered"]), custom))  # fmt: skip
+        key = "filter-bar:" + hashlib.sha256(identity.encode()).hexdigest()
+        html = cache.get(key)
+        if html is not None:
+            return mark_safe(html)  # noqa: S308 - rendered (autoescaped) by the template below
+    if "people" not in context:
+        context.update(filter_options(project))
+    html = render_to_string(
+        "tasks/filter_bar.html", {**context, "action": action, "htmx_target": htmx_target}, request=request
+    )
+    if key is not None:
+        cache.set(key, str(html), FILTER_BAR_TTL_SECONDS)
+    return mark_safe(html)  # noqa: S308 - rendered (autoescaped) by the template
 
 
 def _card_labels() -> dict:
@@ -209,6 +256,7 @@ def _board_context(request, project: Project) -> dict:
         "live_version": live_version(scope),
         "nav": "projects",
         "view": "board",
+        "priorities": [(name, PRIORITY_LABELS[name]) for name in PRIORITY_BY_NAME],
         **_card_labels(),
         **options,
     }
@@ -222,6 +270,9 @@ def board(request, key: str):
     context = _board_context(request, project)
     if request.htmx and request.htmx.target == "board-columns":
         return render(request, "tasks/board.html#columns", context)
+    context["filter_bar"] = filter_bar_html(
+        request, context, action=reverse("board", args=[project.key]), htmx_target="board-columns", params=BOARD_FILTERS
+    )
     return render(request, "tasks/board.html", context)
 
 
@@ -857,6 +908,8 @@ _ACTIONS = {
 # --- The list --------------------------------------------------------------------------
 
 LIST_PAGE_SIZE = 50
+# What the list's filter bar shows (the rest of its filters are under "More filters").
+LIST_FILTER_BAR_PARAMS = BOARD_FILTERS
 SORTABLE = {
     "number": "number",
     "title": "title",
@@ -940,6 +993,9 @@ def task_list(request, key: str | None = None):
         context.update(live_token=live_token(scope=scope, user_id=request.user.pk), live_version=live_version(scope))
     if request.htmx and request.htmx.target == "task-table":
         return render(request, "tasks/task_list.html#table", context)
+    context["filter_bar"] = filter_bar_html(
+        request, context, action=context["list_url"], htmx_target="task-table", params=LIST_FILTER_BAR_PARAMS
+    )
     return render(request, "tasks/task_list.html", context)
 
 

@@ -1,12 +1,19 @@
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Count, Expression, F, IntegerField, JSONField, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 from rest_framework.fields import DateTimeField
 
 from shared_apps.tenants.models import Organization
+from shared_apps.tenants.permissions import ACCESS_CACHE
+from tenant_apps.members.models import Member
+from tenant_apps.projects.cache import PERMISSIONS_CACHE
+from tenant_apps.projects.models import Project
+from tenant_apps.projects.selectors import project_assignable_members
 from tenant_apps.tasks.filters import PRIORITY_NAMES
-from tenant_apps.tasks.models import Attachment, Task, TaskStatus
+from tenant_apps.tasks.live import live_scope_project, live_version
+from tenant_apps.tasks.models import Attachment, Label, Task, TaskStatus
 
 # "Closed" = a task in one of these status categories; everything else is open. The one
 # place that says so (sub-task progress, closing a parent with open children, time
@@ -230,3 +237,40 @@ def board_cards(
 def board_counts(tasks: QuerySet[Task]) -> dict[str, int]:
     """How many of `tasks` are in each status (one statement)."""
     return dict(tasks.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+
+
+_MEMBER_FIELDS = [field.attname for field in Member._meta.concrete_fields]
+_LABEL_FIELDS = [field.attname for field in Label._meta.concrete_fields]
+_CHOICES_TTL_SECONDS = 600
+
+
+def project_filter_choices_keys(project: Project) -> tuple[str, str]:
+    """The cache keys of `project`'s filter-bar people and labels: they change whenever
+    what they hold may have (versions read once a request: no round trip of their own)."""
+    return (
+        PERMISSIONS_CACHE.key("filter-people", ACCESS_CACHE.version(), project.pk),
+        f"filter-labels:{project.pk}:{live_version(live_scope_project(project.pk))}",
+    )
+
+
+def project_filter_choices(project: Project) -> tuple[list[Member], list[Label]]:
+    """The people (project_assignable_members) and labels (by name) a filter bar offers
+    for `project`, from the cache: both come in one round trip and no SQL while nothing
+    changed. The people are keyed by the member and permission versions (every change to
+    a member, a role or a project membership bumps one of them), the labels by the
+    project's live version (label_save and label_delete bump it, as every task write)."""
+    people_key, labels_key = project_filter_choices_keys(project)
+    found = cache.get_many([people_key, labels_key])
+    if people_key in found:
+        people = [Member.from_db("default", _MEMBER_FIELDS, row) for row in found[people_key]]
+    else:
+        people = project_assignable_members(project)
+        rows = [[getattr(person, name) for name in _MEMBER_FIELDS] for person in people]
+        cache.set(people_key, rows, _CHOICES_TTL_SECONDS)
+    if labels_key in found:
+        labels = [Label.from_db("default", _LABEL_FIELDS, row) for row in found[labels_key]]
+    else:
+        labels = list(Label.objects.filter(project=project).order_by("name", "pk"))
+        rows = [[getattr(label, name) for name in _LABEL_FIELDS] for label in labels]
+        cache.set(labels_key, rows, _CHOICES_TTL_SECONDS)
+    return people, labels

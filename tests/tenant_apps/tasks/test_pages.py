@@ -221,6 +221,43 @@ def test_board_column_loads_more_beyond_100(team):
 
 
 @pytest.mark.django_db
+def test_the_cached_filter_bar_follows_new_labels_and_project_members(team):
+    import re
+
+    from tenant_apps.projects.models import Role
+    from tenant_apps.projects.services import project_member_set
+    from tenant_apps.tasks.services import label_save
+
+    def assignees(page: str) -> str:
+        return re.search(r'<select id="filter-assignee" name="assignee">(.*?)</select>', page, re.S).group(1)
+
+    client = team.client("Developer")
+    client.get("/projects/WEB/")
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get("/projects/WEB/").text
+    # Cached: the board reads no people and no labels for its filter bar.
+    assert not [q for q in captured.captured_queries if '"tasks_label"' in q["sql"] or "DISTINCT" in q["sql"]]
+    assert "guest" not in assignees(page)
+    assert 'id="filter-label"' not in page  # no labels yet
+    with schema_context(team.organization.schema_name):
+        label_save(project=team.web, name="urgent-fix", color="#ff0000", actor=team.owner_member)
+        project_member_set(project=team.web, member=team.members["guest"], role=Role.objects.get(name="Viewer"))
+    for url in ("/projects/WEB/", "/projects/WEB/list/"):
+        page = client.get(url).text
+        assert "urgent-fix" in page, url
+        assert ">guest<" in assignees(page), url
+    # The filter values are part of what is cached: a chosen assignee shows as chosen.
+    chosen = client.get("/projects/WEB/", {"assignee": team.members["guest"].pk}).text
+    assert f'<option value="{team.members["guest"].pk}" selected>guest</option>' in assignees(chosen)
+    assert f'<option value="{team.members["guest"].pk}">guest</option>' in assignees(client.get("/projects/WEB/").text)
+    # Russian: the bar in the reader's language.
+    user = team.users["Developer"]
+    user.language = "ru"
+    user.save(update_fields=["language"])
+    assert "Исполнитель" in client.get("/projects/WEB/").text
+
+
+@pytest.mark.django_db
 def test_board_and_list_queries_stay_constant_as_tasks_grow(team):
     client = team.client("Developer")
     team.task("warm-up", assignees=[team.members["Developer"]])
@@ -229,6 +266,9 @@ def test_board_and_list_queries_stay_constant_as_tasks_grow(team):
     board, listing = _queries(client, "/projects/WEB/"), _queries(client, "/projects/WEB/list/")
     for index in range(8):
         team.task(f"more {index}", assignees=[team.members["Developer"], team.members["Reporter"]])
+    # Task writes bump the project's live version, which keys the filter bar's cached
+    # labels: the first page after them reads the labels again (one statement), then not.
+    assert _queries(client, "/projects/WEB/") <= board + 1
     assert _queries(client, "/projects/WEB/") == board
     assert _queries(client, "/projects/WEB/list/") == listing
     assert _queries(client, "/tasks/") == _queries(client, "/tasks/")
