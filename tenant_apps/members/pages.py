@@ -347,6 +347,15 @@ def _audit_form(request) -> AuditFilterForm:
     return AuditFilterForm(request.GET or None, people=people)
 
 
+def _changes(entry: AuditEntry) -> list[dict]:
+    """The entry's changed fields as (field, before, after), in a stable order."""
+    before, after = entry.before or {}, entry.after or {}
+    return [
+        {"field": name, "before": before.get(name), "after": after.get(name), "had": name in before}
+        for name in sorted(set(before) | set(after))
+    ]
+
+
 @member_required
 def audit_page(request):
     """The organisation's audit entries, newest first, filtered by who, action and date
@@ -363,12 +372,14 @@ def audit_page(request):
         status = 200
     paginator = Paginator(entries, AUDIT_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
+    rows = [{"entry": entry, "changes": _changes(entry)} for entry in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
     context = {
         "nav": "audit",
         "form": form,
         "page": page,
+        "rows": rows,
         "zone": zone,
         "query": query.urlencode(),
     }
