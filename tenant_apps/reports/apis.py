@@ -1,7 +1,7 @@
 from django.http import FileResponse
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound, PermissionDenied
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -196,12 +196,13 @@ class ReportKindListApi(APIView):
 
 
 def _schedule_output(schedule: ReportSchedule | None) -> dict:
-    data = {"weekday": None, "format": None, "last_run_on": None}
+    data = {"weekday": None, "format": None, "last_run_on": None, "recipients": []}
     if schedule is not None:
         data = {
             "weekday": WEEKDAY_NAMES[schedule.weekday],
             "format": schedule.format,
             "last_run_on": schedule.last_run_on,
+            "recipients": sorted(schedule.recipients.values_list("pk", flat=True)),
         }
     return ReportScheduleOutputSerializer(data).data
 
@@ -221,16 +222,27 @@ class ReportScheduleApi(APIView):
     @extend_schema(
         request=ReportScheduleInputSerializer,
         responses={200: ReportScheduleOutputSerializer, 403: OpenApiResponse(description="No report.create.")},
-        examples=[OpenApiExample("Mondays", request_only=True, value={"weekday": "monday", "format": "xlsx"})],
+        examples=[
+            OpenApiExample(
+                "Mondays", request_only=True, value={"weekday": "monday", "format": "xlsx", "recipients": [4]}
+            )
+        ],
     )
     def put(self, request):
-        """Set (or change) your weekly report (needs report.create in some project)."""
+        """Set (or change) your weekly report and who else gets it (needs report.create in
+        some project)."""
         member = _member(request)
         serializer = ReportScheduleInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        recipients = None
+        if "recipients" in data:
+            recipients = list(Member.objects.filter(pk__in=data["recipients"], is_active=True))
+            missing = set(data["recipients"]) - {person.pk for person in recipients}
+            if missing:
+                raise ValidationError({"recipients": [f"No such member: {', '.join(map(str, sorted(missing)))}."]})
         schedule = report_schedule_set(
-            actor=member, weekday=WEEKDAY_NAMES.index(data["weekday"]), format=data["format"]
+            actor=member, weekday=WEEKDAY_NAMES.index(data["weekday"]), format=data["format"], recipients=recipients
         )
         return Response(_schedule_output(schedule))
 

@@ -107,6 +107,9 @@ class ReportSchedule(models.Model):
     format = models.CharField(max_length=8, choices=Report.Format.choices, default=Report.Format.XLSX)
     # The organisation-local date of the last run: at most one report a day.
     last_run_on = models.DateField(null=True, blank=True)
+    # Also mailed to these members, each able to report on at least the projects the
+    # owner's report covers (checked when set and again when mailed: report_email).
+    recipients = models.ManyToManyField(Member, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

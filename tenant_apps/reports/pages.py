@@ -51,6 +51,16 @@ class ReportScheduleForm(forms.Form):
         required=False,
     )
     format = forms.ChoiceField(label=gettext_lazy("Format"), choices=Report.Format.choices, initial="xlsx")
+    recipients = forms.ModelMultipleChoiceField(
+        label=gettext_lazy("Also send it to"), queryset=Member.objects.none(), required=False
+    )
+
+    def __init__(self, *args, member: Member, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Offered: the other active members (report_schedule_set decides who qualifies).
+        self.fields["recipients"].queryset = (
+            Member.objects.filter(is_active=True).exclude(pk=member.pk).order_by("display_name", "email")
+        )
 
 
 def _params(form: ReportRequestForm) -> dict:
@@ -71,7 +81,14 @@ def _context(request, member: Member, *, form=None, schedule_form=None) -> dict:
         "form": form or ReportRequestForm(),
         "schedule_form": schedule_form
         or ReportScheduleForm(
-            initial={"weekday": schedule.weekday, "format": schedule.format} if schedule else {"format": "xlsx"}
+            member=member,
+            initial={
+                "weekday": schedule.weekday,
+                "format": schedule.format,
+                "recipients": [person.pk for person in schedule.recipients.all()],
+            }
+            if schedule
+            else {"format": "xlsx"},
         ),
         "schedule": schedule,
         "may_request": member_may_request_reports(member),
@@ -133,7 +150,7 @@ def report_delete_page(request, report_id: int):
 def report_schedule_page(request):
     """POST weekday (empty: none), format: set or stop your weekly report."""
     member = member_for_request(request)
-    form = ReportScheduleForm(request.POST)
+    form = ReportScheduleForm(request.POST, member=member)
     if form.is_valid():
         weekday = form.cleaned_data["weekday"]
         with errors_into(form):
@@ -141,7 +158,12 @@ def report_schedule_page(request):
                 report_schedule_delete(actor=member)
                 messages.success(request, _("No more weekly reports."))
             else:
-                report_schedule_set(actor=member, weekday=weekday, format=form.cleaned_data["format"])
+                report_schedule_set(
+                    actor=member,
+                    weekday=weekday,
+                    format=form.cleaned_data["format"],
+                    recipients=list(form.cleaned_data["recipients"]),
+                )
                 messages.success(
                     request,
                     _("You will get the weekly report every %(day)s.") % {"day": ReportSchedule.Weekday(weekday).label},

@@ -90,6 +90,13 @@ WEEKDAY_NAMES = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturd
 class ReportScheduleInputSerializer(serializers.Serializer):
     weekday = serializers.ChoiceField(choices=WEEKDAY_NAMES, help_text="The day the report is mailed.")
     format = serializers.ChoiceField(choices=Report.Format.choices, default=Report.Format.XLSX)
+    recipients = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        max_length=10,
+        help_text="Member ids also mailed the report (omitted: unchanged). Each must be able to request "
+        "reports on every project yours covers.",
+    )
 
     def validate(self, attrs):
         unknown_refuse(self.initial_data, self.fields, message=UNKNOWN_FIELD)
@@ -100,3 +107,4 @@ class ReportScheduleOutputSerializer(serializers.Serializer):
     weekday = serializers.ChoiceField(choices=WEEKDAY_NAMES, allow_null=True, help_text="null: no weekly report.")
     format = serializers.ChoiceField(choices=Report.Format.choices, allow_null=True)
     last_run_on = serializers.DateField(allow_null=True)
+    recipients = serializers.ListField(child=serializers.IntegerField(), help_text="Member ids also mailed the report.")

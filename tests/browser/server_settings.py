@@ -28,3 +28,39 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Webhooks to a receiver the test runs on loopback (test_settings_journeys.py): the SSRF
+# guard is lifted here only, as a developer would for a local receiver.
+NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = True
+
+# Reports written a row at a time, slowly enough for the Reports page's progress bar to be
+# seen moving (test_settings_journeys.py). Patched in the worker before its first task,
+# when Django is set up; the real writers run, only paced.
+REPORT_ROW_DELAY_SECONDS = 0.05
+
+
+def _reports_paced(**_kwargs) -> None:
+    import time
+
+    from tenant_apps.reports import writers
+
+    if getattr(writers, "_paced", False):
+        return
+
+    def paced(rows, on_progress):
+        for count, row in enumerate(rows, start=1):
+            time.sleep(REPORT_ROW_DELAY_SECONDS)
+            on_progress(count)
+            yield row
+
+    writers._throttled = paced
+    writers._paced = True
+
+
+def _connect_report_pacing() -> None:
+    from celery.signals import task_prerun
+
+    task_prerun.connect(_reports_paced, weak=False)
+
+
+_connect_report_pacing()

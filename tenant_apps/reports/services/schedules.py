@@ -19,7 +19,7 @@ from shared_apps.tenants.services import organization_url
 from tenant_apps.members.models import Member
 from tenant_apps.notifications.emails import language_for
 from tenant_apps.reports.models import Report, ReportSchedule
-from tenant_apps.reports.selectors import member_may_request_reports
+from tenant_apps.reports.selectors import member_may_request_reports, report_scope
 from tenant_apps.reports.services.requests import report_request
 from tenant_apps.reports.writers import CONTENT_TYPES
 
@@ -30,15 +30,58 @@ logger = logging.getLogger(__name__)
 SCHEDULE_LOCAL_HOUR = 7
 
 
-def report_schedule_set(*, actor: Member, weekday: int, format: str) -> ReportSchedule:
-    """Have the `actor` mailed a "completed last week" report every `weekday` (0 = Monday).
-    Needs report.create in some project (PermissionDenied otherwise)."""
+# At most this many extra recipients per schedule.
+MAX_RECIPIENTS = 10
+
+
+def recipients_eligible(*, owner: Member, recipients) -> list[Member]:
+    """The `recipients` who may receive `owner`'s weekly report: active members, not the
+    owner, who may report on every project the owner's report covers (so the file shows
+    them nothing they could not request themselves)."""
+    scope = set(report_scope(owner).values_list("pk", flat=True))
+    return [
+        person
+        for person in recipients
+        if person.is_active
+        and person.pk != owner.pk
+        and scope <= set(report_scope(person).values_list("pk", flat=True))
+    ]
+
+
+def report_schedule_set(
+    *, actor: Member, weekday: int, format: str, recipients: list[Member] | None = None
+) -> ReportSchedule:
+    """Have the `actor` mailed a "completed last week" report every `weekday` (0 = Monday),
+    and `recipients` with them (None: keep the current ones). Needs report.create in some
+    project (PermissionDenied otherwise); a recipient who could not request the same
+    report is refused (ValidationError on `recipients`)."""
     if not member_may_request_reports(actor):
         raise PermissionDenied(_("Your roles do not allow reports (report.create) in any project."))
+    if recipients is not None:
+        recipients = list({person.pk: person for person in recipients}.values())
+        if len(recipients) > MAX_RECIPIENTS:
+            raise ValidationError(
+                {"recipients": _("At most %(count)d recipients.") % {"count": MAX_RECIPIENTS}}, code="too_many"
+            )
+        eligible = {person.pk for person in recipients_eligible(owner=actor, recipients=recipients)}
+        refused = [person for person in recipients if person.pk not in eligible]
+        if refused:
+            raise ValidationError(
+                {
+                    "recipients": _(
+                        "%(people)s cannot receive it: a recipient must be another active member who may "
+                        "request reports on every project yours covers."
+                    )
+                    % {"people": ", ".join(str(person) for person in refused)}
+                },
+                code="recipient_refused",
+            )
     with transaction.atomic():
         schedule, _created = ReportSchedule.objects.update_or_create(
             member=actor, defaults={"weekday": weekday, "format": format}
         )
+        if recipients is not None:
+            schedule.recipients.set(recipients)
         pending_work_mark()  # the sweep works out when it is next due
     return schedule
 
@@ -98,8 +141,12 @@ def report_email(*, report_id: int) -> bool:
     if not claimed:
         return False
     report = Report.objects.select_related("requested_by").get(pk=report_id)
+    schedule = ReportSchedule.objects.filter(member=report.requested_by).first()
+    # The recipients as they are now: one who lost access since is left out.
+    others = recipients_eligible(owner=report.requested_by, recipients=schedule.recipients.all()) if schedule else []
     with translation.override(language_for(report.requested_by)):
         message, attach = _report_email_message(report)
+    message.to = [report.requested_by.email, *(person.email for person in others)]
     try:
         if attach:
             with storage().open(report.storage_key, "rb") as stored:

@@ -189,3 +189,31 @@ def test_reports_page_queries_stay_constant_as_reports_grow(world):
     with CaptureQueriesContext(connection) as second:
         client.get(URL + "?who=all")
     assert len(second) == len(first)
+
+
+@pytest.mark.django_db
+def test_weekly_schedule_recipients_must_see_what_the_report_covers(world):
+    # The owner's report covers WEB and OPS; dev may report on WEB only, so dev cannot
+    # receive it; the owner may receive dev's (WEB only).
+    owner, dev = world.members["owner"], world.members["dev"]
+    response = world.client("owner").post(
+        "/reports/schedule/", {"weekday": "0", "format": "csv", "recipients": [dev.pk]}
+    )
+    assert response.status_code == 400
+    assert "cannot receive it" in response.text
+    with world.schema():
+        assert not ReportSchedule.objects.exists()
+    response = world.client("dev").post(
+        "/reports/schedule/", {"weekday": "1", "format": "csv", "recipients": [owner.pk]}
+    )
+    assert response.status_code == 302
+    with world.schema():
+        schedule = ReportSchedule.objects.get(member=dev)
+        assert list(schedule.recipients.values_list("pk", flat=True)) == [owner.pk]
+    assert world.client("dev").get("/api/v1/reports/schedule/").json()["recipients"] == [owner.pk]
+    page = world.client("dev").get(URL).text
+    assert f'<option value="{owner.pk}" selected>' in page
+    # Sent again without recipients: none any more.
+    assert world.client("dev").post("/reports/schedule/", {"weekday": "1", "format": "csv"}).status_code == 302
+    with world.schema():
+        assert not ReportSchedule.objects.get(member=dev).recipients.exists()

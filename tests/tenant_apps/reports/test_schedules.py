@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.test import override_settings
 
 from shared_apps.tenants.models import OrgRole
@@ -24,12 +25,12 @@ MONDAY_MORNING = datetime(2026, 11, 9, 7, 0, tzinfo=UTC)
 @pytest.mark.django_db
 def test_set_read_and_remove_the_weekly_report(world):
     client = world.client("dev")
-    assert client.get(URL).json() == {"weekday": None, "format": None, "last_run_on": None}
+    assert client.get(URL).json() == {"weekday": None, "format": None, "last_run_on": None, "recipients": []}
 
     response = client.put(URL, {"weekday": "monday", "format": "csv"}, content_type=JSON)
 
     assert response.status_code == 200, response.content
-    assert response.json() == {"weekday": "monday", "format": "csv", "last_run_on": None}
+    assert response.json() == {"weekday": "monday", "format": "csv", "last_run_on": None, "recipients": []}
     assert client.put(URL, {"weekday": "friday"}, content_type=JSON).json()["weekday"] == "friday"
     with world.schema():
         assert ReportSchedule.objects.get(member=world.members["dev"]).weekday == 4
@@ -40,7 +41,14 @@ def test_set_read_and_remove_the_weekly_report(world):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"weekday": "someday"}, "weekday"), ({}, "weekday"), ({"weekday": "monday", "format": "pdf"}, "format")],
+    [
+        ({"weekday": "someday"}, "weekday"),
+        ({}, "weekday"),
+        ({"weekday": "monday", "format": "pdf"}, "format"),
+        ({"weekday": "monday", "recipients": [999999]}, "recipients"),
+        ({"weekday": "monday", "recipients": ["x"]}, "recipients"),
+        ({"weekday": "monday", "recipients": list(range(1, 12))}, "recipients"),
+    ],
 )
 def test_bad_schedules_are_refused_by_field(world, body, field):
     response = world.client("dev").put(URL, body, content_type=JSON)
@@ -167,3 +175,31 @@ def test_the_weekly_email_speaks_the_requesters_language(world):
     assert "2026-11-02" in message.subject
     assert "2026-11-08" in message.subject
     assert "Tasks completed" not in message.body
+
+
+@pytest.mark.django_db
+def test_recipients_get_the_report_while_they_may_see_its_projects(world):
+    from tenant_apps.projects.models import ProjectMember
+    from tenant_apps.reports.services.schedules import report_email
+
+    with world.schema():
+        dev, owner = world.members["dev"], world.members["owner"]
+        # dev's report covers WEB; the owner (everything) and nobody else qualifies.
+        with pytest.raises(ValidationError):
+            report_schedule_set(actor=dev, weekday=0, format="csv", recipients=[world.members["viewer"]])
+        report_schedule_set(actor=dev, weekday=0, format="csv", recipients=[owner])
+        report_schedules_run(time_zone="Europe/Berlin", now=MONDAY_MORNING)
+        report = Report.objects.get()
+        report_generate(report_id=report.pk)
+        assert report_email(report_id=report.pk) is True
+    (message,) = mail.outbox
+    assert message.to == ["dev@alpha.test", "owner@alpha.test"]
+    # A recipient added behind the service's back who may not see WEB is left out.
+    mail.outbox.clear()
+    with world.schema():
+        schedule = ReportSchedule.objects.get(member=world.members["dev"])
+        ProjectMember.objects.filter(member=world.members["viewer"]).delete()  # not even a Viewer
+        schedule.recipients.add(world.members["viewer"])
+        Report.objects.filter(pk=report.pk).update(email_when_done=True)
+        assert report_email(report_id=report.pk) is True
+    assert mail.outbox[0].to == ["dev@alpha.test", "owner@alpha.test"]
