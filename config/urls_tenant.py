@@ -11,6 +11,7 @@ from tenant_apps.members.views import invitation_page
 from tenant_apps.notifications import pages as inbox_pages
 from tenant_apps.notifications.views import unsubscribe_page
 from tenant_apps.projects import pages as project_pages
+from tenant_apps.reports import pages as report_pages
 from tenant_apps.tasks import pages as task_pages
 from tenant_apps.workspace import views as workspace
 
@@ -36,6 +37,8 @@ urlpatterns = [
     path("projects/<str:key>/delete/", project_pages.project_delete_page, name="project-delete"),
     path("tasks/", task_pages.task_list, name="task-list-all"),
     path("tasks/bulk/", task_pages.task_bulk, name="task-bulk"),
+    path("tasks/export/", report_pages.task_list_export, name="task-list-export"),
+    path("reports/<int:report_id>/", report_pages.report_page, name="report-page"),
     path("tasks/new/", task_pages.task_new, name="task-new"),
     path("live/", task_pages.live_check, name="live-check"),
     # Login, logout, password reset and email change on every organisation's domain

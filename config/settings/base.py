@@ -419,6 +419,8 @@ SPECTACULAR_SETTINGS = {
         "TaskStatusEnum": "tenant_apps.tasks.models.TaskStatus",
         "ReportStatusEnum": "tenant_apps.reports.models.Report.Status",
         "ReportKindEnum": "tenant_apps.reports.models.Report.Kind",
+        "ImportStatusEnum": "tenant_apps.imports.models.TaskImport.Status",
+        "ImportModeEnum": "tenant_apps.imports.models.TaskImport.Mode",
         "SubscriptionStatusEnum": "shared_apps.billing.models.Subscription.Status",
     },
 }

@@ -64,7 +64,7 @@ class ReportListApi(APIView):
         parameters=[
             OpenApiParameter("requested_by", str, description="Member id or `me` (owners and admins see everyone's)."),
             OpenApiParameter("status", str, description="queued, running, done, failed."),
-            OpenApiParameter("kind", str, description="completed_tasks, workload, project_status."),
+            OpenApiParameter("kind", str, description="completed_tasks, workload, project_status, task_list."),
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int),
         ],

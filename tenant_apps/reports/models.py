@@ -17,6 +17,7 @@ class Report(models.Model):
         COMPLETED_TASKS = "completed_tasks", _("Completed tasks")
         WORKLOAD = "workload", _("Workload")
         PROJECT_STATUS = "project_status", _("Project status")
+        TASK_LIST = "task_list", _("Task list")
 
     class Format(models.TextChoices):
         CSV = "csv", "CSV"
