@@ -113,7 +113,7 @@ def targets_for(project: Project) -> list[Target]:
     those of TESSERA_IMPORT_TARGET_PROVIDERS."""
     targets = list(BUILTIN_TARGETS)
     taken = {target.key for target in targets}
-    for path in getattr(settings, "TESSERA_IMPORT_TARGET_PROVIDERS", ()):
+    for path in settings.TESSERA_IMPORT_TARGET_PROVIDERS:
         for target in import_string(path)(project):
             if target.key not in taken and target.parse is not None and target.save is not None:
                 targets.append(target)
