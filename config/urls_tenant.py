@@ -16,6 +16,7 @@ from tenant_apps.notifications.views import unsubscribe_page
 from tenant_apps.organization import pages as organization_pages
 from tenant_apps.projects import pages as project_pages
 from tenant_apps.projects import settings_pages as project_settings_pages
+from tenant_apps.reports import export_pages
 from tenant_apps.reports import pages as report_pages
 from tenant_apps.savedviews import pages as view_pages
 from tenant_apps.tasks import pages as task_pages
@@ -58,6 +59,8 @@ urlpatterns = [
     path("settings/webhooks/<int:webhook_id>/delete/", webhook_pages.webhook_delete_page, name="webhook-delete"),
     path("tasks/", task_pages.task_list, name="task-list-all"),
     path("tasks/bulk/", task_pages.task_bulk, name="task-bulk"),
+    path("tasks/export/", export_pages.task_list_export, name="task-list-export"),
+    path("reports/<int:report_id>/", export_pages.report_page, name="report-page"),
     path("tasks/new/", task_pages.task_new, name="task-new"),
     path("live/", task_pages.live_check, name="live-check"),
     # Login, logout, password reset and email change on every organisation's domain

@@ -427,6 +427,8 @@ SPECTACULAR_SETTINGS = {
         "TaskStatusEnum": "tenant_apps.tasks.models.TaskStatus",
         "ReportStatusEnum": "tenant_apps.reports.models.Report.Status",
         "ReportKindEnum": "tenant_apps.reports.models.Report.Kind",
+        "ImportStatusEnum": "tenant_apps.imports.models.TaskImport.Status",
+        "ImportModeEnum": "tenant_apps.imports.models.TaskImport.Mode",
         "SubscriptionStatusEnum": "shared_apps.billing.models.Subscription.Status",
         "CustomFieldKindEnum": "tenant_apps.fields.models.FieldKind",
         "SavedViewLayoutEnum": "tenant_apps.savedviews.models.ViewLayout",
@@ -518,6 +520,9 @@ TESSERA_IMPORT_MAX_BYTES = env.int("TESSERA_IMPORT_MAX_BYTES", default=20 * 1024
 TESSERA_IMPORT_MAX_ROWS = env.int("TESSERA_IMPORT_MAX_ROWS", default=50_000)
 # Rows inserted per bulk_create (and per progress update).
 TESSERA_IMPORT_BATCH_SIZE = env.int("TESSERA_IMPORT_BATCH_SIZE", default=1000)
+# Dotted paths of callables `provider(project) -> [tenant_apps.imports.targets.Target]`:
+# fields other apps let a CSV column fill (custom fields), docs/imports.md.
+TESSERA_IMPORT_TARGET_PROVIDERS: list[str] = []
 # Weekly scheduled reports larger than this are mailed as a link, not an attachment.
 TESSERA_REPORT_EMAIL_MAX_BYTES = env.int("TESSERA_REPORT_EMAIL_MAX_BYTES", default=10 * 1024 * 1024)
 

@@ -11,7 +11,7 @@ and stores the parsed values of a batch with `save(pairs)`, `pairs` being
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from django.conf import settings
@@ -31,6 +31,8 @@ LABEL_MAX = 50
 # Several emails or labels in one cell: separated by commas, semicolons or new lines.
 _SPLIT = re.compile(r"[,;\n]+")
 _NOT_WORD = re.compile(r"[^\w]+", re.UNICODE)
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DOTTED_DATE = re.compile(r"[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4}")
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ def targets_for(project: Project) -> list[Target]:
     those of TESSERA_IMPORT_TARGET_PROVIDERS."""
     targets = list(BUILTIN_TARGETS)
     taken = {target.key for target in targets}
-    for path in getattr(settings, "TESSERA_IMPORT_TARGET_PROVIDERS", ()):
+    for path in settings.TESSERA_IMPORT_TARGET_PROVIDERS:
         for target in import_string(path)(project):
             if target.key not in taken and target.parse is not None and target.save is not None:
                 targets.append(target)
@@ -166,13 +168,17 @@ def priority_lookup() -> dict[str, int]:
 def date_parse(text: str) -> date:
     """2026-12-31 (ISO) or 31.12.2026 (the Russian habit); nothing ambiguous like
     12/11/2026."""
-    for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
-        try:
-            value = datetime.strptime(text, pattern).date()  # noqa: DTZ007 (a date, no zone)
-        except ValueError:
-            continue
-        if 1900 <= value.year < 2200:
-            return value
+    value = None
+    try:
+        if _ISO_DATE.fullmatch(text):
+            value = date.fromisoformat(text)
+        elif _DOTTED_DATE.fullmatch(text):
+            day, month, year = text.split(".")
+            value = date(int(year), int(month), int(day))
+    except ValueError:  # well-formed but impossible, e.g. 2026-13-01
+        value = None
+    if value is not None and 1900 <= value.year < 2200:
+        return value
     raise ValidationError(_("“%(value)s” is not a date: use 2026-12-31 or 31.12.2026.") % {"value": text[:40]})
 
 

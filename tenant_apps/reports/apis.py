@@ -64,7 +64,9 @@ class ReportListApi(APIView):
         parameters=[
             OpenApiParameter("requested_by", str, description="Member id or `me` (owners and admins see everyone's)."),
             OpenApiParameter("status", str, description="queued, running, done, failed."),
-            OpenApiParameter("kind", str, description="completed_tasks, workload, project_status, time_logged."),
+            OpenApiParameter(
+                "kind", str, description="completed_tasks, workload, project_status, time_logged, task_list."
+            ),
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int),
         ],

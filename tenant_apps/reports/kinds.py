@@ -216,7 +216,46 @@ def params_clean(kind: "ReportKind", raw: dict[str, Any], *, member: Member, tim
             where = _(" in %(key)s") % {"key": project.key} if project else ""
             raise ValidationError({"label": _("No such label%(where)s.") % {"where": where}})
         clean["label_id"] = label.pk
+
+    if "filters" in kind.params:
+        clean["filters"] = list_filters_clean(raw.get("filters") or "", member=member)
     return clean
+
+
+# Parameters of the list page that are not filters (its page number).
+_LIST_NOT_FILTERS = ("page",)
+
+
+def list_filters_clean(text: Any, *, member: Member) -> str:
+    """The task list's filters (its query string: `status=todo&assignee=me&search=login`)
+    validated as the list and the API validate them (TaskFilter), `me` resolved to the
+    member's id so the worker needs no request. Returns the canonical query string."""
+    from django.http import QueryDict
+
+    from tenant_apps.tasks.filters import TaskFilter
+
+    if not isinstance(text, str) or len(text) > 2000:
+        raise ValidationError({"filters": _("Give the list's filters as a query string (at most 2000 characters).")})
+    given = QueryDict(text.lstrip("?"))
+    params = QueryDict(mutable=True)
+    for name in sorted(given):
+        values = [value for value in given.getlist(name) if value != ""]
+        if name in _LIST_NOT_FILTERS or not values:
+            continue
+        if name not in TaskFilter.base_filters:
+            raise ValidationError({"filters": _("Unknown filter “%(name)s”.") % {"name": name[:40]}})
+        if name == "assignee":
+            values = [str(member.pk) if value == "me" else value for value in values]
+        params.setlist(name, values)
+    filterset = TaskFilter(params, queryset=Task.objects.none())
+    if not filterset.is_valid():
+        messages = [f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items()]
+        raise ValidationError({"filters": messages})
+    try:
+        filterset.qs  # noqa: B018 (ordering rules, e.g. relevance only with search, raise here)
+    except ValidationError as exc:
+        raise ValidationError({"filters": exc.messages}) from exc
+    return params.urlencode()
 
 
 # --- Shared query pieces ----------------------------------------------------------------
@@ -634,6 +673,94 @@ def _time_logged(scope: Scope) -> ReportData:
     return ReportData(_("Time logged"), TIME_LOGGED_COLUMNS, len(rows), iter(rows), summary)
 
 
+# --- The task list, its filters applied -------------------------------------------------
+
+TASK_LIST_COLUMNS = [
+    Column("task", "Task"),
+    Column("title", "Title"),
+    Column("project", "Project"),
+    Column("status", "Status"),
+    Column("priority", "Priority"),
+    Column("assignees", "Assignees"),
+    Column("labels", "Labels"),
+    Column("due_date", "Due date", "date"),
+    Column("created", "Created", "datetime"),
+    Column("updated", "Updated", "datetime"),
+    Column("completed", "Completed", "datetime"),
+]
+_STATUS_NAMES = dict(TaskStatus.choices)
+
+
+def task_list_queryset(scope: Scope) -> QuerySet[Task]:
+    """The tasks the list shows with these filters, in its order, within the scope."""
+    from django.http import QueryDict
+
+    from tenant_apps.tasks.filters import TaskFilter
+
+    tasks = _project_filter(Task.objects.all(), scope)
+    return TaskFilter(QueryDict(scope.params.get("filters", "")), queryset=tasks).qs
+
+
+def _task_list(scope: Scope) -> ReportData:
+    tasks = task_list_queryset(scope)
+    total = tasks.count()
+    by_status = dict(tasks.order_by().values_list("status").annotate(n=Count("pk")))
+    summary = Summary(
+        figures=[("tasks", _("Tasks"), total), ("filters", _("Filters"), scope.params.get("filters", ""))],
+        tables=[
+            Table(
+                "by_status",
+                _("Tasks per status"),
+                [Column("status", "Status"), Column("tasks", "Tasks", "int")],
+                [(str(label), by_status.get(value, 0)) for value, label in TaskStatus.choices],
+            )
+        ],
+    )
+    assignees = ArraySubquery(
+        Member.objects.filter(assigned_tasks=OuterRef("pk"))
+        .annotate(person=_person())
+        .order_by("person")
+        .values("person")
+    )
+    labels = ArraySubquery(Label.objects.filter(tasks=OuterRef("pk")).order_by("name").values("name"))
+    stream = (
+        tasks.annotate(assignee_names=assignees, label_names=labels)
+        .values_list(
+            "project__key",
+            "number",
+            "title",
+            "status",
+            "priority",
+            "assignee_names",
+            "label_names",
+            "due_date",
+            "created_at",
+            "updated_at",
+            "completed_at",
+        )
+        .iterator(chunk_size=CHUNK_SIZE)
+    )
+
+    def rows() -> Iterator[tuple]:
+        tz = scope.tz
+        for key, number, title, status, priority, names, label_names, due, created, updated, completed in stream:
+            yield (
+                f"{key}-{number}",
+                title,
+                key,
+                str(_STATUS_NAMES.get(status, status)),
+                str(_PRIORITY_NAMES.get(priority, priority)),
+                ", ".join(names),
+                ", ".join(label_names),
+                due,
+                _local(created, tz),
+                _local(updated, tz),
+                _local(completed, tz),
+            )
+
+    return ReportData(_("Task list"), TASK_LIST_COLUMNS, total, rows(), summary)
+
+
 KINDS: dict[str, ReportKind] = {
     kind.code: kind
     for kind in (
@@ -674,6 +801,18 @@ KINDS: dict[str, ReportKind] = {
             params=("from", "to", "project", "assignee"),
             required=("from", "to"),
             build=_time_logged,
+        ),
+        ReportKind(
+            code="task_list",
+            title=gettext_lazy("Task list"),
+            description=(
+                "The task list as the list page shows it: `filters` is its query string (status, priority, "
+                "assignee, label, search, the date ranges, ordering), `project` a project key; every matching "
+                "task with status, priority, assignees, labels, due date, created, updated, completed."
+            ),
+            params=("project", "filters"),
+            required=(),
+            build=_task_list,
         ),
     )
 }

@@ -18,6 +18,7 @@ class Report(models.Model):
         WORKLOAD = "workload", _("Workload")
         PROJECT_STATUS = "project_status", _("Project status")
         TIME_LOGGED = "time_logged", _("Time logged")
+        TASK_LIST = "task_list", _("Task list")
 
     class Format(models.TextChoices):
         CSV = "csv", "CSV"

@@ -14,6 +14,12 @@ class ReportCreateInputSerializer(serializers.Serializer):
     project = serializers.CharField(required=False, max_length=10, help_text="Project key, e.g. WEB.")
     assignee = serializers.CharField(required=False, max_length=12, help_text="Member id or `me`.")
     label = serializers.CharField(required=False, max_length=12, help_text="Label id.")
+    filters = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="task_list: the list's filters as a query string, e.g. `status=todo&assignee=me&search=login`.",
+    )
 
     def validate(self, attrs):
         unknown_refuse(self.initial_data, self.fields, message=UNKNOWN_FIELD)

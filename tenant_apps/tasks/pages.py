@@ -928,6 +928,7 @@ def task_list(request, key: str | None = None):
     from django.core.paginator import Paginator
     from django.utils import timezone
 
+    from tenant_apps.reports.selectors import member_may_request_reports
     from tenant_apps.workspace.selectors import tasks_visible_to
 
     member = member_for_request(request)
@@ -983,6 +984,8 @@ def task_list(request, key: str | None = None):
         "statuses": TaskStatus.choices,
         "can_bulk": bool(project) and bool({"task.change_status", "task.assign", "task.edit", "task.delete"} & codes),
         "codes": codes,
+        # The Export button (a task_list report of these filters: tenant_apps/reports/export_pages.py).
+        "can_export": member_may_request_reports(member),
         "nav": "projects" if project else "tasks",
         "view": "list",
         "list_url": reverse("task-list", args=[project.key]) if project else reverse("task-list-all"),

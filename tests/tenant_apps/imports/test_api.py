@@ -373,3 +373,40 @@ def test_an_archived_project_refuses_imports(team):
     response = team.upload("Project Manager", csv_bytes(GOOD))
     assert response.status_code == 400
     assert "archived" in str(response.json())
+
+
+SAVED: list[tuple[str, int]] = []
+
+
+def _points(text: str) -> int:
+    from django.core.exceptions import ValidationError
+
+    if not text.isdigit():
+        raise ValidationError("Points are a whole number.")
+    return int(text)
+
+
+def points_provider(project):
+    """A target another app could provide (custom fields do): parsed per cell, saved per
+    batch inside the import's transaction."""
+    from tenant_apps.imports.targets import Target
+
+    def save(pairs):
+        SAVED.extend((task.title, value) for task, value in pairs)
+
+    return [Target("points", "Points", ("points", "очки"), parse=_points, save=save)]
+
+
+def test_other_apps_provide_targets(team, settings):
+    settings.TESSERA_IMPORT_TARGET_PROVIDERS = ["tests.tenant_apps.imports.test_api.points_provider"]
+    SAVED.clear()
+    response = team.upload("Developer", csv_bytes([["Title", "Очки"], ["Small", "3"], ["Odd", "x"]]))
+    body = response.json()
+    assert body["mapping"] == {"0": "title", "1": "points"}
+    assert "points" in [target["key"] for target in body["targets"]]
+    assert body["preview"][1]["errors"] == {"Очки": ["Points are a whole number."]}
+    client = team.client("Developer")
+    start = client.post(f"/api/v1/projects/WEB/imports/{body['id']}/start/", {"mode": "valid_rows"}, content_type=JSON)
+    assert start.status_code == 202
+    assert team.run(body["id"]) == "done"
+    assert SAVED == [("Small", 3)]

@@ -1,9 +1,13 @@
+# The two report kinds of issue 15: time logged (time tracking) and the task list export.
+# Choices only: no database change.
+
 from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    # Choices only (issue 15, item 5: the time_logged kind): no SQL in any schema.
-    dependencies = [("reports", "0002_monthlyusage")]
+    dependencies = [
+        ("reports", "0003_reportschedule_recipients"),
+    ]
 
     operations = [
         migrations.AlterField(
@@ -15,6 +19,7 @@ class Migration(migrations.Migration):
                     ("workload", "Workload"),
                     ("project_status", "Project status"),
                     ("time_logged", "Time logged"),
+                    ("task_list", "Task list"),
                 ],
                 max_length=32,
             ),
