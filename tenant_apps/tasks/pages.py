@@ -506,7 +506,11 @@ def task_context(
     assignee_ids = {person.pk for person in task.assignees.all()}
     label_ids = {label.pk for label in task.labels.all()}
     subtasks = _subtasks(member, task)
+    parent = task.parent
     return {
+        # A parent in a project this person cannot see is neither shown nor editable here.
+        "parent_visible": parent is not None
+        and "project.view" in project_permissions(member=member, project=parent.project),
         **_time_context(task, codes, time_form=time_form),
         "subtasks": subtasks,
         "subtasks_closed": sum(1 for row in subtasks if row["status"] in CLOSED_STATUSES),
@@ -624,6 +628,8 @@ def _edit(request, reference: str):
     try:
         with errors_into(form):
             data = form.service_data()
+            if "parent" in data and data["parent"] == (task.parent.key if task.parent else None):
+                data.pop("parent")  # unchanged (the side form always sends it)
             if data.get("parent"):
                 data["parent"] = task_reference_resolve(member=member, reference=data["parent"])
             try:

@@ -269,6 +269,10 @@ def task_rows(context, tasks) -> str:
             f'<span class="label-chip" data-color="{once(label["color"])}">{once(label["name"])}</span>'
             for label in (task.get("labels") or () if "labels" not in hidden else ())
         )
+        progress = task.get("subtasks") or {}
+        if progress.get("total"):  # sub-task progress, as on the board's cards
+            closed, total = int(progress["closed"]), int(progress["total"])
+            chips += f' <span class="subtasks" data-subtasks>☑ {closed}/{total}</span>'
         out.append(
             f'<td class="key">{key}</td><td class="title"><a href="{url}" data-nav-link hx-get="{url}"'
             f' hx-target="#panel-host">{highlight(task["title"], search)}</a>{chips}</td>'

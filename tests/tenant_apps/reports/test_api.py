@@ -289,7 +289,7 @@ def test_managers_may_delete_anyones_report(world):
 def test_report_kinds_are_listed(world):
     body = world.client("viewer").get(f"{URL}kinds/").json()
     kinds = {item["code"]: item for item in body["results"]}
-    assert set(kinds) == {"completed_tasks", "workload", "project_status", "task_list"}
+    assert set(kinds) == {"completed_tasks", "workload", "project_status", "time_logged", "task_list"}
     assert kinds["task_list"]["params"] == ["project", "filters"]
     assert kinds["completed_tasks"]["required"] == ["from", "to"]
     assert kinds["workload"]["formats"] == ["csv", "xlsx", "json"]

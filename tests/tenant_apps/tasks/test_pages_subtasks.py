@@ -64,6 +64,7 @@ def test_add_subtasks_log_time_and_see_progress_and_roll_up(team):
     assert "spike" in child_page
     board = dev.get("/projects/WEB/").text
     assert "☑ 0/2" in board
+    assert "☑ 0/2" in dev.get("/projects/WEB/list/").text
     assert _in(team, lambda: list(Task.objects.filter(parent=parent).values_list("number", flat=True))) == [2, 3]
 
 
@@ -203,3 +204,26 @@ def test_task_page_and_board_queries_stay_constant_as_subtasks_and_time_grow(tea
     dev.get("/projects/WEB/")
     assert _queries(dev, f"/tasks/{parent.key}/") == page
     assert _queries(dev, "/projects/WEB/") == board
+
+
+@pytest.mark.django_db
+def test_a_parent_in_a_hidden_project_is_not_shown_and_saving_keeps_it(team):
+    from tenant_apps.projects.models import Role
+    from tenant_apps.projects.services import project_member_set
+
+    epic = team.task("Secret epic", project=team.ops)
+    child = _in(team, lambda: task_create(project=team.web, actor=team.owner_member, title="child", parent=epic))
+    guest = team.members["guest"]
+    _in(team, lambda: project_member_set(project=team.web, member=guest, role=Role.objects.get(name="Developer")))
+    client = team.client("guest")
+    page = client.get(f"/tasks/{child.key}/").text
+    assert "Secret epic" not in page
+    assert epic.key not in page
+    saved = client.post(
+        f"/tasks/{child.key}/edit/", {"fields": ["status", "priority"], "status": "in_progress", "priority": "high"}
+    )
+    assert saved.status_code == 302
+    assert _in(team, lambda: Task.objects.filter(pk=child.pk).values_list("parent_id", "status").get()) == (
+        epic.pk,
+        "in_progress",
+    )
