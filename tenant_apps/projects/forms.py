@@ -4,7 +4,7 @@ taken, plan limits) and their errors land next to the fields."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from tenant_apps.projects.models import Project
+from tenant_apps.projects.models import Project, TaskStatus
 
 
 class ProjectCreateForm(forms.Form):
@@ -30,3 +30,26 @@ class ProjectDeleteForm(forms.Form):
     def __init__(self, *args, project: Project, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.project = project
+
+
+# --- Workflow states (issue 15) ---------------------------------------------------------
+
+
+class WorkflowStateForm(forms.Form):
+    """Add a state, or change one (name, colour, category). The services validate the
+    rest (unique name in the project)."""
+
+    name = forms.CharField(label=_("Name"), max_length=40)
+    colour = forms.RegexField(label=_("Colour"), regex=r"^#[0-9a-fA-F]{6}$", required=False)
+    category = forms.ChoiceField(label=_("Category"), choices=TaskStatus.choices)
+
+
+class WorkflowStateDeleteForm(forms.Form):
+    """Delete a state: where its tasks go (a state of the same project)."""
+
+    move_to = forms.TypedChoiceField(label=_("Move its tasks to"), coerce=int, required=False, empty_value=None)
+
+    def __init__(self, *args, states=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["move_to"].choices = [("", "—"), *((state.pk, state.name) for state in states)]
+        self.state_objects = {state.pk: state for state in states}

@@ -5,15 +5,10 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from tenant_apps.members.models import Member
-from tenant_apps.projects.models import Project
 
-
-class TaskStatus(models.TextChoices):
-    TODO = "todo", _("To do")
-    IN_PROGRESS = "in_progress", _("In progress")
-    IN_REVIEW = "in_review", _("In review")
-    DONE = "done", _("Done")
-    CANCELLED = "cancelled", _("Cancelled")
+# TaskStatus is the category enum of workflow states (defined with WorkflowState);
+# imported from here by every caller that filters or reports on a task's status.
+from tenant_apps.projects.models import Project, TaskStatus, WorkflowState
 
 
 class TaskPriority(models.IntegerChoices):
@@ -43,6 +38,12 @@ class Task(models.Model):
     number = models.PositiveIntegerField()
     title = models.CharField(max_length=255)
     description = models.TextField(blank=True)
+    # The task's column in its project's workflow. RESTRICT: a state with tasks cannot be
+    # deleted on its own (state_delete moves them first), yet deleting the project takes
+    # both (PROTECT would refuse that too). The (state, rank) index serves the key.
+    state = models.ForeignKey(WorkflowState, on_delete=models.RESTRICT, related_name="tasks", db_index=False)
+    # The state's category, denormalised: filters, reports and notifications read it
+    # without a join. Written only together with `state` (tasks services).
     status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.TODO)
     priority = models.PositiveSmallIntegerField(choices=TaskPriority.choices, default=TaskPriority.NONE)
     reporter = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -87,8 +88,8 @@ class Task(models.Model):
             # table (migration 0005), it serves one person's tasks in one project too.
             models.Index(fields=["project", "updated_at", "id"], name="tasks_task_project_updated_id"),
             models.Index(fields=["completed_at"], name="tasks_task_completed_at"),
-            # A board column: one project's tasks of one status in rank order.
-            models.Index(fields=["project", "status", "rank"], name="tasks_task_board"),
+            # A board column: one state's tasks in rank order.
+            models.Index(fields=["state", "rank"], name="tasks_task_board_state"),
         ]
 
     def __str__(self) -> str:

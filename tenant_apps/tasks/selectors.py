@@ -16,6 +16,9 @@ _COLUMNS = (
     "title",
     "description",
     "status",
+    "state_id",
+    "state__name",
+    "state__colour",
     "priority",
     "due_date",
     "created_at",
@@ -76,6 +79,7 @@ def _as_json(row: dict[str, Any]) -> dict[str, Any]:
         "title": row["title"],
         "description": row["description"],
         "status": row["status"],
+        "state": {"id": row["state_id"], "name": row["state__name"], "colour": row["state__colour"]},
         "priority": PRIORITY_NAMES[row["priority"]],
         "reporter": reporter,
         "assignees": row["assignee_list"],
@@ -128,21 +132,22 @@ BOARD_COLUMN_SIZE = 100
 
 
 def board_cards(
-    tasks: QuerySet[Task], *, statuses: list[str], offset: int = 0, limit: int = BOARD_COLUMN_SIZE
-) -> dict[str, tuple[list[dict], bool]]:
-    """The board: for each of `statuses`, its cards in rank order from position `offset`
-    (at most `limit`), and whether more follow. One SQL statement whatever the number of
-    columns or cards: a row number per status, cut in the database."""
-    ranked = tasks.filter(status__in=statuses).annotate(
-        position=Window(RowNumber(), partition_by=[F("status")], order_by=[F("rank").asc(), F("number").asc()])
+    tasks: QuerySet[Task], *, states: list[int], offset: int = 0, limit: int = BOARD_COLUMN_SIZE
+) -> dict[int, tuple[list[dict], bool]]:
+    """The board: for each of `states` (workflow state ids), its cards in rank order
+    from position `offset` (at most `limit`), and whether more follow. One SQL statement
+    whatever the number of columns or cards: a row number per state, cut in the
+    database."""
+    ranked = tasks.filter(state_id__in=states).annotate(
+        position=Window(RowNumber(), partition_by=[F("state_id")], order_by=[F("rank").asc(), F("number").asc()])
     )
     rows = _rows(ranked, "position").filter(position__gt=offset, position__lte=offset + limit + 1)
-    columns: dict[str, list[dict]] = {status: [] for status in statuses}
-    for row in sorted(rows, key=lambda row: (row["status"], row["position"])):
-        columns[row["status"]].append(_as_json(row))
-    return {status: (cards[:limit], len(cards) > limit) for status, cards in columns.items()}
+    columns: dict[int, list[dict]] = {state: [] for state in states}
+    for row in sorted(rows, key=lambda row: (row["state_id"], row["position"])):
+        columns[row["state_id"]].append(_as_json(row))
+    return {state: (cards[:limit], len(cards) > limit) for state, cards in columns.items()}
 
 
-def board_counts(tasks: QuerySet[Task]) -> dict[str, int]:
-    """How many of `tasks` are in each status (one statement)."""
-    return dict(tasks.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+def board_counts(tasks: QuerySet[Task]) -> dict[int, int]:
+    """How many of `tasks` are in each workflow state, by state id (one statement)."""
+    return dict(tasks.order_by().values_list("state_id").annotate(n=Count("pk")).values_list("state_id", "n"))

@@ -19,7 +19,7 @@ from shared_apps.core.storage import files_delete_on_commit, storage
 from shared_apps.tenants.models import MANAGER_ROLES
 from tenant_apps.members.models import Member
 from tenant_apps.notifications import services as notify
-from tenant_apps.projects.models import Project, ProjectMember
+from tenant_apps.projects.models import Project, ProjectMember, WorkflowState
 from tenant_apps.projects.permissions import permission_require
 from tenant_apps.projects.registry import task_field_codes
 from tenant_apps.tasks import attachments
@@ -28,8 +28,8 @@ from tenant_apps.tasks.live import live_bump
 from tenant_apps.tasks.models import Activity, Attachment, Comment, Label, Task, TaskNumberRedirect, TaskStatus
 from tenant_apps.tasks.ranks import rank_between, rank_valid
 
-# Fields whose changes are recorded one Activity row each.
-_TRACKED = ("title", "description", "status", "priority", "due_date")
+# Fields whose changes are recorded one Activity row each (state and status: _state_apply).
+_TRACKED = ("title", "description", "priority", "due_date")
 
 
 class StaleVersion(Exception):
@@ -71,6 +71,59 @@ def _check_labels(project: Project, labels: list[Label]) -> None:
         raise ValidationError({"label_ids": message})
 
 
+def state_default(project: Project) -> WorkflowState:
+    """Where a new task starts: the project's first state in category to do, else its
+    first state in backlog, else its first state."""
+    states = list(WorkflowState.objects.filter(project=project).order_by("position", "pk"))
+    if not states:
+        raise ValidationError({"state": _("The project has no workflow states.")})
+    for category in (TaskStatus.TODO, TaskStatus.BACKLOG):
+        for state in states:
+            if state.category == category:
+                return state
+    return states[0]
+
+
+def state_for_category(project: Project, category: str) -> WorkflowState:
+    """The project's first state (in board order) of `category`: where a task goes when
+    a caller names only a status (the API's `status`, the list's bulk change, a move to
+    another project)."""
+    state = WorkflowState.objects.filter(project=project, category=category).order_by("position", "pk").first()
+    if state is None:
+        raise ValidationError(
+            {
+                "status": _("The project has no state in the category “%(category)s”.")
+                % {"category": TaskStatus(category).label if category in TaskStatus.values else category}
+            }
+        )
+    return state
+
+
+def _state_check(project: Project, state: WorkflowState) -> None:
+    if state.project_id != project.pk:
+        raise ValidationError({"state": _("Not a state of this project.")})
+
+
+def _state_apply(task: Task, state: WorkflowState, changes: list[tuple[str, Any, Any]]) -> None:
+    """Put `task` in `state`: the one place that writes state, status (the state's
+    category) and completed_at (set on entering the done category, cleared on leaving
+    it) together, recording the changes: ("state", old name, new name) and, when the
+    category changes, ("status", old, new) for the notifications (the activity records
+    the state row only: the category follows from it)."""
+    if state.pk == task.state_id:
+        return
+    old_state = WorkflowState.objects.filter(pk=task.state_id).values_list("name", flat=True).first()
+    changes.append(("state", old_state, state.name))
+    task.state = state
+    if state.category != task.status:
+        changes.append(("status", task.status, state.category))
+        task.status = state.category
+        if task.status == TaskStatus.DONE:
+            task.completed_at = task.completed_at or timezone.now()
+        else:
+            task.completed_at = None
+
+
 def _json(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
@@ -81,18 +134,25 @@ def task_create(
     actor: Member,
     title: str,
     description: str = "",
-    status: str = TaskStatus.TODO,
+    state: WorkflowState | None = None,
+    status: str | None = None,
     priority: int = 0,
     due_date: date | None = None,
     assignees: list[Member] | None = None,
     labels: list[Label] | None = None,
     rank: str | None = None,
 ) -> Task:
-    """Create a task with the project's next number. Needs task.create, plus the field
-    codes (TASK_FIELD_PERMISSIONS) for a status other than todo and for assignees."""
+    """Create a task with the project's next number, in `state` (or the project's first
+    state of category `status`, or else its default state: state_default). Needs
+    task.create, plus the field codes (TASK_FIELD_PERMISSIONS) for a state other than
+    the default and for assignees."""
     assignees = assignees or []
     labels = labels or []
-    fields = [name for name, given in (("status", status != TaskStatus.TODO), ("assignees", assignees)) if given]
+    default = state_default(project)
+    if state is None:
+        state = state_for_category(project, status) if status and status != default.category else default
+    _state_check(project, state)
+    fields = [name for name, given in (("state", state.pk != default.pk), ("assignees", assignees)) if given]
     permission_require(member=actor, project=project, codes={"task.create", *task_field_codes(fields)})
     if project.archived:
         raise ValidationError(_("The project is archived: unarchive it to add tasks."), code="archived")
@@ -106,11 +166,12 @@ def task_create(
             rank=rank if rank is not None and rank_valid(rank) else _rank_last(project),
             title=title,
             description=description,
-            status=status,
+            state=state,
+            status=state.category,
             priority=priority,
             due_date=due_date,
             reporter=actor,
-            completed_at=timezone.now() if status == TaskStatus.DONE else None,
+            completed_at=timezone.now() if state.category == TaskStatus.DONE else None,
         )
         task.assignees.set(assignees)
         task.labels.set(labels)
@@ -132,12 +193,15 @@ def _rank_last(project: Project) -> str:
 
 
 def task_update(*, task: Task, actor: Member, data: dict[str, Any], expected_version: int | None = None) -> Task:
-    """Apply `data` (any of the tracked fields, `assignees`, `labels`) to `task`.
+    """Apply `data` (any of the tracked fields, `state`, `status`, `assignees`, `labels`)
+    to `task`.
 
+    `state` is a WorkflowState of the task's project; `status` alone (a category) moves
+    the task to the project's first state of that category unless it is in that
+    category already. `completed_at` follows the category (_state_apply).
     With `expected_version`, the update happens only if the task is still at that
-    version (else StaleVersion, nothing changed). `completed_at` is set on entering
-    done and cleared on leaving it. PermissionDenied, before anything else, unless
-    `actor` holds the code of every field given (TASK_FIELD_PERMISSIONS)."""
+    version (else StaleVersion, nothing changed). PermissionDenied, before anything
+    else, unless `actor` holds the code of every field given (TASK_FIELD_PERMISSIONS)."""
     permission_require(member=actor, project=task.project, codes=task_field_codes(data))
     with transaction.atomic():
         current = Task.objects.select_for_update().select_related("project").get(pk=task.pk)
@@ -149,11 +213,12 @@ def task_update(*, task: Task, actor: Member, data: dict[str, Any], expected_ver
             if field in data and data[field] != getattr(current, field):
                 changes.append((field, _json(getattr(current, field)), _json(data[field])))
                 setattr(current, field, data[field])
-        if "status" in data:
-            if current.status == TaskStatus.DONE and current.completed_at is None:
-                current.completed_at = timezone.now()
-            elif current.status != TaskStatus.DONE:
-                current.completed_at = None
+        state = data.get("state")
+        if state is None and data.get("status") and data["status"] != current.status:
+            state = state_for_category(current.project, data["status"])
+        if state is not None:
+            _state_check(current.project, state)
+            _state_apply(current, state, changes)
         rank_changed = "rank" in data and data["rank"] != current.rank
         if rank_changed:
             if not rank_valid(data["rank"]):
@@ -175,6 +240,7 @@ def task_update(*, task: Task, actor: Member, data: dict[str, Any], expected_ver
                     task=current, actor=actor, kind=Activity.Kind.CHANGED, field=field, old_value=old, new_value=new
                 )
                 for field, old, new in changes
+                if field != "status"
             )
             _changes_notify(task=current, actor=actor, changes=changes, old_description=old_description)
             task_counts_invalidate()
@@ -191,17 +257,17 @@ def task_place(
     *,
     task: Task,
     actor: Member,
-    status: str | None = None,
+    state: WorkflowState | None = None,
     after: Task | None = None,
     before: Task | None = None,
     expected_version: int | None = None,
 ) -> Task:
-    """Put `task` on the board: in column `status` (default: its own), right below
+    """Put `task` on the board: in column `state` (default: its own), right below
     `after` or else right above `before` (neither: at the top). The rank is computed
     from the column as it is now, so a client's stale view of its neighbours still
     lands the card where it was dropped. Needs task.change_status (TASK_FIELD_PERMISSIONS)."""
-    column = status or task.status
-    others = Task.objects.filter(project_id=task.project_id, status=column).exclude(pk=task.pk)
+    column = state.pk if state is not None else task.state_id
+    others = Task.objects.filter(state_id=column).exclude(pk=task.pk)
     if after is not None and after.pk != task.pk:
         low = after.rank
         high = others.filter(rank__gt=low).order_by("rank").values_list("rank", flat=True).first()
@@ -211,8 +277,8 @@ def task_place(
     else:
         low, high = None, others.order_by("rank").values_list("rank", flat=True).first()
     data: dict[str, Any] = {"rank": rank_between(low or None, high or None)}
-    if status is not None:
-        data["status"] = status
+    if state is not None:
+        data["state"] = state
     return task_update(task=task, actor=actor, data=data, expected_version=expected_version)
 
 
@@ -376,13 +442,22 @@ def task_move(*, task: Task, target: Project, actor: Member) -> Task:
         if current.project_id == target.pk:  # a concurrent move got there first
             raise ValidationError({"project": _("The task is already in this project.")})
         old_project, old_number = current.project, current.number
+        # The same category in the target's workflow (its first state of it), else the
+        # target's default state.
+        state_changes: list[tuple[str, Any, Any]] = []
+        target_state = WorkflowState.objects.filter(project=target, category=current.status).order_by(
+            "position", "pk"
+        ).first() or state_default(target)
+        _state_apply(current, target_state, state_changes)
         TaskNumberRedirect.objects.filter(task=current, project=target).delete()
         TaskNumberRedirect.objects.create(project=old_project, number=old_number, task=current)
         current.project = target
         current.number = _next_number(target)
         current.rank = _rank_last(target)
         current.version += 1
-        current.save(update_fields=["project", "number", "rank", "version", "updated_at"])
+        current.save(
+            update_fields=["project", "number", "rank", "version", "state", "status", "completed_at", "updated_at"]
+        )
         labels_before = sorted(current.labels.values_list("pk", flat=True))
         current.labels.clear()
         assignees = list(current.assignees.all())
@@ -397,8 +472,8 @@ def task_move(*, task: Task, target: Project, actor: Member) -> Task:
         ]
         Activity.objects.bulk_create(
             Activity(task=current, actor=actor, kind=Activity.Kind.CHANGED, field=field, old_value=old, new_value=new)
-            for field, old, new in dropped
-            if old != new
+            for field, old, new in [*state_changes, *dropped]
+            if old != new and field != "status"
         )
         Activity.objects.create(
             task=current,
