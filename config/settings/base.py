@@ -418,6 +418,8 @@ SPECTACULAR_SETTINGS = {
         "ReportStatusEnum": "tenant_apps.reports.models.Report.Status",
         "ReportKindEnum": "tenant_apps.reports.models.Report.Kind",
         "SubscriptionStatusEnum": "shared_apps.billing.models.Subscription.Status",
+        # Relations (issue 15): the kinds as seen from either end.
+        "TaskRelationKindEnum": "tenant_apps.tasks.serializers.RELATION_KIND_CHOICES",
     },
 }
 

@@ -1,7 +1,7 @@
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Greatest, Least, Lower
 from django.utils.translation import gettext_lazy as _
 
 from tenant_apps.members.models import Member
@@ -100,6 +100,36 @@ class Task(models.Model):
         return f"{self.project.key}-{self.number}"
 
 
+class TaskRelation(models.Model):
+    """A link between two tasks of the organisation (issue 15): `source` blocks, duplicates
+    or relates to `target`. "Blocked by" and "duplicated by" are the same rows read from
+    the other end. A pair of tasks is linked at most once, whatever the kind or direction,
+    and never to itself (both in the database)."""
+
+    class Kind(models.TextChoices):
+        BLOCKS = "blocks", _("Blocks")
+        DUPLICATES = "duplicates", _("Duplicates")
+        RELATES_TO = "relates_to", _("Relates to")
+
+    source = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="relations_out")
+    target = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="relations_in")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    created_by = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(source=models.F("target")), name="tasks_relation_not_self"),
+            models.UniqueConstraint(
+                Least("source", "target"), Greatest("source", "target"), name="tasks_relation_pair_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["target", "kind"], name="tasks_relation_target_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} {self.kind} {self.target_id}"
+
+
 class TaskSearchWord(models.Model):
     """Every distinct word (lower case, letters and digits, 3+ characters) that occurs or
     occurred in a task title of this organisation: the dictionary that search matches
@@ -149,6 +179,8 @@ class Activity(models.Model):
         COMMENT_DELETED = "comment_deleted", _("Comment deleted")
         ATTACHMENT_ADDED = "attachment_added", _("Attachment added")
         ATTACHMENT_REMOVED = "attachment_removed", _("Attachment removed")
+        RELATION_ADDED = "relation_added", _("Relation added")
+        RELATION_REMOVED = "relation_removed", _("Relation removed")
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="activity")
     actor = models.ForeignKey(Member, null=True, on_delete=models.SET_NULL, related_name="+")

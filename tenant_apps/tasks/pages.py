@@ -9,6 +9,7 @@ from datetime import date
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
@@ -130,6 +131,7 @@ def _card_labels() -> dict:
         "due_label": _("Due:"),
         "priority_heading": _("Priority"),
         "assignees_label": _("Assignees"),
+        "blocked_label": _("Blocked by"),
     }
 
 
@@ -398,7 +400,17 @@ def _timeline(task: Task) -> list[dict]:
     return items
 
 
-def task_context(request, task: Task, *, form: TaskForm | None = None, conflict: dict | None = None) -> dict:
+def task_context(
+    request,
+    task: Task,
+    *,
+    form: TaskForm | None = None,
+    conflict: dict | None = None,
+    relation_errors: list[str] | None = None,
+) -> dict:
+    from tenant_apps.tasks.api.relations import visible_project_ids
+    from tenant_apps.tasks.relations import KINDS, relations_of
+
     member = member_for_request(request)
     project = task.project
     codes = project_permissions(member=member, project=project)
@@ -442,6 +454,10 @@ def task_context(request, task: Task, *, form: TaskForm | None = None, conflict:
         else [],
         "form": form,
         "conflict": conflict,
+        "relations": (relations := relations_of(task, visible_project_ids=visible_project_ids(member))),
+        "blockers": [item for item in relations if item["kind"] == "blocked_by" and item["open"]],
+        "relation_kinds": [(value, str(label)) for value, label in KINDS.items()],
+        "relation_errors": relation_errors or [],
         "comment_form": CommentForm(),
         "max_bytes": settings.TESSERA_ATTACHMENT_MAX_BYTES,
         "live_token": live_token(scope=scope, user_id=request.user.pk),
@@ -652,6 +668,46 @@ def _watch(request, reference: str):
     return _task_redirect(request, task)
 
 
+def _relation_add(request, reference: str):
+    """Relate this task to another (task.edit here; the other must be visible): kind and
+    the other task's key. A refusal shows above the form, with a 400, nothing stored."""
+    from rest_framework.exceptions import ValidationError as ApiValidationError
+
+    from tenant_apps.tasks.api.relations import related_task_find
+    from tenant_apps.tasks.relations import relation_add
+
+    task = _task_for_page(request, reference, "task.edit")
+    member = member_for_request(request)
+    try:
+        other = related_task_find(member=member, reference=request.POST.get("task", "")[:30])
+        relation_add(task=task, other=other, kind=request.POST.get("kind", ""), actor=member)
+    except ApiValidationError as exc:
+        return _render_task(request, task, status=400, relation_errors=[str(m) for m in exc.detail["task"]])
+    except ValidationError as exc:
+        return _render_task(request, task, status=400, relation_errors=exc.messages)
+    except PermissionDenied as exc:
+        return _render_task(request, task, status=403, relation_errors=[str(exc) or _("Your role may not do this.")])
+    return _task_redirect(request, task)
+
+
+def _relation_remove(request, reference: str):
+    from tenant_apps.tasks.models import TaskRelation
+    from tenant_apps.tasks.relations import relation_remove
+
+    task = _task_for_page(request, reference, "task.edit")
+    relation_id = _int(request.POST.get("relation") or 0)
+    relation = (
+        TaskRelation.objects.select_related("source", "target")
+        .filter(pk=relation_id)
+        .filter(Q(source=task) | Q(target=task))
+        .first()
+    )
+    if relation is None:
+        raise Http404
+    relation_remove(relation=relation, actor=member_for_request(request))
+    return _task_redirect(request, task)
+
+
 def _move(request, reference: str):
     """Move to another project: task.delete here (the door), task.create there."""
     task = _task_for_page(request, reference, "task.delete")
@@ -703,6 +759,8 @@ _ACTIONS = {
     "upload": _upload,
     "attachment-delete": _attachment_delete,
     "watch": _watch,
+    "relation-add": _relation_add,
+    "relation-remove": _relation_remove,
     "move": _move,
     "delete": _delete,
 }

@@ -32,6 +32,7 @@ _COLUMNS = (
     "reporter__email",
     "assignee_list",
     "label_list",
+    "blocker_list",
 )
 _datetime = DateTimeField()  # the same rendering as every serializer's date-times
 
@@ -61,6 +62,13 @@ _LABELS = """(SELECT COALESCE(jsonb_agg(jsonb_build_object('id', l.id, 'name', l
     FROM tasks_task_labels tl JOIN tasks_label l ON l.id = tl.label_id WHERE tl.task_id = {task}.id)"""
 
 
+# The open tasks blocking this one (issue 15 relations): keys, in number order. Served by
+# the relation table's (target, kind) index; most tasks have none.
+_BLOCKERS = """(SELECT COALESCE(jsonb_agg(bp.key || '-' || b.number ORDER BY bp.key, b.number), '[]')
+    FROM tasks_taskrelation r JOIN tasks_task b ON b.id = r.source_id JOIN projects_project bp ON bp.id = b.project_id
+    WHERE r.target_id = {task}.id AND r.kind = 'blocks' AND b.status NOT IN ('done', 'cancelled'))"""
+
+
 def _as_json(row: dict[str, Any]) -> dict[str, Any]:
     """One row of `_COLUMNS` in the shape of TaskOutputSerializer (without description_html)."""
     reporter = None
@@ -84,6 +92,7 @@ def _as_json(row: dict[str, Any]) -> dict[str, Any]:
         "reporter": reporter,
         "assignees": row["assignee_list"],
         "labels": row["label_list"],
+        "blocked_by": row["blocker_list"],
         "due_date": due.isoformat() if due is not None else None,
         "created_at": _datetime.to_representation(row["created_at"]),
         "updated_at": _datetime.to_representation(row["updated_at"]),
@@ -95,7 +104,10 @@ def _as_json(row: dict[str, Any]) -> dict[str, Any]:
 
 def _rows(tasks: QuerySet[Task], *extra: str) -> QuerySet:
     return tasks.annotate(
-        project_key=F("project__key"), assignee_list=_PerTaskJSON(_ASSIGNEES), label_list=_PerTaskJSON(_LABELS)
+        project_key=F("project__key"),
+        assignee_list=_PerTaskJSON(_ASSIGNEES),
+        label_list=_PerTaskJSON(_LABELS),
+        blocker_list=_PerTaskJSON(_BLOCKERS),
     ).values(*_COLUMNS, *extra)
 
 

@@ -7,6 +7,12 @@ from tenant_apps.tasks.filters import PRIORITY_BY_NAME
 from tenant_apps.tasks.models import TaskStatus
 from tenant_apps.tasks.ranks import rank_valid
 
+# The relation kinds as the API names them (either end); tenant_apps/tasks/relations.py
+# holds their labels and rules.
+RELATION_KIND_CHOICES = [
+    (value, value) for value in ("blocks", "blocked_by", "duplicates", "duplicated_by", "relates_to")
+]
+
 
 class TaskPersonOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
@@ -43,6 +49,10 @@ class TaskListItemOutputSerializer(serializers.Serializer):
     reporter = TaskPersonOutputSerializer(allow_null=True)
     assignees = TaskPersonOutputSerializer(many=True)
     labels = TaskLabelOutputSerializer(many=True)
+    blocked_by = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Keys of the open tasks (not done or cancelled) that block this one (`relations`).",
+    )
     due_date = serializers.DateField(allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -196,3 +206,34 @@ class WorkflowStateDeleteInputSerializer(serializers.Serializer):
     move_to = serializers.IntegerField(
         required=False, help_text="Id of the state that takes this state's tasks (required when it has tasks)."
     )
+
+
+class TaskRelationTaskOutputSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.ChoiceField(choices=TaskStatus.choices)
+    state = TaskStateOutputSerializer()
+
+
+class TaskRelationOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(
+        choices=RELATION_KIND_CHOICES,
+        help_text="As seen from the task of the URL.",
+    )
+    task = TaskRelationTaskOutputSerializer(help_text="The other task.")
+    open = serializers.BooleanField(help_text="The other task is not done or cancelled.")
+    created_at = serializers.DateTimeField()
+
+
+class TaskRelationInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=RELATION_KIND_CHOICES,
+        help_text="As seen from the task of the URL. `duplicates`: this task is the duplicate and is closed "
+        "(its project's first cancelled state); `duplicated_by`: the other one is.",
+    )
+    task = serializers.CharField(max_length=21, help_text="The other task's key, e.g. OPS-7 (any project you can see).")
+
+    def validate(self, attrs):
+        unknown_refuse(self.initial_data, self.fields, message=UNKNOWN_FIELD)
+        return attrs

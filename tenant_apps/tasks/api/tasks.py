@@ -43,6 +43,7 @@ _TASK_EXAMPLE = {
     "reporter": {"id": 1, "display_name": "Ada", "email": "ada@acme.example"},
     "assignees": [{"id": 3, "display_name": "Mia", "email": "mia@acme.example"}],
     "labels": [{"id": 2, "name": "bug", "color": "#d1242f"}],
+    "blocked_by": ["OPS-7"],
     "due_date": "2026-12-01",
     "created_at": "2026-11-26T09:00:00Z",
     "updated_at": "2026-11-26T10:00:00Z",

@@ -141,6 +141,10 @@ def board_card(context, card: dict) -> str:
             for label in card["labels"]
         )
         parts.append(f'<span class="labels">{chips}</span>')
+    if card.get("blocked_by"):  # open blockers (issue 15 relations)
+        parts.append(
+            f'<span class="blocked">{e(context.get("blocked_label", ""))} {e(", ".join(card["blocked_by"]))}</span>'
+        )
     if card.get("due"):
         overdue = card.get("overdue")
         label = context.get("overdue_label" if overdue else "due_label", "")
