@@ -172,7 +172,9 @@ class BenchOrganization:
     """Organisation `bench`: an owner, 49 members, 20 projects (everyone a Developer in
     each). `tasks_add` appends tasks to it, spread evenly over the projects."""
 
-    STATUSES = ["todo", "in_progress", "in_review", "done", "cancelled"]
+    # The default workflow states by position (To do, In progress, In review, Done,
+    # Cancelled) and their categories: a task's status is its state's category.
+    STATUSES = ["todo", "in_progress", "in_progress", "done", "cancelled"]
 
     def __init__(self, *, people: int = 50, projects: int = 20) -> None:
         from django_tenants.utils import schema_context
@@ -209,7 +211,7 @@ class BenchOrganization:
         from django_tenants.utils import schema_context
         from psycopg2.extras import execute_values
 
-        from tenant_apps.projects.models import Project
+        from tenant_apps.projects.models import Project, WorkflowState
         from tenant_apps.tasks.ranks import rank_for_number
 
         started = time.perf_counter()
@@ -218,29 +220,31 @@ class BenchOrganization:
         members = self.members
         with schema_context(self.organization.schema_name), connection.cursor() as cursor:
             for project in self.projects:
+                states = list(WorkflowState.objects.filter(project=project).order_by("position"))
                 first = Project.objects.get(pk=project.pk).task_sequence + 1
                 for start in range(first, first + per_project, 10_000):
                     rows = []
                     for number in range(start, min(start + 10_000, first + per_project)):
                         if done_share is None:
-                            status = rng.choice(self.STATUSES)
+                            state = states[rng.randrange(len(self.STATUSES))]
                         else:
-                            status = "done" if rng.random() < done_share else rng.choice(self.STATUSES[:3])
+                            state = states[3] if rng.random() < done_share else states[rng.randrange(3)]
+                        status = state.category
                         created = now - timedelta(seconds=rng.random() * 400 * 86400)
                         completed = None
                         if status == "done":
                             completed = min(now, created + timedelta(seconds=rng.random() * 30 * 86400))
                         rows.append(
-                            (project.pk, number, title(rng), text(rng, 12, 0.03), status, rng.randint(0, 4),
+                            (project.pk, number, title(rng), text(rng, 12, 0.03), state.pk, status, rng.randint(0, 4),
                              members[rng.randrange(len(members))].pk, 1, rank_for_number(number), created, completed)
                         )  # fmt: skip
                     ids = execute_values(
                         cursor,
-                        "INSERT INTO tasks_task (project_id, number, title, description, status, priority, "
+                        "INSERT INTO tasks_task (project_id, number, title, description, state_id, status, priority, "
                         "reporter_id, version, rank, created_at, completed_at, updated_at) "
                         "SELECT v.*, now() FROM (VALUES %s) AS v RETURNING id",
                         rows,
-                        template="(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::timestamptz, %s::timestamptz)",
+                        template="(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::timestamptz, %s::timestamptz)",
                         fetch=True,
                     )
                     links = [

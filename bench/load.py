@@ -43,7 +43,7 @@ from bench.common import bench_database_url, database_recreate, title
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTIONS = {"list": 30, "search": 15, "open": 25, "comment": 10, "status": 10, "assign": 10}
-STATUSES = ["todo", "in_progress", "in_review", "done"]
+STATUSES = ["todo", "in_progress", "done"]
 SEARCH_WORDS = ["login", "payment", "report", "search", "export", "mobile", "release", "поиск", "отчёт", "ошибку"]
 
 

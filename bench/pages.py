@@ -86,8 +86,8 @@ def main() -> None:
                 actor=bench.members[index % 5],
                 body=f"Comment **{index}** with a [link](https://example.com).",
             )
-        per_status = dict(
-            Task.objects.values_list("status").annotate(
+        per_status = dict(  # per board column: per workflow state
+            Task.objects.values_list("state_id").annotate(
                 n=__import__("django.db.models", fromlist=["Count"]).Count("pk")
             )
         )

@@ -36,7 +36,7 @@ urlpatterns = [
     path("projects/", project_pages.projects_page, name="projects"),
     path("projects/key-suggestion/", project_pages.project_key_suggestion, name="project-key-suggestion"),
     path("projects/<str:key>/", task_pages.board, name="board"),
-    path("projects/<str:key>/column/<slug:status>/", task_pages.board_column, name="board-column"),
+    path("projects/<str:key>/column/<int:state_id>/", task_pages.board_column, name="board-column"),
     path("projects/<str:key>/move/", task_pages.board_move, name="board-move"),
     path("projects/<str:key>/list/", task_pages.task_list, name="task-list"),
     path("projects/<str:key>/settings/fields/", field_pages.fields_settings, name="project-fields"),
@@ -57,6 +57,8 @@ urlpatterns = [
     path("settings/webhooks/<int:webhook_id>/", webhook_pages.webhook_page, name="webhook"),
     path("settings/webhooks/<int:webhook_id>/active/", webhook_pages.webhook_active, name="webhook-active"),
     path("settings/webhooks/<int:webhook_id>/delete/", webhook_pages.webhook_delete_page, name="webhook-delete"),
+    # Workflow states (issue 15)
+    path("projects/<str:key>/settings/states/", project_pages.project_states_page, name="project-states"),
     path("tasks/", task_pages.task_list, name="task-list-all"),
     path("tasks/bulk/", task_pages.task_bulk, name="task-bulk"),
     path("tasks/export/", export_pages.task_list_export, name="task-list-export"),

@@ -432,6 +432,8 @@ SPECTACULAR_SETTINGS = {
         "SubscriptionStatusEnum": "shared_apps.billing.models.Subscription.Status",
         "CustomFieldKindEnum": "tenant_apps.fields.models.FieldKind",
         "SavedViewLayoutEnum": "tenant_apps.savedviews.models.ViewLayout",
+        # Relations (issue 15): the kinds as seen from either end.
+        "TaskRelationKindEnum": "tenant_apps.tasks.serializers.RELATION_KIND_CHOICES",
     },
 }
 

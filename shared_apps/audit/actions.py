@@ -32,4 +32,8 @@ ACTIONS: dict[str, str] = {
     "api_token.created": "A personal API token was created (public log)",
     "api_token.revoked": "A personal API token was revoked (public log)",
     "user.deactivated": "Platform staff deactivated a user (public log)",
+    # Workflow states (issue 15)
+    "workflow_state.created": "A workflow state was added to a project",
+    "workflow_state.changed": "A workflow state was renamed, recoloured, moved or recategorised",
+    "workflow_state.deleted": "A workflow state was deleted (its tasks moved to another)",
 }

@@ -1,7 +1,7 @@
 import { csrfHeaders } from "./csrf.js";
 import { toast } from "./toast.js";
 
-// Drag a card to another column (its status) or to another place in a column (its rank).
+// Drag a card to another column (its workflow state) or to another place in a column (its rank).
 // The server decides: a refused move snaps the card back and says why. The status menu
 // on each card does the same without a mouse.
 function neighbours(card) {
@@ -97,7 +97,7 @@ export function initBoard(root) {
       const unchanged = card.parentElement === origin.parent && card.nextElementSibling === origin.next;
       if (unchanged) return;
       const { after, before } = neighbours(card);
-      const body = new URLSearchParams({ number: card.dataset.number, status: column.dataset.column, after, before });
+      const body = new URLSearchParams({ number: card.dataset.number, state: column.dataset.column, after, before });
       card.classList.add("saving");
       let response;
       try {

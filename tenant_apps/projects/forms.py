@@ -6,7 +6,7 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from tenant_apps.members.models import Member
-from tenant_apps.projects.models import Project, Role
+from tenant_apps.projects.models import Project, Role, TaskStatus
 
 
 class ProjectCreateForm(forms.Form):
@@ -75,3 +75,26 @@ class ProjectMemberRoleForm(forms.Form):
 class LabelForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=50)
     color = forms.CharField(label=_("Colour"), max_length=7, required=False, validators=[_COLOUR])
+
+
+# --- Workflow states (issue 15) ---------------------------------------------------------
+
+
+class WorkflowStateForm(forms.Form):
+    """Add a state, or change one (name, colour, category). The services validate the
+    rest (unique name in the project)."""
+
+    name = forms.CharField(label=_("Name"), max_length=40)
+    colour = forms.RegexField(label=_("Colour"), regex=r"^#[0-9a-fA-F]{6}$", required=False)
+    category = forms.ChoiceField(label=_("Category"), choices=TaskStatus.choices)
+
+
+class WorkflowStateDeleteForm(forms.Form):
+    """Delete a state: where its tasks go (a state of the same project)."""
+
+    move_to = forms.TypedChoiceField(label=_("Move its tasks to"), coerce=int, required=False, empty_value=None)
+
+    def __init__(self, *args, states=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["move_to"].choices = [("", "—"), *((state.pk, state.name) for state in states)]
+        self.state_objects = {state.pk: state for state in states}

@@ -3,13 +3,19 @@ delete after typing the key. Thin: selectors read, services write, the permissio
 service decides (the same answers as the API)."""
 
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shared_apps.core.exceptions import ServiceRefusal
 from tenant_apps.members.models import Member
-from tenant_apps.projects.forms import ProjectCreateForm, ProjectDeleteForm
+from tenant_apps.projects.forms import (
+    ProjectCreateForm,
+    ProjectDeleteForm,
+    WorkflowStateDeleteForm,
+    WorkflowStateForm,
+)
 from tenant_apps.projects.models import Project
 from tenant_apps.projects.permissions import access_project, may_create_projects, member_for_request
 from tenant_apps.projects.selectors import project_key_suggest, project_list_visible, projects_where_member_may
@@ -113,3 +119,110 @@ def project_delete_page(request, key: str):
         {"project": project, "form": form, "task_total": sum(counts.values()), "nav": "projects"},
         status=400 if request.method == "POST" else 200,
     )
+
+
+# --- Workflow states (issue 15): /projects/<KEY>/settings/states/ -----------------------
+
+
+def _states_context(project: Project, *, errors: dict | None = None, add_form=None) -> dict:
+    from django.db.models import Count
+
+    from tenant_apps.projects.models import WorkflowState
+
+    states = list(
+        WorkflowState.objects.filter(project=project).annotate(task_count=Count("tasks")).order_by("position", "pk")
+    )
+    errors = errors or {}
+    rows = [
+        {
+            "state": state,
+            "form": errors.get(("save", state.pk))
+            or WorkflowStateForm(initial={"name": state.name, "colour": state.colour, "category": state.category}),
+            "delete_form": errors.get(("delete", state.pk))
+            or WorkflowStateDeleteForm(states=[other for other in states if other.pk != state.pk]),
+            "first": index == 0,
+            "last": index == len(states) - 1,
+        }
+        for index, state in enumerate(states)
+    ]
+    return {
+        "project": project,
+        "current_project": project,
+        "rows": rows,
+        "add_form": add_form or WorkflowStateForm(initial={"category": TaskStatus.TODO, "colour": "#8c959f"}),
+        "categories": TaskStatus.choices,
+        "nav": "projects",
+        "view": "states",
+        "codes": frozenset({"project.manage"}),
+    }
+
+
+@member_required
+def project_states_page(request, key: str):
+    """The project's workflow states (project.manage): list; POST action=add, save
+    (rename, colour, category), up / down (reorder), delete (with the state that takes
+    its tasks). The same services as the API; their errors show next to the fields, with
+    a 400 and nothing changed."""
+    from tenant_apps.projects.models import WorkflowState
+    from tenant_apps.projects.services import state_create, state_delete, state_update
+
+    member = member_for_request(request)
+    project = access_project(member=member, key=key, code="project.manage", fresh=True)
+    if request.method != "POST":
+        return render(request, "projects/project_states.html", _states_context(project))
+    action = request.POST.get("action", "")
+    state = None
+    if action in ("save", "up", "down", "delete"):
+        state_id = request.POST.get("state", "")
+        state = (
+            WorkflowState.objects.select_related("project").filter(project=project, pk=int(state_id)).first()
+            if state_id.isdigit() and len(state_id) < 13
+            else None
+        )
+        if state is None:
+            raise Http404()
+    if action == "add":
+        form = WorkflowStateForm(request.POST)
+        if form.is_valid():
+            with errors_into(form):
+                created = state_create(project=project, actor=member, **_state_data(form))
+                messages.success(request, _("State “%(name)s” added.") % {"name": created.name})
+                return redirect("project-states", key=project.key)
+        return render(request, "projects/project_states.html", _states_context(project, add_form=form), status=400)
+    if action == "save":
+        form = WorkflowStateForm(request.POST)
+        if form.is_valid():
+            with errors_into(form):
+                state_update(state=state, data=_state_data(form), actor=member)
+                messages.success(request, _("State “%(name)s” saved.") % {"name": form.cleaned_data["name"]})
+                return redirect("project-states", key=project.key)
+        context = _states_context(project, errors={("save", state.pk): form})
+        return render(request, "projects/project_states.html", context, status=400)
+    if action in ("up", "down"):
+        position = max(0, state.position - 1) if action == "up" else state.position + 1
+        state_update(state=state, data={"position": position}, actor=member)
+        messages.success(request, _("State “%(name)s” moved.") % {"name": state.name})
+        return redirect("project-states", key=project.key)
+    if action == "delete":
+        others = list(WorkflowState.objects.filter(project=project).exclude(pk=state.pk).order_by("position", "pk"))
+        form = WorkflowStateDeleteForm(request.POST, states=others)
+        if form.is_valid():
+            with errors_into(form):
+                move_to = form.state_objects.get(form.cleaned_data["move_to"])
+                moved = state_delete(state=state, move_to=move_to, actor=member)
+                messages.success(
+                    request,
+                    _("State “%(name)s” deleted; %(count)d task(s) moved.") % {"name": state.name, "count": moved},
+                )
+                return redirect("project-states", key=project.key)
+        context = _states_context(project, errors={("delete", state.pk): form})
+        return render(request, "projects/project_states.html", context, status=400)
+    messages.error(request, _("Choose what to do."))
+    return render(request, "projects/project_states.html", _states_context(project), status=400)
+
+
+def _state_data(form: WorkflowStateForm) -> dict:
+    data = {"name": form.cleaned_data["name"], "category": form.cleaned_data["category"]}
+    if form.cleaned_data.get("colour"):
+        data["colour"] = form.cleaned_data["colour"]
+    return data

@@ -53,6 +53,7 @@ def unknown_codes(codes) -> list[str]:
 # so the API, the pages and every other caller get the same answer.
 TASK_FIELD_PERMISSIONS: dict[str, str] = {
     "status": "task.change_status",
+    "state": "task.change_status",
     "assignees": "task.assign",
     # The order of cards on the board is arranged with their status (drag and drop).
     "rank": "task.change_status",

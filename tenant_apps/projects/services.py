@@ -5,18 +5,29 @@ audit entry in the same transaction (shared_apps/audit)."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
+from django.db.models import Case, F, ProtectedError, Value, When
+from django.db.models.functions import Now
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from shared_apps.audit.services import audit_diff, audit_record, audit_target
 from shared_apps.billing.limits import limit_check
 from shared_apps.core.storage import files_delete_on_commit
 from tenant_apps.members.models import Member
-from tenant_apps.projects.models import Project, ProjectMember, Role
+from tenant_apps.projects.models import (
+    DEFAULT_STATES,
+    Project,
+    ProjectMember,
+    Role,
+    TaskStatus,
+    WorkflowState,
+)
 from tenant_apps.projects.permissions import may_create_projects, permissions_version_bump
 from tenant_apps.projects.registry import PROJECT_MANAGER, unknown_codes
 from tenant_apps.projects.selectors import projects_cache_invalidate
-from tenant_apps.tasks.models import Attachment, Task
+from tenant_apps.tasks.cache import task_counts_invalidate
+from tenant_apps.tasks.live import live_bump
+from tenant_apps.tasks.models import Activity, Attachment, Task
 
 
 def _validate_role_fields(*, name: str | None, permissions: list[str] | None, role: Role | None = None) -> None:
@@ -119,6 +130,11 @@ def project_create(*, key: str, name: str, actor: Member, description: str = "")
             project.full_clean()
             limit_check(None, "projects", adding=1)
             project.save()
+            with translation.override(None):  # stored in English, shown translated (state_label)
+                WorkflowState.objects.bulk_create(
+                    WorkflowState(project=project, name=str(name), category=category, colour=colour, position=position)
+                    for position, (name, category, colour) in enumerate(DEFAULT_STATES)
+                )
             ProjectMember.objects.create(project=project, member=actor, role=Role.objects.get(name=PROJECT_MANAGER))
     except IntegrityError as exc:  # a concurrent create took the key
         raise ValidationError({"key": _("A project with this key exists already.")}) from exc
@@ -224,3 +240,191 @@ def project_delete(*, project: Project, confirm_key: str, actor: Member | None =
         files_delete_on_commit(keys)
     permissions_version_bump()
     projects_cache_invalidate()
+
+
+# --- Workflow states (issue 15). Managing them needs project.manage (the doors:
+# tenant_apps/projects/apis.py StateListApi/StateDetailApi and the settings page).
+
+STATE_NAME_MAX = 40
+
+
+def _state_fields(state: WorkflowState) -> dict:
+    return {"name": state.name, "colour": state.colour, "category": state.category, "position": state.position}
+
+
+def _state_target(state: WorkflowState):
+    return audit_target(state, f"{state.project.key}: {state.name}")
+
+
+def _state_name_clean(project: Project, name: str, state: WorkflowState | None = None) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": _("A state needs a name.")})
+    if len(name) > STATE_NAME_MAX:
+        raise ValidationError({"name": _("At most %(limit)d characters.") % {"limit": STATE_NAME_MAX}})
+    clash = WorkflowState.objects.filter(project=project, name__iexact=name)
+    if state is not None:
+        clash = clash.exclude(pk=state.pk)
+    if clash.exists():
+        raise ValidationError({"name": _("A state named “%(name)s” exists in this project.") % {"name": name}})
+    return name
+
+
+def _category_clean(category: str) -> str:
+    if category not in TaskStatus.values:
+        raise ValidationError({"category": _("Unknown category.")})
+    return category
+
+
+def _positions_renumber(project: Project, ordered: list[WorkflowState]) -> None:
+    for position, state in enumerate(ordered):
+        if state.position != position:
+            state.position = position
+            WorkflowState.objects.filter(pk=state.pk).update(position=position)
+
+
+def _project_states_locked(project: Project) -> list[WorkflowState]:
+    """The project's states in order, the project row locked: concurrent state writes of
+    one project take turns (positions stay 0..n-1, the last state cannot go twice)."""
+    Project.objects.select_for_update().filter(pk=project.pk).values_list("pk", flat=True).first()
+    return list(WorkflowState.objects.filter(project=project).order_by("position", "pk"))
+
+
+def state_create(
+    *,
+    project: Project,
+    name: str,
+    category: str,
+    colour: str | None = None,
+    position: int | None = None,
+    actor: Member | None = None,
+) -> WorkflowState:
+    """Add a state to `project`'s workflow, at `position` (0-based; default: last).
+    Names are unique per project, case-insensitively. Audited (workflow_state.created)."""
+    name = _state_name_clean(project, name)
+    category = _category_clean(category)
+    try:
+        with transaction.atomic():
+            states = _project_states_locked(project)
+            state = WorkflowState(project=project, name=name, category=category, colour=(colour or "#8c959f").lower())
+            state.position = len(states)
+            state.save()
+            where = len(states) if position is None else max(0, min(position, len(states)))
+            _positions_renumber(project, [*states[:where], state, *states[where:]])
+            audit_record(
+                action="workflow_state.created", actor=actor, target=_state_target(state), after=_state_fields(state)
+            )
+            live_bump(project_id=project.pk)
+    except IntegrityError as exc:  # a concurrent create took the name
+        raise ValidationError({"name": _("A state named “%(name)s” exists in this project.") % {"name": name}}) from exc
+    return state
+
+
+def state_update(*, state: WorkflowState, data: dict, actor: Member | None = None) -> WorkflowState:
+    """Rename, recolour, move (`position`, 0-based) or recategorise a state. A new
+    category is carried to its tasks in the same transaction: their status follows, and
+    completed_at is set (entering done) or cleared (leaving it); every such task gets a
+    new version. Audited (workflow_state.changed)."""
+    project = state.project
+    if "name" in data:
+        data = {**data, "name": _state_name_clean(project, data["name"], state)}
+    if "category" in data:
+        _category_clean(data["category"])
+    try:
+        with transaction.atomic():
+            states = _project_states_locked(project)
+            current = next((item for item in states if item.pk == state.pk), None)
+            if current is None:
+                raise WorkflowState.DoesNotExist()
+            previous = _state_fields(current)
+            for field in ("name", "colour", "category"):
+                if field in data and data[field] is not None:
+                    setattr(current, field, data[field].lower() if field == "colour" else data[field])
+            current.save(update_fields=["name", "colour", "category"])
+            if "position" in data and data["position"] is not None:
+                others = [item for item in states if item.pk != current.pk]
+                where = max(0, min(int(data["position"]), len(others)))
+                _positions_renumber(project, [*others[:where], current, *others[where:]])
+            if current.category != previous["category"]:
+                _state_tasks_recategorise(current)
+            before, after = audit_diff(previous, _state_fields(current))
+            if after:
+                audit_record(
+                    action="workflow_state.changed",
+                    actor=actor,
+                    target=_state_target(current),
+                    before=before,
+                    after=after,
+                )
+            live_bump(project_id=project.pk)
+    except IntegrityError as exc:
+        raise ValidationError({"name": _("A state with this name exists in this project.")}) from exc
+    return current
+
+
+def _state_tasks_recategorise(state: WorkflowState, task_ids: list[int] | None = None) -> None:
+    """The tasks of `state` (those of `task_ids` only, if given) take its category: one
+    UPDATE."""
+    tasks = Task.objects.filter(state=state)
+    if task_ids is not None:
+        tasks = tasks.filter(pk__in=task_ids)
+    tasks.update(
+        status=state.category,
+        completed_at=(
+            Case(When(completed_at__isnull=True, then=Now()), default=F("completed_at"))
+            if state.category == TaskStatus.DONE
+            else Value(None)
+        ),
+        version=F("version") + 1,
+        updated_at=Now(),
+    )
+    task_counts_invalidate()
+
+
+def state_delete(*, state: WorkflowState, move_to: WorkflowState | None, actor: Member | None = None) -> int:
+    """Delete a state; its tasks move to `move_to` (another state of the same project;
+    required when the state has tasks) in the same transaction, each with an activity
+    entry (field state), a new version, and the status / completed_at of its new category. A project
+    keeps at least one state. Audited (workflow_state.deleted). Returns how many tasks
+    moved."""
+    project = state.project
+    if move_to is not None and (move_to.project_id != project.pk or move_to.pk == state.pk):
+        raise ValidationError({"move_to": _("Choose another state of this project.")})
+    with transaction.atomic():
+        states = _project_states_locked(project)
+        if len(states) <= 1:
+            raise ValidationError(_("A project needs at least one state."), code="last_state")
+        tasks = list(Task.objects.select_for_update().filter(state=state).values_list("pk", "status"))
+        if tasks and move_to is None:
+            raise ValidationError(
+                {
+                    "move_to": _("%(count)d task(s) are in this state: choose the state to move them to.")
+                    % {"count": len(tasks)}
+                }
+            )
+        if tasks:
+            Activity.objects.bulk_create(
+                Activity(
+                    task_id=pk,
+                    actor=actor,
+                    kind=Activity.Kind.CHANGED,
+                    field="state",
+                    old_value=state.name,
+                    new_value=move_to.name,
+                )
+                for pk, _status in tasks
+            )
+            Task.objects.filter(state=state).update(state=move_to)
+            _state_tasks_recategorise(move_to, [pk for pk, _status in tasks])
+        audit_record(
+            action="workflow_state.deleted",
+            actor=actor,
+            target=_state_target(state),
+            before=_state_fields(state),
+            after={"moved_to": move_to.name, "tasks": len(tasks)} if tasks else {},
+        )
+        deleted = state.pk  # delete() clears it
+        state.delete()
+        _positions_renumber(project, [item for item in states if item.pk != deleted])
+        live_bump(project_id=project.pk)
+    return len(tasks)

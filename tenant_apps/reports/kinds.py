@@ -41,7 +41,8 @@ from tenant_apps.tasks.models import Label, Task, TaskPriority, TaskStatus
 
 # Rows fetched per round trip from the server-side cursor.
 CHUNK_SIZE = 2000
-OPEN_STATUSES = (TaskStatus.TODO, TaskStatus.IN_PROGRESS, TaskStatus.IN_REVIEW)
+# The open categories of workflow states (a task in review is in progress).
+OPEN_STATUSES = (TaskStatus.BACKLOG, TaskStatus.TODO, TaskStatus.IN_PROGRESS)
 _PRIORITY_NAMES = dict(TaskPriority.choices)
 
 
@@ -409,9 +410,9 @@ def _completed_tasks(scope: Scope) -> ReportData:
 WORKLOAD_COLUMNS = [
     Column("assignee", "Assignee"),
     Column("email", "Email"),
+    Column("backlog", "Backlog", "int"),
     Column("todo", "To do", "int"),
     Column("in_progress", "In progress", "int"),
-    Column("in_review", "In review", "int"),
     Column("open", "Open", "int"),
     Column("overdue", "Overdue", "int"),
 ]

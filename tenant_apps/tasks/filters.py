@@ -198,7 +198,15 @@ class TaskFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(method="filter_search", max_length=200)
     # Repeatable parameters match any of their values. None of them joins a to-many
     # relation (assignees and labels are EXISTS subqueries), so no DISTINCT is needed.
+    # `status` is the category of the task's workflow state; `category` names the same.
     status = django_filters.MultipleChoiceFilter(choices=TaskStatus.choices, method="filter_status")
+    category = django_filters.MultipleChoiceFilter(choices=TaskStatus.choices, method="filter_status")
+    state = ManyValuesFilter(
+        method="filter_state",
+        pattern=r"\d{1,12}",
+        message="Use workflow state ids.",
+        help_text="Workflow state id; repeat for any of several.",
+    )
     priority = django_filters.MultipleChoiceFilter(
         choices=[(name, name) for name in PRIORITY_BY_NAME], method="filter_priority"
     )
@@ -250,6 +258,9 @@ class TaskFilter(django_filters.FilterSet):
 
     def filter_status(self, queryset, name, value):
         return queryset.filter(status__in=value) if value else queryset
+
+    def filter_state(self, queryset, name, value):
+        return queryset.filter(state_id__in=[int(item) for item in value]) if value else queryset
 
     def filter_label(self, queryset, name, value):
         if not value:

@@ -11,7 +11,18 @@ from tenant_apps.tasks.models import TaskStatus
 TITLE_MAX = 255
 DESCRIPTION_MAX = 100_000
 COMMENT_MAX = 20_000
-EDITABLE = ("title", "description", "status", "priority", "due_date", "assignees", "labels", "parent", "estimate")
+EDITABLE = (
+    "title",
+    "description",
+    "status",
+    "state",
+    "priority",
+    "due_date",
+    "assignees",
+    "labels",
+    "parent",
+    "estimate",
+)
 
 
 class _Limited(forms.CharField):
@@ -35,6 +46,8 @@ class TaskForm(forms.Form):
     title = _Limited(label=_("Title"), limit=TITLE_MAX, required=False, strip=True)
     description = _Limited(label=_("Description"), limit=DESCRIPTION_MAX, required=False, strip=False)
     status = forms.ChoiceField(label=_("Status"), choices=TaskStatus.choices, required=False)
+    # One of the project's workflow states (its id); the form is built with them.
+    state = forms.TypedChoiceField(label=_("Status"), coerce=int, required=False, empty_value=None)
     priority = forms.ChoiceField(
         label=_("Priority"), choices=[(name, name) for name in PRIORITY_BY_NAME], required=False
     )
@@ -55,8 +68,10 @@ class TaskForm(forms.Form):
     # Confirms closing a task whose sub-tasks are open.
     force = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, people=(), label_choices=(), editing=EDITABLE, **kwargs) -> None:
+    def __init__(self, *args, people=(), label_choices=(), states=(), editing=EDITABLE, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["state"].choices = [(state.pk, state.name) for state in states]
+        self.state_objects = {state.pk: state for state in states}
         self.fields["assignees"].choices = [(p.pk, p.display_name or p.email) for p in people]
         self.fields["labels"].choices = [(label.pk, label.name) for label in label_choices]
         self.editing = [name for name in editing if name in EDITABLE]
@@ -78,6 +93,10 @@ class TaskForm(forms.Form):
                 value = PRIORITY_BY_NAME.get(value or "none", 0)
             elif name == "status":
                 value = value or TaskStatus.TODO
+            elif name == "state":
+                value = self.state_objects.get(value)
+                if value is None:  # none chosen: the service's default (a new task)
+                    continue
             elif name == "assignees":
                 value = [self.people[pk] for pk in value or []]
             elif name == "labels":

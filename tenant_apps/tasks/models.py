@@ -1,19 +1,14 @@
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Greatest, Least, Lower
 from django.utils.translation import gettext_lazy as _
 
 from tenant_apps.members.models import Member
-from tenant_apps.projects.models import Project
 
-
-class TaskStatus(models.TextChoices):
-    TODO = "todo", _("To do")
-    IN_PROGRESS = "in_progress", _("In progress")
-    IN_REVIEW = "in_review", _("In review")
-    DONE = "done", _("Done")
-    CANCELLED = "cancelled", _("Cancelled")
+# TaskStatus is the category enum of workflow states (defined with WorkflowState);
+# imported from here by every caller that filters or reports on a task's status.
+from tenant_apps.projects.models import Project, TaskStatus, WorkflowState
 
 
 class TaskPriority(models.IntegerChoices):
@@ -43,6 +38,12 @@ class Task(models.Model):
     number = models.PositiveIntegerField()
     title = models.CharField(max_length=255)
     description = models.TextField(blank=True)
+    # The task's column in its project's workflow. RESTRICT: a state with tasks cannot be
+    # deleted on its own (state_delete moves them first), yet deleting the project takes
+    # both (PROTECT would refuse that too). The (state, rank) index serves the key.
+    state = models.ForeignKey(WorkflowState, on_delete=models.RESTRICT, related_name="tasks", db_index=False)
+    # The state's category, denormalised: filters, reports and notifications read it
+    # without a join. Written only together with `state` (tasks services).
     status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.TODO)
     priority = models.PositiveSmallIntegerField(choices=TaskPriority.choices, default=TaskPriority.NONE)
     reporter = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -93,8 +94,8 @@ class Task(models.Model):
             # table (migration 0005), it serves one person's tasks in one project too.
             models.Index(fields=["project", "updated_at", "id"], name="tasks_task_project_updated_id"),
             models.Index(fields=["completed_at"], name="tasks_task_completed_at"),
-            # A board column: one project's tasks of one status in rank order.
-            models.Index(fields=["project", "status", "rank"], name="tasks_task_board"),
+            # A board column: one state's tasks in rank order.
+            models.Index(fields=["state", "rank"], name="tasks_task_board_state"),
         ]
 
     def __str__(self) -> str:
@@ -103,6 +104,36 @@ class Task(models.Model):
     @property
     def key(self) -> str:
         return f"{self.project.key}-{self.number}"
+
+
+class TaskRelation(models.Model):
+    """A link between two tasks of the organisation (issue 15): `source` blocks, duplicates
+    or relates to `target`. "Blocked by" and "duplicated by" are the same rows read from
+    the other end. A pair of tasks is linked at most once, whatever the kind or direction,
+    and never to itself (both in the database)."""
+
+    class Kind(models.TextChoices):
+        BLOCKS = "blocks", _("Blocks")
+        DUPLICATES = "duplicates", _("Duplicates")
+        RELATES_TO = "relates_to", _("Relates to")
+
+    source = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="relations_out")
+    target = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="relations_in")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    created_by = models.ForeignKey(Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(source=models.F("target")), name="tasks_relation_not_self"),
+            models.UniqueConstraint(
+                Least("source", "target"), Greatest("source", "target"), name="tasks_relation_pair_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["target", "kind"], name="tasks_relation_target_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} {self.kind} {self.target_id}"
 
 
 class TaskSearchWord(models.Model):
@@ -154,6 +185,8 @@ class Activity(models.Model):
         COMMENT_DELETED = "comment_deleted", _("Comment deleted")
         ATTACHMENT_ADDED = "attachment_added", _("Attachment added")
         ATTACHMENT_REMOVED = "attachment_removed", _("Attachment removed")
+        RELATION_ADDED = "relation_added", _("Relation added")
+        RELATION_REMOVED = "relation_removed", _("Relation removed")
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="activity")
     actor = models.ForeignKey(Member, null=True, on_delete=models.SET_NULL, related_name="+")

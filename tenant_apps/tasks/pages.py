@@ -11,6 +11,7 @@ from datetime import date
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
@@ -29,7 +30,7 @@ from tenant_apps.fields.filters import field_filters_parse, field_params_split, 
 from tenant_apps.fields.pages import task_fields_context, task_fields_save
 from tenant_apps.notifications.models import Watcher
 from tenant_apps.notifications.services import watcher_add, watcher_remove
-from tenant_apps.projects.models import Project
+from tenant_apps.projects.models import Project, WorkflowState, state_label
 from tenant_apps.projects.permissions import access_project, member_for_request, project_permissions
 from tenant_apps.projects.selectors import project_assignable_members, projects_where_member_may
 from tenant_apps.savedviews.pages import view_apply
@@ -66,6 +67,7 @@ from tenant_apps.tasks.services import (
     comment_create,
     comment_delete,
     comment_update,
+    state_for_category,
     task_create,
     task_delete,
     task_move,
@@ -135,7 +137,9 @@ def _labels_now() -> tuple[dict, dict]:
 def _dress(card: dict, today: date, labels: tuple[dict, dict] | None = None) -> dict:
     """Display details of a selector card (its JSON shape)."""
     statuses, priorities = labels or (STATUS_LABELS, PRIORITY_LABELS)
-    card["status_label"] = statuses.get(card["status"], card["status"])
+    # The state's own name (its colour class is the category's: card["status"]).
+    state = card.get("state")
+    card["status_label"] = state_label(state["name"]) if state else statuses.get(card["status"], card["status"])
     card["priority_label"] = priorities.get(card["priority"], card["priority"])
     card["priority_value"] = PRIORITY_BY_NAME.get(card["priority"], 0)
     due = card.get("due_date")
@@ -203,7 +207,13 @@ def _card_labels() -> dict:
         "priority_heading": _("Priority"),
         "assignees_label": _("Assignees"),
         "subtasks_label": _("Sub-tasks closed"),
+        "blocked_label": _("Blocked by"),
     }
+
+
+def project_states(project: Project) -> list[WorkflowState]:
+    """The project's workflow states in board order (one statement)."""
+    return list(WorkflowState.objects.filter(project=project).order_by("position", "pk"))
 
 
 def _board_context(request, project: Project) -> dict:
@@ -216,8 +226,8 @@ def _board_context(request, project: Project) -> dict:
     tasks, _filterset, errors = task_filtered(
         request, Task.objects.filter(project=project), allowed=BOARD_FILTERS, fields=fields
     )
-    statuses = list(TaskStatus.values)
-    cards = board_cards(tasks, statuses=statuses)
+    states = project_states(project)
+    cards = board_cards(tasks, states=[state.pk for state in states])
     counts = board_counts(tasks)
     today = timezone.localdate()
     labels = _labels_now()
@@ -226,16 +236,18 @@ def _board_context(request, project: Project) -> dict:
     card_fields = [field for field in fields.values() if field.on_cards]
     if card_fields:
         people = {person.pk: person.display_name or person.email for person in options["people"]}
-        rows_dress([card for value in statuses for card in cards[value][0]], card_fields, people)
+        rows_dress([card for state in states for card in cards[state.pk][0]], card_fields, people)
     columns = [
         {
-            "status": value,
-            "label": label,
-            "cards": [_dress(card, today, labels) for card in cards[value][0]],
-            "more": cards[value][1],
-            "count": counts.get(value, 0),
+            "state": state.pk,
+            "category": state.category,
+            "colour": state.colour,
+            "label": state.label,
+            "cards": [_dress(card, today, labels) for card in cards[state.pk][0]],
+            "more": cards[state.pk][1],
+            "count": counts.get(state.pk, 0),
         }
-        for value, label in TaskStatus.choices
+        for state in states
     ]
     return {
         "saved_view": saved_view,
@@ -251,7 +263,7 @@ def _board_context(request, project: Project) -> dict:
         "filter_errors": errors,
         "filtered": any(request.GET.get(name) for name in BOARD_FILTERS if name != "view")
         or any(is_field_param(name) and request.GET.get(name) for name in request.GET),
-        "statuses": TaskStatus.choices,
+        "statuses": [(state.pk, state.label) for state in states],
         "live_token": live_token(scope=scope, user_id=request.user.pk),
         "live_version": live_version(scope),
         "nav": "projects",
@@ -264,7 +276,7 @@ def _board_context(request, project: Project) -> dict:
 
 @member_required
 def board(request, key: str):
-    """A project's board: a column per status, cards in rank order, the filter bar.
+    """A project's board: a column per workflow state, cards in rank order, the filter bar.
     htmx: the columns alone (after a filter change or a live update)."""
     project = access_project(member=member_for_request(request), key=key)
     context = _board_context(request, project)
@@ -277,19 +289,21 @@ def board(request, key: str):
 
 
 @member_required
-def board_column(request, key: str, status: str):
+def board_column(request, key: str, state_id: int):
     """htmx: the next cards of one column (it loads more on scroll past 100)."""
     from django.utils import timezone
 
     project = access_project(member=member_for_request(request), key=key)
-    if status not in TaskStatus.values:
+    states = project_states(project)
+    state = next((item for item in states if item.pk == state_id), None)
+    if state is None:
         raise Http404
     try:
         offset = max(0, int(request.GET.get("offset", "0")))
     except ValueError:
         offset = 0
     tasks, _filterset, _errors = task_filtered(request, Task.objects.filter(project=project), allowed=BOARD_FILTERS)
-    cards, more = board_cards(tasks, statuses=[status], offset=offset)[status]
+    cards, more = board_cards(tasks, states=[state.pk], offset=offset)[state.pk]
     codes = project_permissions(member=member_for_request(request), project=project)
     today = timezone.localdate()
     labels = _labels_now()
@@ -298,10 +312,10 @@ def board_column(request, key: str, status: str):
         "tasks/board.html#column-cards",
         {
             "project": project,
-            "column": {"status": status, "cards": [_dress(card, today, labels) for card in cards], "more": more},
+            "column": {"state": state.pk, "cards": [_dress(card, today, labels) for card in cards], "more": more},
             "offset": offset + BOARD_COLUMN_SIZE,
             "can_move": "task.change_status" in codes,
-            "statuses": TaskStatus.choices,
+            "statuses": [(item.pk, item.label) for item in states],
             "filters": request.GET,
             **_card_labels(),
         },
@@ -317,23 +331,39 @@ def _neighbour(project: Project, value: str | None) -> Task | None:
 @member_required
 @require_POST
 def board_move(request, key: str):
-    """Move a card: POST number, and status and/or after / before (neighbours' numbers),
+    """Move a card: POST number, and state (a workflow state id) and/or after / before
+    (neighbours' numbers),
     or direction=up|down (the keyboard way). Through task_place, which checks the
     permission (task.change_status) like the API's PATCH. Answers JSON to the drag
     script, the board's columns to htmx, a redirect to a plain form."""
     member = member_for_request(request)
     project = access_project(member=member, key=key, fresh=True)
     number = request.POST.get("number", "")
-    status = request.POST.get("status") or None
+    state_id = request.POST.get("state") or None
     direction = request.POST.get("direction")
-    if "move" in request.POST:  # a card menu's button: "<number>:<status|up|down>"
+    if "move" in request.POST:  # a card menu's button: "<number>:<state id|up|down>"
         number, _colon, choice = request.POST["move"].partition(":")
-        status, direction = (None, choice) if choice in ("up", "down") else (choice or None, None)
+        state_id, direction = (None, choice) if choice in ("up", "down") else (choice or None, None)
     if not number.isdigit():
         return _move_refused(request, project, _("Which task? Send its number."), 400)
     task = access_task(member=member, project=project, number=int(number))
-    if status is not None and status not in TaskStatus.values:
-        return _move_refused(request, project, _("Unknown status."), 400)
+    # A state id; or a category (`status`, or a menu choice naming one: plain forms and
+    # older clients), meaning the project's first state of it.
+    status = request.POST.get("status") or None
+    if state_id is not None and not state_id.isdigit():
+        state_id, status = None, state_id
+    state = None
+    if state_id is not None:
+        state = WorkflowState.objects.filter(project=project, pk=int(state_id)).first() if len(state_id) < 13 else None
+        if state is None:
+            return _move_refused(request, project, _("Unknown state."), 400)
+    elif status is not None:
+        if status not in TaskStatus.values:
+            return _move_refused(request, project, _("Unknown status."), 400)
+        try:
+            state = state_for_category(project, status)
+        except ValidationError as exc:
+            return _move_refused(request, project, "; ".join(exc.messages), 400)
     after = _neighbour(project, request.POST.get("after"))
     before = _neighbour(project, request.POST.get("before"))
     if direction in ("up", "down"):
@@ -341,14 +371,14 @@ def board_move(request, key: str):
         if after is None and before is None:
             return _move_done(request, project, task, _("%(key)s is already there.") % {"key": task.key})
     try:
-        moved = task_place(task=task, actor=member, status=status, after=after, before=before)
+        moved = task_place(task=task, actor=member, state=state, after=after, before=before)
     except PermissionDenied as exc:
         return _move_refused(request, project, str(exc) or _("Your role may not move tasks."), 403)
     except (ValidationError, StaleVersion) as exc:
         message = "; ".join(exc.messages) if isinstance(exc, ValidationError) else _("The task changed meanwhile.")
         return _move_refused(request, project, message, 400)
-    if status and status != task.status:
-        message = _("%(key)s moved to “%(status)s”.") % {"key": moved.key, "status": TaskStatus(status).label}
+    if state is not None and state.pk != task.state_id:
+        message = _("%(key)s moved to “%(status)s”.") % {"key": moved.key, "status": state.label}
     else:
         message = _("%(key)s reordered.") % {"key": moved.key}
     return _move_done(request, project, moved, message)
@@ -356,7 +386,7 @@ def board_move(request, key: str):
 
 def _step(task: Task, direction: str) -> tuple[Task | None, Task | None]:
     """The neighbours that put `task` one place up or down in its column: (after, before)."""
-    column = Task.objects.filter(project_id=task.project_id, status=task.status).exclude(pk=task.pk)
+    column = Task.objects.filter(state_id=task.state_id).exclude(pk=task.pk)
     if direction == "up":
         above = column.filter(rank__lt=task.rank).order_by("-rank", "-number").first()
         return (None, above) if above is not None else (None, None)
@@ -371,7 +401,14 @@ def _wants_json(request) -> bool:
 def _move_done(request, project: Project, task: Task, message: str):
     if _wants_json(request):
         return JsonResponse(
-            {"key": task.key, "status": task.status, "rank": task.rank, "version": task.version, "message": message}
+            {
+                "key": task.key,
+                "status": task.status,
+                "state": task.state_id,
+                "rank": task.rank,
+                "version": task.version,
+                "message": message,
+            }
         )
     if request.htmx:
         response = render(request, "tasks/board.html#columns", _board_context(request, project))
@@ -424,7 +461,9 @@ def _task_for_page(request, reference: str, code: str = "project.view") -> Task:
             project=key,
             number=number,
             code=code,
-            queryset=Task.objects.select_related("reporter", "parent__project").prefetch_related("assignees", "labels"),
+            queryset=Task.objects.select_related("reporter", "state", "parent__project").prefetch_related(
+                "assignees", "labels"
+            ),
         )
     except Http404:
         redirect_row = (
@@ -496,7 +535,11 @@ def task_context(
     subtask_form: SubtaskForm | None = None,
     time_form: TimeEntryForm | None = None,
     field_errors=None,
+    relation_errors: list[str] | None = None,
 ) -> dict:
+    from tenant_apps.tasks.api.relations import visible_project_ids
+    from tenant_apps.tasks.relations import KINDS, relations_of
+
     member = member_for_request(request)
     project = task.project
     codes = project_permissions(member=member, project=project)
@@ -541,7 +584,7 @@ def task_context(
         "label_ids": label_ids,
         "priorities": [(name, PRIORITY_LABELS[name]) for name in PRIORITY_BY_NAME],
         "priority_name": PRIORITY_NAMES.get(task.priority, "none"),
-        "statuses": TaskStatus.choices,
+        "statuses": [(state.pk, state.label) for state in project_states(project)],
         "move_targets": [
             p
             for p in projects_where_member_may(member, "task.create").filter(archived=False).order_by("key")
@@ -551,6 +594,10 @@ def task_context(
         else [],
         "form": form,
         "conflict": conflict,
+        "relations": (relations := relations_of(task, visible_project_ids=visible_project_ids(member))),
+        "blockers": [item for item in relations if item["kind"] == "blocked_by" and item["open"]],
+        "relation_kinds": [(value, str(label)) for value, label in KINDS.items()],
+        "relation_errors": relation_errors or [],
         "comment_form": CommentForm(),
         "max_bytes": settings.TESSERA_ATTACHMENT_MAX_BYTES,
         "live_token": live_token(scope=scope, user_id=request.user.pk),
@@ -604,7 +651,7 @@ def task_action(request, reference: str, action: str):
 def _task_redirect(request, task: Task):
     if request.htmx:
         return _render_task(
-            request, Task.objects.select_related("project", "reporter", "parent__project").get(pk=task.pk)
+            request, Task.objects.select_related("project", "reporter", "state", "parent__project").get(pk=task.pk)
         )
     return redirect(_safe_next(request, reverse("task-page", args=[task.key])))
 
@@ -619,6 +666,7 @@ def _edit(request, reference: str):
         request.POST,
         people=project_assignable_members(task.project),
         label_choices=list(Label.objects.filter(project=task.project)),
+        states=project_states(task.project),
         editing=editing,
     )
     if not form.is_valid():
@@ -646,7 +694,7 @@ def _edit(request, reference: str):
                 return _render_task(request, task, status=409, close_confirm=confirm)
             return _task_redirect(request, updated)
     except StaleVersion:
-        current = Task.objects.select_related("project", "reporter").get(pk=task.pk)
+        current = Task.objects.select_related("project", "reporter", "state").get(pk=task.pk)
         conflict = {"by": _last_editor(current), "version": current.version, "values": request.POST, "fields": editing}
         return _render_task(request, current, status=409, conflict=conflict, form=form)
     except Task.DoesNotExist as exc:
@@ -779,6 +827,46 @@ def _watch(request, reference: str):
     return _task_redirect(request, task)
 
 
+def _relation_add(request, reference: str):
+    """Relate this task to another (task.edit here; the other must be visible): kind and
+    the other task's key. A refusal shows above the form, with a 400, nothing stored."""
+    from rest_framework.exceptions import ValidationError as ApiValidationError
+
+    from tenant_apps.tasks.api.relations import related_task_find
+    from tenant_apps.tasks.relations import relation_add
+
+    task = _task_for_page(request, reference, "task.edit")
+    member = member_for_request(request)
+    try:
+        other = related_task_find(member=member, reference=request.POST.get("task", "")[:30])
+        relation_add(task=task, other=other, kind=request.POST.get("kind", ""), actor=member)
+    except ApiValidationError as exc:
+        return _render_task(request, task, status=400, relation_errors=[str(m) for m in exc.detail["task"]])
+    except ValidationError as exc:
+        return _render_task(request, task, status=400, relation_errors=exc.messages)
+    except PermissionDenied as exc:
+        return _render_task(request, task, status=403, relation_errors=[str(exc) or _("Your role may not do this.")])
+    return _task_redirect(request, task)
+
+
+def _relation_remove(request, reference: str):
+    from tenant_apps.tasks.models import TaskRelation
+    from tenant_apps.tasks.relations import relation_remove
+
+    task = _task_for_page(request, reference, "task.edit")
+    relation_id = _int(request.POST.get("relation") or 0)
+    relation = (
+        TaskRelation.objects.select_related("source", "target")
+        .filter(pk=relation_id)
+        .filter(Q(source=task) | Q(target=task))
+        .first()
+    )
+    if relation is None:
+        raise Http404
+    relation_remove(relation=relation, actor=member_for_request(request))
+    return _task_redirect(request, task)
+
+
 def _move(request, reference: str):
     """Move to another project: task.delete here (the door), task.create there."""
     task = _task_for_page(request, reference, "task.delete")
@@ -906,6 +994,8 @@ _ACTIONS = {
     "upload": _upload,
     "attachment-delete": _attachment_delete,
     "watch": _watch,
+    "relation-add": _relation_add,
+    "relation-remove": _relation_remove,
     "move": _move,
     "delete": _delete,
 }
@@ -1086,8 +1176,9 @@ def task_new(request):
     project = next((p for p in choices if p.key == wanted), None) or (choices[0] if choices else None)
     people = project_assignable_members(project) if project else []
     labels = list(Label.objects.filter(project=project)) if project else []
-    editing = ["title", "description", "status", "priority", "due_date", "assignees", "labels"]
-    form = TaskForm(request.POST or None, people=people, label_choices=labels, editing=editing)
+    states = project_states(project) if project else []
+    editing = ["title", "description", "state", "priority", "due_date", "assignees", "labels"]
+    form = TaskForm(request.POST or None, people=people, label_choices=labels, states=states, editing=editing)
     created = None
     # The page without JavaScript lists the people and labels of the project it was
     # rendered for (`shown`). "Switch project" re-renders for the selected one, keeping
@@ -1126,7 +1217,7 @@ def task_new(request):
                     response["HX-Trigger"] = json.dumps({"tessera:created": created.key, "tessera:changed": ""})
                     return response
                 return redirect("task-page", reference=created.key)
-            form = TaskForm(None, people=people, label_choices=labels, editing=editing)
+            form = TaskForm(None, people=people, label_choices=labels, states=states, editing=editing)
     context = {
         "form": form,
         "projects": choices,
@@ -1135,7 +1226,7 @@ def task_new(request):
         "people": people,
         "labels": labels,
         "priorities": [(name, PRIORITY_LABELS[name]) for name in PRIORITY_BY_NAME],
-        "statuses": TaskStatus.choices,
+        "states": states,
         "created": created,
         "another": request.POST.get("another") == "1",
         "dialog": bool(request.htmx),

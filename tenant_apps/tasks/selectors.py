@@ -36,6 +36,9 @@ _COLUMNS = (
     "title",
     "description",
     "status",
+    "state_id",
+    "state__name",
+    "state__colour",
     "priority",
     "due_date",
     "created_at",
@@ -57,6 +60,7 @@ _COLUMNS = (
     "subtask_progress",
     "time_spent",
     "time_total",
+    "blocker_list",
 )
 _datetime = DateTimeField()  # the same rendering as every serializer's date-times
 
@@ -109,6 +113,13 @@ class _PerTaskInt(_PerTaskJSON):
     output_field = IntegerField()
 
 
+# The open tasks blocking this one (issue 15 relations): keys, in number order. Served by
+# the relation table's (target, kind) index; most tasks have none.
+_BLOCKERS = f"""(SELECT COALESCE(jsonb_agg(bp.key || '-' || b.number ORDER BY bp.key, b.number), '[]')
+    FROM tasks_taskrelation r JOIN tasks_task b ON b.id = r.source_id JOIN projects_project bp ON bp.id = b.project_id
+    WHERE r.target_id = {{task}}.id AND r.kind = 'blocks' AND b.status NOT IN ({_CLOSED_SQL}))"""  # noqa: S608 (constants only)
+
+
 def _as_json(row: dict[str, Any]) -> dict[str, Any]:
     """One row of `_COLUMNS` in the shape of TaskOutputSerializer (without description_html)."""
     reporter = None
@@ -127,10 +138,12 @@ def _as_json(row: dict[str, Any]) -> dict[str, Any]:
         "title": row["title"],
         "description": row["description"],
         "status": row["status"],
+        "state": {"id": row["state_id"], "name": row["state__name"], "colour": row["state__colour"]},
         "priority": PRIORITY_NAMES[row["priority"]],
         "reporter": reporter,
         "assignees": row["assignee_list"],
         "labels": row["label_list"],
+        "blocked_by": row["blocker_list"],
         "due_date": due.isoformat() if due is not None else None,
         "created_at": _datetime.to_representation(row["created_at"]),
         "updated_at": _datetime.to_representation(row["updated_at"]),
@@ -156,6 +169,7 @@ def _rows(tasks: QuerySet[Task], *extra: str) -> QuerySet:
         subtask_progress=_PerTaskJSON(_SUBTASKS),
         time_spent=_PerTaskInt(_TIME_SPENT),
         time_total=_PerTaskInt(_TIME_TOTAL),
+        blocker_list=_PerTaskJSON(_BLOCKERS),
     ).values(*_COLUMNS, *extra)
 
 
@@ -191,8 +205,9 @@ def storage_bytes_used(organization: Organization | None = None) -> int:
 BOARD_COLUMN_SIZE = 100
 # What a board card shows: no description, reporter or timestamps (a board fetches up
 # to 500 cards; those columns were a third of its rows' bytes and decoding).
-_CARD_COLUMNS = ("id", "number", "title", "status", "priority", "due_date", "version", "rank", "project_key",
-                 "assignee_list", "label_list")  # fmt: skip
+_CARD_COLUMNS = ("id", "number", "title", "status", "state_id", "state__name", "state__colour", "priority",
+                 "due_date", "version", "rank", "project_key", "assignee_list", "label_list", "blocker_list",
+                 "custom_field_values", "subtask_progress")  # fmt: skip
 
 
 def _card(row: dict[str, Any]) -> dict[str, Any]:
@@ -203,9 +218,13 @@ def _card(row: dict[str, Any]) -> dict[str, Any]:
         "number": row["number"],
         "title": row["title"],
         "status": row["status"],
+        "state": {"id": row["state_id"], "name": row["state__name"], "colour": row["state__colour"]},
         "priority": PRIORITY_NAMES[row["priority"]],
         "assignees": row["assignee_list"],
         "labels": row["label_list"],
+        "blocked_by": row["blocker_list"],
+        "custom_fields": row["custom_field_values"],
+        "subtasks": row["subtask_progress"],
         "due_date": due.isoformat() if due is not None else None,
         "version": row["version"],
         "rank": row["rank"],
@@ -213,30 +232,36 @@ def _card(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def board_cards(
-    tasks: QuerySet[Task], *, statuses: list[str], offset: int = 0, limit: int = BOARD_COLUMN_SIZE
-) -> dict[str, tuple[list[dict], bool]]:
-    """The board: for each of `statuses`, its cards in rank order from position `offset`
-    (at most `limit`), and whether more follow. One SQL statement whatever the number of
-    columns or cards: a row number per status, cut in the database."""
-    ranked = tasks.filter(status__in=statuses).annotate(
-        position=Window(RowNumber(), partition_by=[F("status")], order_by=[F("rank").asc(), F("number").asc()])
+    tasks: QuerySet[Task], *, states: list[int], offset: int = 0, limit: int = BOARD_COLUMN_SIZE
+) -> dict[int, tuple[list[dict], bool]]:
+    """The board: for each of `states` (workflow state ids), its cards in rank order
+    from position `offset` (at most `limit`), and whether more follow. One SQL statement
+    whatever the number of columns or cards: a row number per state, cut in the
+    database."""
+    ranked = tasks.filter(state_id__in=states).annotate(
+        position=Window(RowNumber(), partition_by=[F("state_id")], order_by=[F("rank").asc(), F("number").asc()])
     )
     rows = (
         ranked.annotate(
-            project_key=F("project__key"), assignee_list=_PerTaskJSON(_ASSIGNEES), label_list=_PerTaskJSON(_LABELS)
+            project_key=F("project__key"),
+            assignee_list=_PerTaskJSON(_ASSIGNEES),
+            label_list=_PerTaskJSON(_LABELS),
+            blocker_list=_PerTaskJSON(_BLOCKERS),
+            custom_field_values=_PerTaskJSON(_CUSTOM_FIELDS),
+            subtask_progress=_PerTaskJSON(_SUBTASKS),
         )
         .values(*_CARD_COLUMNS, "position")
         .filter(position__gt=offset, position__lte=offset + limit + 1)
     )
-    columns: dict[str, list[dict]] = {status: [] for status in statuses}
-    for row in sorted(rows, key=lambda row: (row["status"], row["position"])):
-        columns[row["status"]].append(_card(row))
-    return {status: (cards[:limit], len(cards) > limit) for status, cards in columns.items()}
+    columns: dict[int, list[dict]] = {state: [] for state in states}
+    for row in sorted(rows, key=lambda row: (row["state_id"], row["position"])):
+        columns[row["state_id"]].append(_card(row))
+    return {state: (cards[:limit], len(cards) > limit) for state, cards in columns.items()}
 
 
-def board_counts(tasks: QuerySet[Task]) -> dict[str, int]:
-    """How many of `tasks` are in each status (one statement)."""
-    return dict(tasks.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+def board_counts(tasks: QuerySet[Task]) -> dict[int, int]:
+    """How many of `tasks` are in each workflow state, by state id (one statement)."""
+    return dict(tasks.order_by().values_list("state_id").annotate(n=Count("pk")).values_list("state_id", "n"))
 
 
 _MEMBER_FIELDS = [field.attname for field in Member._meta.concrete_fields]

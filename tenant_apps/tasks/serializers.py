@@ -7,6 +7,12 @@ from tenant_apps.tasks.filters import PRIORITY_BY_NAME
 from tenant_apps.tasks.models import TaskStatus
 from tenant_apps.tasks.ranks import rank_valid
 
+# The relation kinds as the API names them (either end); tenant_apps/tasks/relations.py
+# holds their labels and rules.
+RELATION_KIND_CHOICES = [
+    (value, value) for value in ("blocks", "blocked_by", "duplicates", "duplicated_by", "relates_to")
+]
+
 
 class TaskPersonOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
@@ -25,6 +31,12 @@ class TaskSubtaskProgressOutputSerializer(serializers.Serializer):
     total = serializers.IntegerField(help_text="Direct sub-tasks.")
 
 
+class TaskStateOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    colour = serializers.CharField(help_text="#rrggbb")
+
+
 class TaskListItemOutputSerializer(serializers.Serializer):
     """A task in a list. The API builds these dicts in tenant_apps/tasks/selectors.py (one
     SQL statement per page); this class documents them, and a test keeps the two equal."""
@@ -34,18 +46,25 @@ class TaskListItemOutputSerializer(serializers.Serializer):
     project = serializers.CharField(help_text="Project key.")
     title = serializers.CharField()
     description = serializers.CharField(help_text="Markdown, stored raw.")
-    status = serializers.ChoiceField(choices=TaskStatus.choices)
+    status = serializers.ChoiceField(
+        choices=TaskStatus.choices, help_text="The category of the task's workflow state (`state`)."
+    )
+    state = TaskStateOutputSerializer(help_text="The task's workflow state: its column on the project's board.")
     priority = serializers.ChoiceField(choices=sorted(PRIORITY_BY_NAME))
     reporter = TaskPersonOutputSerializer(allow_null=True)
     assignees = TaskPersonOutputSerializer(many=True)
     labels = TaskLabelOutputSerializer(many=True)
+    blocked_by = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Keys of the open tasks (not done or cancelled) that block this one (`relations`).",
+    )
     due_date = serializers.DateField(allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
     version = serializers.IntegerField(help_text="Send it back (or the ETag in If-Match) to update safely.")
     rank = serializers.CharField(
-        help_text="Its place in its board column: tasks of one status sort by rank (byte order), then number."
+        help_text="Its place in its board column: tasks of one state sort by rank (byte order), then number."
     )
     custom_fields = serializers.DictField(
         child=serializers.JSONField(),
@@ -90,7 +109,15 @@ class TaskWriteInputSerializer(serializers.Serializer):
 
     title = serializers.CharField(max_length=255)
     description = serializers.CharField(required=False, allow_blank=True, max_length=100_000)
-    status = serializers.ChoiceField(choices=TaskStatus.choices, required=False)
+    status = serializers.ChoiceField(
+        choices=TaskStatus.choices,
+        required=False,
+        help_text="A category: the task goes to the project's first state of it (unless it is in that "
+        "category already). `state` names the state itself.",
+    )
+    state = serializers.IntegerField(
+        required=False, help_text="Id of a workflow state of the project (`/api/v1/projects/<KEY>/states/`)."
+    )
     priority = serializers.ChoiceField(choices=sorted(PRIORITY_BY_NAME), required=False)
     due_date = serializers.DateField(required=False, allow_null=True)
     assignee_ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=50)
@@ -180,3 +207,64 @@ class AttachmentUploadInputSerializer(serializers.Serializer):
 
 class TaskMoveInputSerializer(serializers.Serializer):
     project = serializers.CharField(max_length=10, help_text="Key of the project to move the task to.")
+
+
+class WorkflowStateOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    colour = serializers.CharField(help_text="#rrggbb")
+    position = serializers.IntegerField(help_text="0-based place on the board, left to right.")
+    category = serializers.ChoiceField(choices=TaskStatus.choices)
+
+
+class WorkflowStateCreateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=40)
+    category = serializers.ChoiceField(choices=TaskStatus.choices)
+    colour = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False, help_text="#rrggbb")
+    position = serializers.IntegerField(required=False, min_value=0, help_text="0-based; default: last.")
+
+    def validate(self, attrs):
+        unknown_refuse(self.initial_data, self.fields, message=UNKNOWN_FIELD)
+        return attrs
+
+
+class WorkflowStateUpdateInputSerializer(WorkflowStateCreateInputSerializer):
+    name = serializers.CharField(max_length=40, required=False)
+    category = serializers.ChoiceField(choices=TaskStatus.choices, required=False)
+
+
+class WorkflowStateDeleteInputSerializer(serializers.Serializer):
+    move_to = serializers.IntegerField(
+        required=False, help_text="Id of the state that takes this state's tasks (required when it has tasks)."
+    )
+
+
+class TaskRelationTaskOutputSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.ChoiceField(choices=TaskStatus.choices)
+    state = TaskStateOutputSerializer()
+
+
+class TaskRelationOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(
+        choices=RELATION_KIND_CHOICES,
+        help_text="As seen from the task of the URL.",
+    )
+    task = TaskRelationTaskOutputSerializer(help_text="The other task.")
+    open = serializers.BooleanField(help_text="The other task is not done or cancelled.")
+    created_at = serializers.DateTimeField()
+
+
+class TaskRelationInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=RELATION_KIND_CHOICES,
+        help_text="As seen from the task of the URL. `duplicates`: this task is the duplicate and is closed "
+        "(its project's first cancelled state); `duplicated_by`: the other one is.",
+    )
+    task = serializers.CharField(max_length=21, help_text="The other task's key, e.g. OPS-7 (any project you can see).")
+
+    def validate(self, attrs):
+        unknown_refuse(self.initial_data, self.fields, message=UNKNOWN_FIELD)
+        return attrs

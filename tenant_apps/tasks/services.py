@@ -21,7 +21,7 @@ from shared_apps.core.storage import files_delete_on_commit, storage
 from shared_apps.tenants.models import MANAGER_ROLES
 from tenant_apps.members.models import Member
 from tenant_apps.notifications import services as notify
-from tenant_apps.projects.models import Project, ProjectMember
+from tenant_apps.projects.models import Project, ProjectMember, WorkflowState
 from tenant_apps.projects.permissions import permission_require
 from tenant_apps.projects.registry import task_field_codes
 from tenant_apps.tasks import attachments
@@ -31,8 +31,8 @@ from tenant_apps.tasks.models import Activity, Attachment, Comment, Label, Task,
 from tenant_apps.tasks.ranks import rank_between, rank_valid
 from tenant_apps.tasks.selectors import CLOSED_STATUSES, closed_q
 
-# Fields whose changes are recorded one Activity row each.
-_TRACKED = ("title", "description", "status", "priority", "due_date", "estimate")
+# Fields whose changes are recorded one Activity row each (state and status: _state_apply).
+_TRACKED = ("title", "description", "priority", "due_date", "estimate")
 # How many open sub-tasks a refusal to close names (the count is always exact).
 _OPEN_CHILDREN_LISTED = 20
 
@@ -134,6 +134,59 @@ def _check_labels(project: Project, labels: list[Label]) -> None:
         raise ValidationError({"label_ids": message})
 
 
+def state_default(project: Project) -> WorkflowState:
+    """Where a new task starts: the project's first state in category to do, else its
+    first state in backlog, else its first state."""
+    states = list(WorkflowState.objects.filter(project=project).order_by("position", "pk"))
+    if not states:
+        raise ValidationError({"state": _("The project has no workflow states.")})
+    for category in (TaskStatus.TODO, TaskStatus.BACKLOG):
+        for state in states:
+            if state.category == category:
+                return state
+    return states[0]
+
+
+def state_for_category(project: Project, category: str) -> WorkflowState:
+    """The project's first state (in board order) of `category`: where a task goes when
+    a caller names only a status (the API's `status`, the list's bulk change, a move to
+    another project)."""
+    state = WorkflowState.objects.filter(project=project, category=category).order_by("position", "pk").first()
+    if state is None:
+        raise ValidationError(
+            {
+                "status": _("The project has no state in the category “%(category)s”.")
+                % {"category": TaskStatus(category).label if category in TaskStatus.values else category}
+            }
+        )
+    return state
+
+
+def _state_check(project: Project, state: WorkflowState) -> None:
+    if state.project_id != project.pk:
+        raise ValidationError({"state": _("Not a state of this project.")})
+
+
+def _state_apply(task: Task, state: WorkflowState, changes: list[tuple[str, Any, Any]]) -> None:
+    """Put `task` in `state`: the one place that writes state, status (the state's
+    category) and completed_at (set on entering the done category, cleared on leaving
+    it) together, recording the changes: ("state", old name, new name) and, when the
+    category changes, ("status", old, new) for the notifications (the activity records
+    the state row only: the category follows from it)."""
+    if state.pk == task.state_id:
+        return
+    old_state = WorkflowState.objects.filter(pk=task.state_id).values_list("name", flat=True).first()
+    changes.append(("state", old_state, state.name))
+    task.state = state
+    if state.category != task.status:
+        changes.append(("status", task.status, state.category))
+        task.status = state.category
+        if task.status == TaskStatus.DONE:
+            task.completed_at = task.completed_at or timezone.now()
+        else:
+            task.completed_at = None
+
+
 def _json(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
@@ -146,7 +199,8 @@ def task_create(
     actor: Member,
     title: str,
     description: str = "",
-    status: str = TaskStatus.TODO,
+    state: WorkflowState | None = None,
+    status: str | None = None,
     priority: int = 0,
     due_date: date | None = None,
     assignees: list[Member] | None = None,
@@ -155,12 +209,18 @@ def task_create(
     parent: Task | None = None,
     estimate=None,
 ) -> Task:
-    """Create a task with the project's next number. Needs task.create, plus the field
-    codes (TASK_FIELD_PERMISSIONS) for a status other than todo and for assignees.
-    `parent` (a task the caller has checked the actor may see) makes it a sub-task."""
+    """Create a task with the project's next number, in `state` (or the project's first
+    state of category `status`, or else its default state: state_default). Needs
+    task.create, plus the field codes (TASK_FIELD_PERMISSIONS) for a state other than
+    the default and for assignees. `parent` (a task the caller has checked the actor may
+    see) makes it a sub-task."""
     assignees = assignees or []
     labels = labels or []
-    fields = [name for name, given in (("status", status != TaskStatus.TODO), ("assignees", assignees)) if given]
+    default = state_default(project)
+    if state is None:
+        state = state_for_category(project, status) if status and status != default.category else default
+    _state_check(project, state)
+    fields = [name for name, given in (("state", state.pk != default.pk), ("assignees", assignees)) if given]
     permission_require(member=actor, project=project, codes={"task.create", *task_field_codes(fields)})
     if project.archived:
         raise ValidationError(_("The project is archived: unarchive it to add tasks."), code="archived")
@@ -174,11 +234,12 @@ def task_create(
             rank=rank if rank is not None and rank_valid(rank) else _rank_last(project),
             title=title,
             description=description,
-            status=status,
+            state=state,
+            status=state.category,
             priority=priority,
             due_date=due_date,
             reporter=actor,
-            completed_at=timezone.now() if status == TaskStatus.DONE else None,
+            completed_at=timezone.now() if state.category == TaskStatus.DONE else None,
             parent=parent,
             estimate=estimate,
         )
@@ -218,16 +279,20 @@ def task_update(
     expected_version: int | None = None,
     force_close: bool = False,
 ) -> Task:
-    """Apply `data` (any of the tracked fields, `assignees`, `labels`, `parent`) to `task`.
+    """Apply `data` (any of the tracked fields, `state`, `status`, `assignees`, `labels`,
+    `parent`) to `task`.
 
+    `state` is a WorkflowState of the task's project; `status` alone (a category) moves
+    the task to the project's first state of that category unless it is in that
+    category already. `completed_at` follows the category (_state_apply).
     With `expected_version`, the update happens only if the task is still at that
-    version (else StaleVersion, nothing changed). `completed_at` is set on entering
-    done and cleared on leaving it. PermissionDenied, before anything else, unless
-    `actor` holds the code of every field given (TASK_FIELD_PERMISSIONS).
+    version (else StaleVersion, nothing changed). PermissionDenied, before anything
+    else, unless `actor` holds the code of every field given (TASK_FIELD_PERMISSIONS).
 
     `parent` (a Task the caller has checked the actor may see, or None) is refused when
-    it would make a cycle. Closing a task (done or cancelled) whose direct sub-tasks are
-    not all closed raises OpenChildren (nothing changed) unless `force_close`."""
+    it would make a cycle. Closing a task (a state in the done or cancelled category)
+    whose direct sub-tasks are not all closed raises OpenChildren (nothing changed)
+    unless `force_close`."""
     permission_require(member=actor, project=task.project, codes=task_field_codes(data))
     with transaction.atomic():
         if "parent" in data and data["parent"] is not None:
@@ -237,7 +302,8 @@ def task_update(
         )
         if expected_version is not None and current.version != expected_version:
             raise StaleVersion(current.version)
-        if not force_close and data.get("status") in CLOSED_STATUSES and current.status not in CLOSED_STATUSES:
+        closing = data["state"].category if data.get("state") is not None else data.get("status")
+        if not force_close and closing in CLOSED_STATUSES and current.status not in CLOSED_STATUSES:
             open_children = Task.objects.filter(parent=current).exclude(closed_q()).select_related("project")
             count = open_children.count()
             if count:
@@ -249,11 +315,12 @@ def task_update(
             if field in data and data[field] != getattr(current, field):
                 changes.append((field, _json(getattr(current, field)), _json(data[field])))
                 setattr(current, field, data[field])
-        if "status" in data:
-            if current.status == TaskStatus.DONE and current.completed_at is None:
-                current.completed_at = timezone.now()
-            elif current.status != TaskStatus.DONE:
-                current.completed_at = None
+        state = data.get("state")
+        if state is None and data.get("status") and data["status"] != current.status:
+            state = state_for_category(current.project, data["status"])
+        if state is not None:
+            _state_check(current.project, state)
+            _state_apply(current, state, changes)
         rank_changed = "rank" in data and data["rank"] != current.rank
         if rank_changed:
             if not rank_valid(data["rank"]):
@@ -279,6 +346,7 @@ def task_update(
                     task=current, actor=actor, kind=Activity.Kind.CHANGED, field=field, old_value=old, new_value=new
                 )
                 for field, old, new in changes
+                if field != "status"
             )
             _changes_notify(task=current, actor=actor, changes=changes, old_description=old_description)
             task_counts_invalidate()
@@ -295,17 +363,17 @@ def task_place(
     *,
     task: Task,
     actor: Member,
-    status: str | None = None,
+    state: WorkflowState | None = None,
     after: Task | None = None,
     before: Task | None = None,
     expected_version: int | None = None,
 ) -> Task:
-    """Put `task` on the board: in column `status` (default: its own), right below
+    """Put `task` on the board: in column `state` (default: its own), right below
     `after` or else right above `before` (neither: at the top). The rank is computed
     from the column as it is now, so a client's stale view of its neighbours still
     lands the card where it was dropped. Needs task.change_status (TASK_FIELD_PERMISSIONS)."""
-    column = status or task.status
-    others = Task.objects.filter(project_id=task.project_id, status=column).exclude(pk=task.pk)
+    column = state.pk if state is not None else task.state_id
+    others = Task.objects.filter(state_id=column).exclude(pk=task.pk)
     if after is not None and after.pk != task.pk:
         low = after.rank
         high = others.filter(rank__gt=low).order_by("rank").values_list("rank", flat=True).first()
@@ -315,8 +383,8 @@ def task_place(
     else:
         low, high = None, others.order_by("rank").values_list("rank", flat=True).first()
     data: dict[str, Any] = {"rank": rank_between(low or None, high or None)}
-    if status is not None:
-        data["status"] = status
+    if state is not None:
+        data["state"] = state
     return task_update(task=task, actor=actor, data=data, expected_version=expected_version)
 
 
@@ -413,7 +481,6 @@ def label_save(
     try:
         with transaction.atomic():
             label.save()
-            live_bump(project_id=project.pk)  # open boards show the new chip; filter bars the label
     except IntegrityError as exc:  # a concurrent request created the same name
         raise ValidationError({"name": _("A label named “%(name)s” exists in this project.") % {"name": name}}) from exc
     return label
@@ -481,13 +548,22 @@ def task_move(*, task: Task, target: Project, actor: Member) -> Task:
         if current.project_id == target.pk:  # a concurrent move got there first
             raise ValidationError({"project": _("The task is already in this project.")})
         old_project, old_number = current.project, current.number
+        # The same category in the target's workflow (its first state of it), else the
+        # target's default state.
+        state_changes: list[tuple[str, Any, Any]] = []
+        target_state = WorkflowState.objects.filter(project=target, category=current.status).order_by(
+            "position", "pk"
+        ).first() or state_default(target)
+        _state_apply(current, target_state, state_changes)
         TaskNumberRedirect.objects.filter(task=current, project=target).delete()
         TaskNumberRedirect.objects.create(project=old_project, number=old_number, task=current)
         current.project = target
         current.number = _next_number(target)
         current.rank = _rank_last(target)
         current.version += 1
-        current.save(update_fields=["project", "number", "rank", "version", "updated_at"])
+        current.save(
+            update_fields=["project", "number", "rank", "version", "state", "status", "completed_at", "updated_at"]
+        )
         labels_before = sorted(current.labels.values_list("pk", flat=True))
         current.labels.clear()
         assignees = list(current.assignees.all())
@@ -502,8 +578,8 @@ def task_move(*, task: Task, target: Project, actor: Member) -> Task:
         ]
         Activity.objects.bulk_create(
             Activity(task=current, actor=actor, kind=Activity.Kind.CHANGED, field=field, old_value=old, new_value=new)
-            for field, old, new in dropped
-            if old != new
+            for field, old, new in [*state_changes, *dropped]
+            if old != new and field != "status"
         )
         Activity.objects.create(
             task=current,
@@ -536,4 +612,3 @@ def label_delete(*, label: Label, actor: Member) -> None:
             )
         Task.objects.filter(pk__in=[task.pk for task in tasks]).update(version=F("version") + 1)
         label.delete()
-        live_bump(project_id=label.project_id)

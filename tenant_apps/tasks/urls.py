@@ -4,6 +4,8 @@ import tenant_apps.projects.converters  # noqa: F401  (registers <project_key:..
 from tenant_apps.tasks.api.attachments import AttachmentDetailApi, AttachmentListApi
 from tenant_apps.tasks.api.comments import CommentDetailApi, CommentListApi
 from tenant_apps.tasks.api.labels import LabelDetailApi, LabelListApi
+from tenant_apps.tasks.api.relations import TaskRelationDetailApi, TaskRelationListApi
+from tenant_apps.tasks.api.states import StateDetailApi, StateListApi
 from tenant_apps.tasks.api.tasks import (
     AllTasksApi,
     TaskActivityApi,
@@ -42,4 +44,12 @@ urlpatterns = [
         name="api-task-attachment-detail",
     ),
     path(f"{TASK}/move/", TaskMoveApi.as_view(), name="api-task-move"),
+    # Relations (issue 15)
+    path(f"{TASK}/relations/", TaskRelationListApi.as_view(), name="api-task-relations"),
+    path(f"{TASK}/relations/<int:relation_id>/", TaskRelationDetailApi.as_view(), name="api-task-relation-detail"),
+    # Workflow states (issue 15)
+    path("projects/<project_key:key>/states/", StateListApi.as_view(), name="api-project-states"),
+    path(
+        "projects/<project_key:key>/states/<int:state_id>/", StateDetailApi.as_view(), name="api-project-state-detail"
+    ),
 ]

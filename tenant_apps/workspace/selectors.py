@@ -27,7 +27,7 @@ def my_work(*, member: Member) -> dict:
     watch. Two statements however many tasks there are."""
     today = timezone.localdate()
     week_end = today + timedelta(days=7)
-    open_statuses = [TaskStatus.TODO, TaskStatus.IN_PROGRESS, TaskStatus.IN_REVIEW]
+    open_statuses = [TaskStatus.BACKLOG, TaskStatus.TODO, TaskStatus.IN_PROGRESS]
     tasks = list(
         tasks_visible_to(member)
         .filter(assignees=member, status__in=open_statuses)
@@ -40,7 +40,7 @@ def my_work(*, member: Member) -> dict:
             groups["overdue"].append(task)
         elif task.due_date is not None and task.due_date <= week_end:
             groups["week"].append(task)
-        elif task.status in (TaskStatus.IN_PROGRESS, TaskStatus.IN_REVIEW):
+        elif task.status == TaskStatus.IN_PROGRESS:
             groups["in_progress"].append(task)
         else:
             groups["todo"].append(task)

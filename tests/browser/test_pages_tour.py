@@ -12,11 +12,13 @@ from tenant_apps.tasks.models import Task, TaskPriority, TaskStatus
 from tenant_apps.tasks.services import comment_create, label_save, task_create, task_update
 from tests.browser.conftest import eventually, screenshot_both_themes
 
+# The default workflow's "In review" state (category in progress).
+IN_REVIEW = "In review"
 TASKS = [
-    # title, status, priority, due in days, labels, assigned to the owner
+    # title, status (or IN_REVIEW), priority, due in days, labels, assigned to the owner
     ("Fix the login redirect on Safari", TaskStatus.IN_PROGRESS, TaskPriority.URGENT, -1, ["bug"], True),
     ("Write the onboarding emails", TaskStatus.TODO, TaskPriority.MEDIUM, 3, ["content"], True),
-    ("Design the pricing page", TaskStatus.IN_REVIEW, TaskPriority.HIGH, 5, ["design"], False),
+    ("Design the pricing page", IN_REVIEW, TaskPriority.HIGH, 5, ["design"], False),
     ("Set up error monitoring", TaskStatus.TODO, TaskPriority.LOW, None, [], False),
     ("Translate the app into Russian", TaskStatus.IN_PROGRESS, TaskPriority.MEDIUM, 10, ["content"], True),
     ("Publish the changelog", TaskStatus.DONE, TaskPriority.NONE, None, ["content"], False),
@@ -41,7 +43,8 @@ def _seed(workspace) -> None:
                 project=project,
                 actor=owner,
                 title=title,
-                status=status,
+                state=project.states.get(name=IN_REVIEW) if status == IN_REVIEW else None,
+                status=None if status == IN_REVIEW else status,
                 priority=priority,
                 due_date=today + timedelta(days=due) if due is not None else None,
                 labels=[labels[name] for name in label_names],

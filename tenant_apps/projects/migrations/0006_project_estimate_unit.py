@@ -2,7 +2,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("projects", "0003_project_task_sequence")]
+    dependencies = [("projects", "0005_default_states")]
 
     operations = [
         migrations.AddField(

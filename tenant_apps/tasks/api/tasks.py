@@ -15,7 +15,7 @@ from shared_apps.core.pagination import LAST_PAGE, PageRequest, page_response, p
 from shared_apps.tenants.permissions import IsOrganizationMember
 from tenant_apps.fields.filters import field_filters_parse, field_params_split, project_fields
 from tenant_apps.members.models import Member
-from tenant_apps.projects.models import Project
+from tenant_apps.projects.models import Project, WorkflowState
 from tenant_apps.projects.permissions import ProjectScopedApi, member_for_request, permission_require, user_can
 from tenant_apps.projects.selectors import projects_visible_to, sees_every_project
 from tenant_apps.tasks.filters import TaskFilter
@@ -39,10 +39,12 @@ _TASK_EXAMPLE = {
     "description": "It rejects emails with a **plus** sign.",
     "description_html": "<p>It rejects emails with a <strong>plus</strong> sign.</p>",
     "status": "in_progress",
+    "state": {"id": 12, "name": "In review", "colour": "#8250df"},
     "priority": "high",
     "reporter": {"id": 1, "display_name": "Ada", "email": "ada@acme.example"},
     "assignees": [{"id": 3, "display_name": "Mia", "email": "mia@acme.example"}],
     "labels": [{"id": 2, "name": "bug", "color": "#d1242f"}],
+    "blocked_by": ["OPS-7"],
     "due_date": "2026-12-01",
     "created_at": "2026-11-26T09:00:00Z",
     "updated_at": "2026-11-26T10:00:00Z",
@@ -59,7 +61,11 @@ _TASK_EXAMPLE = {
 
 FILTER_PARAMETERS = [
     OpenApiParameter("search", str, description="Words (English/Russian forms), prefixes, title typos, or WEB-42."),
-    OpenApiParameter("status", str, many=True, description="todo, in_progress, in_review, done, cancelled."),
+    OpenApiParameter(
+        "status", str, many=True, description="Category of the state: backlog, todo, in_progress, done, cancelled."
+    ),
+    OpenApiParameter("category", str, many=True, description="The same as `status` (either name works)."),
+    OpenApiParameter("state", int, many=True, description="Workflow state id; repeat for any of several."),
     OpenApiParameter("priority", str, many=True, description="none, low, medium, high, urgent."),
     OpenApiParameter("assignee", str, many=True, description="Member id, `me` or `none`; repeat for any of several."),
     OpenApiParameter("label", int, many=True, description="Label id; repeat for any of several."),
@@ -166,6 +172,11 @@ def _resolve_relations(project, data: dict, *, member: Member | None = None) -> 
     data.pop("force", None)
     if data.get("parent") is not None:
         data["parent"] = task_reference_resolve(member=member, reference=data["parent"], field="parent")
+    if "state" in data:
+        state = WorkflowState.objects.filter(pk=data["state"], project=project).first()
+        if state is None:
+            raise ValidationError({"state": [_("No such state in %(key)s.") % {"key": project.key}]})
+        data["state"] = state
     if "assignee_ids" in data:
         ids = set(data.pop("assignee_ids"))
         members = list(Member.objects.filter(pk__in=ids))

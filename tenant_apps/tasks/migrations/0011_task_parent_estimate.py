@@ -5,7 +5,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     # Sub-tasks and estimates (issue 15, items 2 and 5). Nullable columns without a
     # default: adding them rewrites no table, in any number of schemas.
-    dependencies = [("tasks", "0007_task_rank")]
+    dependencies = [("tasks", "0010_taskrelation")]
 
     operations = [
         migrations.AddField(

@@ -114,6 +114,7 @@ class _CardTexts:
         self.overdue = e(str(context.get("overdue_label", "")))
         self.due = e(str(context.get("due_label", "")))
         self.subtasks = e(str(context.get("subtasks_label", "")))
+        self.blocked = e(str(context.get("blocked_label", "")))
         self.texts: dict = {}
 
     def once(self, kind: str, value, render) -> str:
@@ -179,6 +180,8 @@ def _card_html(card: dict, texts: _CardTexts, can_move: bool) -> str:
             f'<span class="visually-hidden">{texts.subtasks} </span>'
             f"☑ {int(progress['closed'])}/{int(progress['total'])}</span>"
         )
+    if card.get("blocked_by"):  # open blockers (issue 15 relations)
+        parts.append(f'<span class="blocked">{texts.blocked} {e(", ".join(card["blocked_by"]))}</span>')
     if card.get("due"):
         overdue = bool(card.get("overdue"))
         parts.append(

@@ -234,7 +234,9 @@ def test_workload_counts_open_tasks_per_assignee_and_overdue(world):
 
         owner, dev = world.members["owner"], world.members["dev"]
         Task.objects.filter(pk=world.tasks["WEB-5"].pk).update(due_date=date(2000, 1, 1))
-        task_create(project=world.web, actor=owner, title="Review", status="in_review", assignees=[dev, owner])
+        # A task in review: state "In review", category (status) in progress.
+        review = world.web.states.get(name="In review")
+        task_create(project=world.web, actor=owner, title="Review", state=review, assignees=[dev, owner])
         task_create(project=world.ops, actor=owner, title="Nobody's", status="in_progress")
     report, content = generate(world, "owner", "workload", "json")
 
@@ -243,37 +245,37 @@ def test_workload_counts_open_tasks_per_assignee_and_overdue(world):
         {
             "assignee": "Dev",
             "email": "dev@alpha.test",
+            "backlog": 0,
             "todo": 1,
-            "in_progress": 0,
-            "in_review": 1,
+            "in_progress": 1,
             "open": 2,
             "overdue": 1,
         },
         {
             "assignee": "owner@alpha.test",
             "email": "owner@alpha.test",
+            "backlog": 0,
             "todo": 0,
-            "in_progress": 0,
-            "in_review": 1,
+            "in_progress": 1,
             "open": 1,
             "overdue": 0,
         },
         {
             "assignee": "(unassigned)",
             "email": "",
+            "backlog": 0,
             "todo": 0,
             "in_progress": 1,
-            "in_review": 0,
             "open": 1,
             "overdue": 0,
         },
     ]
     figures = report.summary["figures"]
-    assert (figures["open"], figures["todo"], figures["in_review"], figures["in_progress"], figures["overdue"]) == (
+    assert (figures["open"], figures["todo"], figures["backlog"], figures["in_progress"], figures["overdue"]) == (
         3,
         1,
-        1,
-        1,
+        0,
+        2,
         1,
     )
     assert report.summary["tables"]["by_project"] == [

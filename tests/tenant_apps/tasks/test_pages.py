@@ -100,7 +100,7 @@ def test_dragging_a_card_to_done_changes_status_completed_at_and_activity(team):
     moved = _task(team, task.number)
     assert moved.status == TaskStatus.DONE
     assert moved.completed_at is not None
-    assert _in(team, lambda: Activity.objects.filter(task=moved, field="status").count()) == 1
+    assert _in(team, lambda: Activity.objects.filter(task=moved, field="state", new_value="Done").count()) == 1
 
 
 @pytest.mark.django_db
@@ -204,8 +204,10 @@ def test_board_column_loads_more_beyond_100(team):
         from tenant_apps.tasks.ranks import rank_for_number
 
         project = team.web
+        state = project.states.get(category="todo")
         Task.objects.bulk_create(
-            Task(project=project, number=n, title=f"Task {n}", rank=rank_for_number(n)) for n in range(1, 106)
+            Task(project=project, state=state, number=n, title=f"Task {n}", rank=rank_for_number(n))
+            for n in range(1, 106)
         )
 
     _in(team, many)
@@ -214,7 +216,8 @@ def test_board_column_loads_more_beyond_100(team):
     assert ">Task 100<" in page
     assert ">Task 101<" not in page
     assert "load-more" in page
-    more = client.get("/projects/WEB/column/todo/?offset=100", HTTP_HX_REQUEST="true").text
+    todo = _in(team, lambda: team.web.states.get(name="To do").pk)
+    more = client.get(f"/projects/WEB/column/{todo}/?offset=100", HTTP_HX_REQUEST="true").text
     assert ">Task 101<" in more
     assert ">Task 105<" in more
     assert "load-more" not in more
@@ -285,15 +288,16 @@ def test_task_page_edits_fields_through_the_service(team):
         f"/tasks/{task.key}/edit/", {"fields": "title", "title": "New title", "version": task.version}
     )
     assert response.status_code == 302
+    review = _in(team, lambda: team.web.states.get(name="In review").pk)
     response = client.post(
         f"/tasks/{task.key}/edit/",
-        {"fields": ["status", "priority", "due_date", "assignees"], "status": "in_review", "priority": "high",
+        {"fields": ["state", "priority", "due_date", "assignees"], "state": review, "priority": "high",
          "due_date": "2030-01-31", "assignees": [team.members["Developer"].pk], "version": task.version + 1},
     )  # fmt: skip
     assert response.status_code == 302, response.content
     updated = _task(team, task.number)
-    assert (updated.title, updated.status, updated.priority, str(updated.due_date)) == (
-        "New title", "in_review", 3, "2030-01-31",
+    assert (updated.title, updated.state.name, updated.status, updated.priority, str(updated.due_date)) == (
+        "New title", "In review", "in_progress", 3, "2030-01-31",
     )  # fmt: skip
     assert _in(team, lambda: list(updated.assignees.values_list("pk", flat=True))) == [team.members["Developer"].pk]
 

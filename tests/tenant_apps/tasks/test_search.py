@@ -74,7 +74,10 @@ def test_title_words_are_kept_by_the_database_and_in_the_organisations_schema(te
     task = team.task("Initial wording")
     with schema_context(team.organization.schema_name):
         Task.objects.filter(pk=task.pk).update(title="Renamed цитадель 42x")
-        Task.objects.bulk_create([Task(project=team.web, number=900 + i, title=f"Bulk item{i}") for i in range(3)])
+        state = team.web.states.first()
+        Task.objects.bulk_create(
+            [Task(project=team.web, state=state, number=900 + i, title=f"Bulk item{i}") for i in range(3)]
+        )
         words = set(TaskSearchWord.objects.values_list("word", flat=True))
     assert {"initial", "wording", "renamed", "цитадель", "42x", "bulk", "item0", "item2"} <= words
     with schema_context(org_b.schema_name):

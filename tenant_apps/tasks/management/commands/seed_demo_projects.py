@@ -11,18 +11,20 @@ from tenant_apps.projects.services import project_create, project_member_set
 from tenant_apps.tasks.models import TaskPriority, TaskStatus
 from tenant_apps.tasks.services import comment_create, label_save, task_create
 
-# (title, status, priority, labels, due in days (None: no date; negative: overdue), assignee)
+# (title, status, priority, labels, due in days (None: no date; negative: overdue), assignee);
+# IN_REVIEW: the default workflow's "In review" state (category in progress).
+IN_REVIEW = "In review"
 DEMO_TASKS = [
     ("Fix the login form on Safari", TaskStatus.IN_PROGRESS, TaskPriority.HIGH, ["bug"], 2, "member"),
     ("Design the pricing page", TaskStatus.TODO, TaskPriority.MEDIUM, ["design"], 9, "admin"),
-    ("Export invoices as CSV", TaskStatus.IN_REVIEW, TaskPriority.MEDIUM, ["feature"], 5, "member"),
+    ("Export invoices as CSV", IN_REVIEW, TaskPriority.MEDIUM, ["feature"], 5, "member"),
     ("Исправить перевод уведомлений", TaskStatus.TODO, TaskPriority.LOW, ["bug"], None, None),
     ("Launch the new landing page", TaskStatus.DONE, TaskPriority.URGENT, ["design"], -4, "owner"),
     ("Cookie banner overlaps the footer on phones", TaskStatus.TODO, TaskPriority.HIGH, ["bug"], -1, "member"),
     ("Write the onboarding email sequence", TaskStatus.TODO, TaskPriority.MEDIUM, ["content"], 12, "admin"),
     ("Dark mode for the documentation", TaskStatus.TODO, TaskPriority.LOW, ["design", "feature"], None, None),
     ("Compress hero images (WebP)", TaskStatus.IN_PROGRESS, TaskPriority.MEDIUM, ["performance"], 4, "member"),
-    ("Add a status page link to the footer", TaskStatus.IN_REVIEW, TaskPriority.LOW, [], 1, "owner"),
+    ("Add a status page link to the footer", IN_REVIEW, TaskPriority.LOW, [], 1, "owner"),
     ("Search results show drafts", TaskStatus.IN_PROGRESS, TaskPriority.URGENT, ["bug"], 0, "admin"),
     ("Обновить политику конфиденциальности", TaskStatus.TODO, TaskPriority.MEDIUM, ["content"], 20, None),
     ("Migrate analytics to the new provider", TaskStatus.CANCELLED, TaskPriority.LOW, [], None, None),
@@ -67,13 +69,15 @@ class Command(BaseCommand):
                 for name, color in LABEL_COLORS.items()
             }
             today = timezone.localdate()
+            in_review = project.states.get(name=IN_REVIEW)
             for index, (title, status, priority, label_names, due, assignee) in enumerate(DEMO_TASKS):
                 task = task_create(
                     project=project,
                     actor=owner,
                     title=title,
                     description="" if index % 3 else "Steps, notes and links go here, in **Markdown**.",
-                    status=status,
+                    state=in_review if status == IN_REVIEW else None,
+                    status=None if status == IN_REVIEW else status,
                     priority=priority,
                     due_date=today + timedelta(days=due) if due is not None else None,
                     assignees=[members[assignee]] if assignee in members else [],
