@@ -41,14 +41,16 @@ def test_create_org_command_refuses_bad_slugs_clearly(org_a, slug, message):
 
 @pytest.mark.django_db
 def test_migrate_tenants_skips_current_schemas_and_migrates_those_behind(org_a, org_b):
+    # projects, tasks and notifications, and the apps whose migrations depend on them.
+    apps = ["projects", "tasks", "notifications", "fields", "savedviews", "imports", "timetracking"]
     with connection.cursor() as cursor:
         cursor.execute(
-            f'DELETE FROM "{org_b.schema_name}".django_migrations WHERE app IN (%s, %s, %s)',  # noqa: S608
-            ["projects", "tasks", "notifications"],
+            f'DELETE FROM "{org_b.schema_name}".django_migrations WHERE app = ANY(%s)',  # noqa: S608
+            [apps],
         )
         cursor.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename ~ '^(projects|tasks|notifications)_'",
-            [org_b.schema_name],
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename ~ %s",
+            [org_b.schema_name, f"^({'|'.join(apps)})_"],
         )
         for (table,) in cursor.fetchall():
             cursor.execute(f'DROP TABLE IF EXISTS "{org_b.schema_name}"."{table}" CASCADE')
