@@ -1,13 +1,13 @@
-// Copy buttons: <button data-copy="ID" data-copied-text="Copied"> copies the value of the
+// Copy buttons: <button data-copy-from="ID" data-copied-text="Copied"> copies the value of the
 // input (or the text of the element) with that id, and says so in the button itself
 // (a polite live region: the plain layout has no toast).
 export function initCopy(root) {
-  for (const button of root.querySelectorAll("[data-copy]")) {
+  for (const button of root.querySelectorAll("[data-copy-from]")) {
     if (button.dataset.copyReady) continue;
     button.dataset.copyReady = "1";
     button.hidden = false;
     button.addEventListener("click", async () => {
-      const source = document.getElementById(button.dataset.copy);
+      const source = document.getElementById(button.dataset.copyFrom);
       if (!source) return;
       const text = "value" in source ? source.value : source.textContent;
       try {

@@ -108,7 +108,7 @@ def test_token_page_shows_a_new_key_once_and_audits_it(org_a):
     assert key.startswith(token.prefix)
     assert key in created.text
     assert created["Cache-Control"] == "no-store"
-    assert 'data-copy="new-token-key"' in created.text
+    assert 'data-copy-from="new-token-key"' in created.text
     assert 89 <= (token.expires_at - token.created_at).days <= 90
     again = client.get("/account/tokens/")
     assert key not in again.text
