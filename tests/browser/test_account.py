@@ -38,7 +38,7 @@ def test_an_api_token_is_created_used_revoked_and_refused(as_user, tessera, work
     page.get_by_label("Your account").click()
     page.get_by_role("link", name="Account").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
-    screenshot_both_themes(page, "account")
+    screenshot_both_themes(page, "account", save=False)
 
     page.get_by_role("navigation", name="Account pages").get_by_role("link", name="API tokens").click()
     page.get_by_role("button", name="Create token").click()  # no name: refused inline
@@ -53,7 +53,7 @@ def test_an_api_token_is_created_used_revoked_and_refused(as_user, tessera, work
     page.get_by_role("button", name="Copy").click()
     expect(page.get_by_role("button", name="Copied")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == key
-    screenshot_both_themes(page, "account-tokens", save=False)
+    screenshot_both_themes(page, "account-tokens")
 
     assert _api(tessera, workspace, None).status_code == 401
     used = _api(tessera, workspace, key)
