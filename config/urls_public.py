@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+from shared_apps.accounts import pages as account_pages
 from shared_apps.accounts.views import SignupConfirmEmailView
 from shared_apps.billing.views import stripe_webhook
 from shared_apps.core.views import api_docs_csp, landing
@@ -19,6 +20,10 @@ urlpatterns = [
     # allauth's JSON API (log-in, log-out, session, email verification, password reset).
     path("_allauth/", include("allauth.headless.urls")),
     path("organizations/", organization_picker, name="organization-picker"),
+    # Account pages (also on every organisation's domain, in its shell).
+    path("account/", account_pages.account_page, name="account"),
+    path("account/tokens/", account_pages.tokens_page, name="account-tokens"),
+    path("account/tokens/<int:token_id>/revoke/", account_pages.token_revoke, name="account-token-revoke"),
     # The language switch of the root domain's pages (Django's set_language view).
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

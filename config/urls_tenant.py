@@ -3,6 +3,7 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+from shared_apps.accounts import pages as account_pages
 from shared_apps.accounts.views import SignupConfirmEmailView
 from shared_apps.billing.views import billing_page
 from shared_apps.core.views import api_docs_csp
@@ -92,6 +93,12 @@ urlpatterns = [
     path("settings/roles/<int:role_id>/delete/", member_pages.role_delete_page, name="role-delete"),
     path("settings/audit/", member_pages.audit_page, name="audit-log"),
     path("settings/audit/export/", member_pages.audit_export, name="audit-log-export"),
+    # Account pages (also on the root domain) and the owners' security settings.
+    path("account/", account_pages.account_page, name="account"),
+    path("account/notifications/", inbox_pages.preferences_page, name="account-notifications"),
+    path("account/tokens/", account_pages.tokens_page, name="account-tokens"),
+    path("account/tokens/<int:token_id>/revoke/", account_pages.token_revoke, name="account-token-revoke"),
+    path("settings/security/", account_pages.security_settings_page, name="settings-security"),
     path("api/v1/", include("shared_apps.tenants.urls")),
     path("api/v1/", include("shared_apps.billing.urls")),
     path("api/v1/", include("tenant_apps.members.urls")),

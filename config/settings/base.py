@@ -65,6 +65,9 @@ SHARED_APPS = [
     "allauth.account",
     # JSON log-in, log-out, session, email verification, password reset (docs/api.md).
     "allauth.headless",
+    # Two-factor authentication: authenticator-app codes (TOTP) and recovery codes; its
+    # table lives in public, like the users (docs/account.md).
+    "allauth.mfa",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -122,6 +125,9 @@ MIDDLEWARE = [
     "shared_apps.billing.middleware.BillingReadOnlyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # An organisation that requires two-factor authentication leads members without it to
+    # set it up; its API answers their session requests 403 two_factor_required.
+    "shared_apps.accounts.middleware.TwoFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # request.htmx: pages answer an htmx request with the fragment it asked for.
     # https://django-htmx.readthedocs.io/en/latest/middleware.html
@@ -170,6 +176,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 # The web application's shell: organisation, switcher, unread count, nav.
                 "tenant_apps.workspace.context_processors.shell",
+                # The account pages' layout: the shell on an organisation's domain.
+                "shared_apps.accounts.context_processors.account_layout",
             ],
         },
     },
@@ -349,6 +357,14 @@ ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TESSERA_TRUSTED_PROXY_COUNT", default=0)
 # pointing at the HTML pages (no HEADLESS_FRONTEND_URLS); sign-up stays POST /api/v1/signup/.
 # https://docs.allauth.org/en/latest/headless/configuration.html
 HEADLESS_CLIENTS = ("browser", "app")
+# allauth.mfa: the login asks for a code once a person has set up an authenticator
+# (the HTML login and the headless API's "mfa_authenticate" flow alike).
+# https://docs.allauth.org/en/latest/mfa/configuration.html
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Tessera"
+# A code of the time step before or after the current one is accepted too (clock drift
+# between phone and server; RFC 6238 section 5.2 recommends at most one step).
+MFA_TOTP_TOLERANCE = 1
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
     "signup": "20/m/ip",

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
+from shared_apps.accounts.middleware import TWO_FACTOR_REQUIRED, TWO_FACTOR_REQUIRED_MESSAGE, two_factor_missing
 from shared_apps.accounts.models import ApiToken, User
 from shared_apps.audit.services import audit_record, audit_target
 from shared_apps.core.middleware import language_activate
@@ -121,6 +122,10 @@ class ApiTokenAuthentication(BaseAuthentication):
         if token.expires_at is not None and token.expires_at <= now:
             self._fail(request)
             raise exceptions.AuthenticationFailed(_("This token has expired."))
+        if two_factor_missing(request, token.user):
+            # The organisation requires two-factor authentication and this person has
+            # not set it up: their tokens work here again once they have.
+            raise exceptions.PermissionDenied({"detail": TWO_FACTOR_REQUIRED_MESSAGE, "code": TWO_FACTOR_REQUIRED})
         if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         language_activate(request, token.user)

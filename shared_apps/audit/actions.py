@@ -29,6 +29,7 @@ ACTIONS: dict[str, str] = {
     "organization.reactivated": "Platform staff reactivated the organisation (public log)",
     "plan.checkout_started": "An owner started a Stripe Checkout for a plan",
     "plan.changed": "The organisation's plan or subscription state changed (Stripe, staff grant)",
+    "organization.two_factor_changed": "An owner required two-factor authentication of every member, or stopped",
     "api_token.created": "A personal API token was created (public log)",
     "api_token.revoked": "A personal API token was revoked (public log)",
     "user.deactivated": "Platform staff deactivated a user (public log)",

@@ -111,7 +111,11 @@ _DESCRIPTIONS = {
     "400": "Invalid input (field errors), or a malformed request (bad JSON, nested too deep, a NUL character).",
     "401": "No valid credentials: the API token is missing, unknown, revoked or expired.",
     "402": "Payment required: a plan limit would be exceeded, or the organisation is read-only (past due).",
-    "403": "Not allowed: not a member here, a role without the permission, or no session (CSRF on writes).",
+    "403": (
+        "Not allowed: not a member here, a role without the permission, or no session (CSRF on writes); "
+        "code `two_factor_required` when the organisation requires two-factor authentication and the "
+        "caller has not set it up."
+    ),
     "404": "Not found here (objects of other projects and organisations are not found either), or a page past the end.",
     "415": "The request body's Content-Type is not one this operation accepts (or is missing).",
     "429": "Too many failed token authentications from this address; try again later.",

@@ -40,6 +40,9 @@ class Organization(TenantMixin):
     language = models.CharField(max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
     # IANA name; reports read periods given as dates (and show times) in this zone.
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    # Owners require two-factor authentication of every member (docs/account.md): members
+    # without it are led to set it up before they can go on.
+    require_two_factor = models.BooleanField(default=False)
 
     # Schemas are created (and migrated) when a row is first saved; they are never
     # dropped implicitly: deleting an organisation's data is an explicit operation.

@@ -10,6 +10,7 @@ import { initTypeahead } from "./typeahead.js";
 import { initPanels } from "./panel.js";
 import { initForms } from "./forms.js";
 import { toast } from "./toast.js";
+import { initCopy } from "./copy.js";
 
 initTheme();
 initMenus();
@@ -22,6 +23,7 @@ function enhance(root) {
   initUploads(root);
   initTypeahead(root);
   initForms(root);
+  initCopy(root);
 }
 
 enhance(document);

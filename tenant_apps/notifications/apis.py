@@ -5,12 +5,11 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from shared_apps.accounts.models import User
 from shared_apps.core.pagination import paginated, paginated_response
 from shared_apps.tenants.permissions import IsOrganizationMember, require_org_manager
-from tenant_apps.notifications.models import EventKind, Preference, ProjectMute, Watcher, Webhook
+from tenant_apps.notifications.models import Watcher, Webhook
 from tenant_apps.notifications.permissions import WEBHOOK_MANAGERS, access_notification, access_webhook
-from tenant_apps.notifications.selectors import notification_list
+from tenant_apps.notifications.selectors import notification_list, preferences_get
 from tenant_apps.notifications.serializers import (
     MarkedOutputSerializer,
     NotificationListFilterSerializer,
@@ -118,23 +117,6 @@ class UnreadCountApi(APIView):
         return Response({"count": unread_count(member=member_for_request(request))})
 
 
-def _preferences(member) -> dict:
-    chosen = {pref.kind: pref for pref in Preference.objects.filter(member=member)}
-    return {
-        "language": User.objects.filter(pk=member.user_id).values_list("language", flat=True).first() or "",
-        "kinds": [
-            {
-                "kind": kind.value,
-                "label": str(kind.label),
-                "in_app": chosen[kind.value].in_app if kind.value in chosen else True,
-                "email": chosen[kind.value].email if kind.value in chosen else True,
-            }
-            for kind in EventKind
-        ],
-        "muted_projects": sorted(ProjectMute.objects.filter(member=member).values_list("project__key", flat=True)),
-    }
-
-
 class PreferencesApi(APIView):
     """Your notification settings in this organisation: per kind, in-app and email on or
     off; projects you muted entirely; your language (for every organisation)."""
@@ -143,7 +125,7 @@ class PreferencesApi(APIView):
 
     @extend_schema(responses={200: PreferencesOutputSerializer})
     def get(self, request):
-        return Response(_preferences(member_for_request(request)))
+        return Response(preferences_get(member=member_for_request(request)))
 
     @extend_schema(
         request=PreferencesInputSerializer,
@@ -180,7 +162,7 @@ class PreferencesApi(APIView):
             muted_projects=muted,
             language=data.get("language"),
         )
-        return Response(_preferences(member))
+        return Response(preferences_get(member=member))
 
 
 class TaskWatchersApi(ProjectScopedApi):

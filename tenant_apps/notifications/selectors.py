@@ -2,8 +2,9 @@
 
 from django.db.models import Q, QuerySet
 
+from shared_apps.accounts.models import User
 from tenant_apps.members.models import Member
-from tenant_apps.notifications.models import Notification
+from tenant_apps.notifications.models import EventKind, Notification, Preference, ProjectMute
 from tenant_apps.projects.selectors import projects_visible_to
 
 
@@ -21,3 +22,23 @@ def notification_list(*, member: Member | None, unread: bool | None = None) -> Q
     if unread is not None:
         notifications = notifications.filter(read_at__isnull=unread)
     return notifications
+
+
+def preferences_get(*, member: Member) -> dict:
+    """`member`'s notification settings (the API's and the account page's): per kind
+    whether in-app and email are on (no row: both on), the muted projects' keys, and
+    their account's language."""
+    chosen = {pref.kind: pref for pref in Preference.objects.filter(member=member)}
+    return {
+        "language": User.objects.filter(pk=member.user_id).values_list("language", flat=True).first() or "",
+        "kinds": [
+            {
+                "kind": kind.value,
+                "label": str(kind.label),
+                "in_app": chosen[kind.value].in_app if kind.value in chosen else True,
+                "email": chosen[kind.value].email if kind.value in chosen else True,
+            }
+            for kind in EventKind
+        ],
+        "muted_projects": sorted(ProjectMute.objects.filter(member=member).values_list("project__key", flat=True)),
+    }

@@ -9,7 +9,7 @@ domain's organisation picker."""
 from django.db import connection
 
 from shared_apps.tenants.addresses import root_url
-from shared_apps.tenants.models import MANAGER_ROLES
+from shared_apps.tenants.models import MANAGER_ROLES, OrgRole
 from shared_apps.tenants.permissions import membership_for_request
 from shared_apps.tenants.selectors import organizations_for_user
 from shared_apps.tenants.services import organization_url
@@ -41,6 +41,11 @@ class _Shell:
     def is_manager(self) -> bool:
         membership = membership_for_request(self.request)
         return membership is not None and membership.role in MANAGER_ROLES
+
+    @property
+    def is_owner(self) -> bool:
+        membership = membership_for_request(self.request)
+        return membership is not None and membership.role == OrgRole.OWNER
 
     @property
     def initials(self) -> str:

@@ -91,6 +91,8 @@ def test_every_page_passes_axe_in_both_themes(as_user, workspace):
         ("audit", "/settings/audit/", "Audit log", True),
         ("billing", "/billing/", None, False),
         ("account-email", "/accounts/email/", None, False),
+        ("account-notifications", "/account/notifications/", "Notifications", False),
+        ("two-factor", "/accounts/2fa/", None, False),
         ("logout", "/accounts/logout/", None, False),
     ]
     for name, path, heading, save in tour:

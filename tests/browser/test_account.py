@@ -1,0 +1,156 @@
+"""Account journeys in the browser against the real server: an API token created, used
+by a session-less client, revoked and refused; two-factor authentication set up with
+codes computed from the shown secret, then asked for at the next login; an owner
+requiring it and a member without it led to set it up (in Russian)."""
+
+import time
+
+import httpx
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from playwright.sync_api import expect
+
+from shared_apps.accounts.models import ApiToken
+from shared_apps.audit.models import AuditEntry
+from shared_apps.tenants.models import Organization
+from tests.browser.conftest import PASSWORD, assert_accessible, screenshot_both_themes
+
+
+def _code(secret: str, step: int = 0) -> str:
+    """The authenticator app's code now (`step` 1: the next one, which the server accepts
+    too: MFA_TOTP_TOLERANCE, and it is not the code just used)."""
+    return format_hotp_value(hotp_value(secret, int(time.time()) // 30 + step))
+
+
+def _api(tessera, workspace, key: str | None) -> httpx.Response:
+    """A curl-like request: no cookies, the token in the Authorization header (to the
+    server's address with the organisation's Host, as curl --resolve would)."""
+    headers = {"Host": f"{workspace.slug}.localhost:{tessera.port}"}
+    if key:
+        headers["Authorization"] = f"Token {key}"
+    return httpx.get(f"http://127.0.0.1:{tessera.port}/api/v1/organization/", headers=headers, timeout=10)
+
+
+def test_an_api_token_is_created_used_revoked_and_refused(as_user, tessera, workspace):
+    page = as_user(workspace.member)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=workspace.url(""))
+    page.goto(workspace.url("/"))
+    page.get_by_label("Your account").click()
+    page.get_by_role("link", name="Account").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+    screenshot_both_themes(page, "account", save=False)
+
+    page.get_by_role("navigation", name="Account pages").get_by_role("link", name="API tokens").click()
+    page.get_by_role("button", name="Create token").click()  # no name: refused inline
+    expect(page.get_by_role("alert")).to_be_visible()
+    assert not ApiToken.objects.filter(user=workspace.member).exists()
+
+    page.get_by_label("Name").fill("CI deploy")
+    page.get_by_label("Expires").select_option("90")
+    page.get_by_role("button", name="Create token").click()
+    expect(page.get_by_text("it is shown only this once")).to_be_visible()
+    key = page.get_by_label("The new token").input_value()
+    page.get_by_role("button", name="Copy").click()
+    expect(page.get_by_role("button", name="Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == key
+    screenshot_both_themes(page, "account-tokens")
+
+    assert _api(tessera, workspace, None).status_code == 401
+    used = _api(tessera, workspace, key)
+    assert used.status_code == 200, used.text
+    assert used.json()["role"] == "member"
+
+    page.goto(workspace.url("/account/tokens/"))  # the key is not shown again; the row shows its use
+    expect(page.get_by_label("The new token")).to_have_count(0)
+    row = page.get_by_role("row", name="CI deploy")
+    expect(row).not_to_contain_text("Never used")
+    row.get_by_role("button", name="Revoke CI deploy").click()
+    expect(page.get_by_text("“CI deploy” is revoked")).to_be_visible()
+
+    refused = _api(tessera, workspace, key)
+    assert refused.status_code == 401
+    assert "revoked" in refused.json()["detail"]
+    token = ApiToken.objects.get(user=workspace.member)
+    assert token.revoked_at is not None
+    assert token.last_used_at is not None
+    actions = set(AuditEntry.objects.filter(actor_user_id=workspace.member.pk).values_list("action", flat=True))
+    assert {"api_token.created", "api_token.revoked"} <= actions
+
+
+def test_a_member_sets_up_two_factor_and_the_next_login_asks_for_a_code(as_user, workspace):
+    page = as_user(workspace.member)
+    page.goto(workspace.url("/account/"))
+    page.get_by_role("navigation", name="Account pages").get_by_role("link", name="Two-factor authentication").click()
+    page.get_by_role("link", name="Activate").click()
+    # allauth asks for the password again before changing how one logs in.
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Confirm").click()
+
+    secret = page.get_by_label("Authenticator secret").input_value()
+    assert_accessible(page, what="authenticator app set-up")
+    page.get_by_label("Authenticator code").fill("000000")
+    page.get_by_role("button", name="Activate").click()
+    expect(page.get_by_text("Incorrect code")).to_be_visible()
+    page.get_by_label("Authenticator code").fill(_code(secret))
+    page.get_by_role("button", name="Activate").click()
+    expect(page.get_by_role("heading", name="Recovery Codes")).to_be_visible()
+    kinds = set(Authenticator.objects.filter(user=workspace.member).values_list("type", flat=True))
+    assert kinds == {Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES}
+
+    page.goto(workspace.url("/"))
+    page.get_by_label("Your account").click()
+    page.get_by_role("button", name="Log out").click()
+    page.goto(workspace.url("/accounts/login/"))
+    page.get_by_label("Email").fill(workspace.member.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+
+    # The password alone does not let them in: every page leads back to the code.
+    expect(page).to_have_url(workspace.url("/accounts/2fa/authenticate/"))
+    page.goto(workspace.url("/projects/"))
+    expect(page).to_have_url(workspace.url("/accounts/2fa/authenticate/"))
+    page.get_by_label("Code").fill("000000")
+    page.get_by_role("button", name="Sign In").click()
+    expect(page.get_by_text("Incorrect code")).to_be_visible()
+    assert_accessible(page, what="login code")
+    page.get_by_label("Code").fill(_code(secret, 1))
+    page.get_by_role("button", name="Sign In").click()
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+    page.goto(workspace.url("/projects/"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Projects")
+
+
+def test_an_owner_requires_two_factor_and_a_member_is_led_to_set_it_up(as_user, new_context, workspace):
+    TOTP.activate(workspace.owner, generate_totp_secret())
+    owner_page = as_user(workspace.owner)
+    owner_page.goto(workspace.url("/"))
+    owner_page.get_by_role("navigation", name="Main").get_by_role("link", name="Security").click()
+    expect(owner_page.get_by_role("listitem").filter(has_text=workspace.member.email)).to_be_visible()
+    screenshot_both_themes(owner_page, "settings-security", save=False)
+    owner_page.get_by_label("Require two-factor authentication of every member").check()
+    owner_page.get_by_role("button", name="Save").click()
+    expect(owner_page.get_by_text("The security settings are saved.")).to_be_visible()
+    assert Organization.objects.get(pk=workspace.organization.pk).require_two_factor
+    with workspace.schema():
+        assert AuditEntry.objects.filter(
+            action="organization.two_factor_changed", actor_user_id=workspace.owner.pk
+        ).exists()
+
+    # The member, whose browser asks for Russian, cannot go on without setting it up.
+    page = new_context(workspace.member, slugs=(workspace.slug,), locale="ru-RU").new_page()
+    page.goto(workspace.url("/projects/"))
+    expect(page.get_by_text("Эта организация требует двухфакторную аутентификацию")).to_be_visible()
+    assert_accessible(page, what="two-factor required (ru)")
+    page.get_by_label("Пароль").fill(PASSWORD)
+    page.get_by_role("button", name="Подтвердить").click()
+    expect(page).to_have_url(workspace.url("/accounts/2fa/totp/activate/"))
+    # allauth's Russian catalogue calls the secret and the code field alike
+    # ("Код аутентификатора"): the secret is the disabled one.
+    secret = page.get_by_role("textbox", name="Код аутентификатора", disabled=True).input_value()
+    page.locator("input[name='code']").fill(_code(secret))
+    page.get_by_role("button", name="Активировать").click()
+    expect(page.get_by_role("heading", name="Коды восстановления")).to_be_visible()
+
+    page.goto(workspace.url("/projects/"))
+    expect(page).to_have_url(workspace.url("/projects/"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Проекты")
