@@ -80,4 +80,4 @@ clean:
 # docs/screenshots/ (shown in README.md). Needs chromium, as the browser tests do.
 .PHONY: screenshots
 screenshots: $(STAMP)
-	TESSERA_SCREENSHOTS_DIR=docs/screenshots $(PY) platform/dev.py test tests/browser/test_root_pages.py tests/browser/test_pages_tour.py tests/browser/test_account.py -q -p no:cacheprovider
+	TESSERA_SCREENSHOTS_DIR=docs/screenshots $(PY) platform/dev.py test tests/browser/test_root_pages.py tests/browser/test_pages_tour.py tests/browser/test_account.py tests/browser/test_settings_journeys.py tests/browser/test_members_journeys.py -q -p no:cacheprovider
