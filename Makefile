@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run dev test lint format services bench bench-report bench-tasks bench-notify bench-billing bench-pages bench-load screenshots clean
+.PHONY: run dev test lint format services bench bench-imports bench-report bench-tasks bench-notify bench-billing bench-pages bench-load screenshots clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ bench-tasks: $(STAMP)
 # Notifications: events per second and commit-to-notification delay on one worker.
 bench-notify: $(STAMP)
 	$(PY) platform/dev.py bench bench/notify.py $(ARGS)
+
+# The CSV import: rows per second and memory at two file sizes (docs/benchmarks.md).
+bench-imports: $(STAMP)
+	$(PY) platform/dev.py bench bench/imports.py $(ARGS)
 
 # Billing's cost on the write paths (limit checks, webhooks).
 bench-billing: $(STAMP)
