@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run dev test lint format services bench bench-report bench-tasks bench-fields bench-notify bench-billing bench-pages bench-load screenshots clean
+.PHONY: run dev test lint format services bench bench-imports bench-report bench-tasks bench-fields bench-notify bench-billing bench-pages bench-load screenshots clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,10 @@ bench-fields: $(STAMP)
 bench-notify: $(STAMP)
 	$(PY) platform/dev.py bench bench/notify.py $(ARGS)
 
+# The CSV import: rows per second and memory at two file sizes (docs/benchmarks.md).
+bench-imports: $(STAMP)
+	$(PY) platform/dev.py bench bench/imports.py $(ARGS)
+
 # Billing's cost on the write paths (limit checks, webhooks).
 bench-billing: $(STAMP)
 	$(PY) platform/dev.py bench bench/billing.py $(ARGS)
@@ -80,4 +84,4 @@ clean:
 # docs/screenshots/ (shown in README.md). Needs chromium, as the browser tests do.
 .PHONY: screenshots
 screenshots: $(STAMP)
-	TESSERA_SCREENSHOTS_DIR=docs/screenshots $(PY) platform/dev.py test tests/browser/test_root_pages.py tests/browser/test_pages_tour.py tests/browser/test_account.py tests/browser/test_settings_journeys.py tests/browser/test_members_journeys.py -q -p no:cacheprovider
+	TESSERA_SCREENSHOTS_DIR=docs/screenshots $(PY) platform/dev.py test tests/browser/test_root_pages.py tests/browser/test_pages_tour.py tests/browser/test_account.py tests/browser/test_settings_journeys.py -q -p no:cacheprovider

@@ -10,7 +10,8 @@ from rest_framework.response import Response
 
 from shared_apps.core.api import unknown_refuse
 from tenant_apps.imports.models import TaskImport
-from tenant_apps.imports.selectors import access_import, import_preview
+from tenant_apps.imports.permissions import access_import
+from tenant_apps.imports.selectors import import_preview
 from tenant_apps.imports.serializers import (
     ImportDetailOutputSerializer,
     ImportMappingInputSerializer,

@@ -16,7 +16,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from shared_apps.core.exceptions import ServiceRefusal
 from tenant_apps.imports.models import TaskImport
-from tenant_apps.imports.selectors import access_import, import_preview
+from tenant_apps.imports.permissions import access_import
+from tenant_apps.imports.selectors import import_preview
 from tenant_apps.imports.services import import_discard, import_mapping_set, import_start, import_upload, progress_read
 from tenant_apps.imports.targets import targets_for
 from tenant_apps.projects.models import Project

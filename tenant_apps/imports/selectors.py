@@ -1,37 +1,17 @@
-"""Reads of the CSV import: the import itself (fetch-or-404 within its project) and the
-preview of its first rows."""
+"""Reads of the CSV import: the preview of its first rows."""
 
 from dataclasses import dataclass, field
 from itertools import islice
 
 from django.core.exceptions import ValidationError
-from django.http import Http404
 
 from shared_apps.core.storage import storage
 from tenant_apps.imports.models import TaskImport
 from tenant_apps.imports.reading import rows_read
 from tenant_apps.imports.services import RowError, mapping_problems
 from tenant_apps.imports.targets import RowReader, targets_for
-from tenant_apps.members.models import Member
-from tenant_apps.projects.models import Project
 
 PREVIEW_ROWS = 10
-
-
-def access_import(*, member: Member | None, project: Project, import_id: int) -> TaskImport:
-    """The import `import_id` of `project` (the caller resolved the project through
-    access_project): 404 for another project's, and for someone else's import unless
-    the member may manage the project."""
-    from tenant_apps.projects.permissions import project_permissions
-
-    task_import = TaskImport.objects.filter(project=project, pk=import_id).select_related("project").first()
-    if task_import is None or member is None:
-        raise Http404()
-    if task_import.requested_by_id != member.pk and "project.manage" not in project_permissions(
-        member=member, project=project
-    ):
-        raise Http404()
-    return task_import
 
 
 @dataclass
