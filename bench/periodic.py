@@ -111,8 +111,8 @@ def _run(levels: list[int], active_share: float, product_path: int) -> None:
     from shared_apps.tenants.services import organization_create
     from tenant_apps.notifications import periodic, tasks
     from tenant_apps.notifications.models import Event, EventKind
+    from tenant_apps.notifications.processing import outbox_sweep_here
     from tenant_apps.notifications.services import due_soon_record, event_record
-    from tenant_apps.notifications.tasks import outbox_sweep_here
     from tenant_apps.reports.tasks import reports_sweep_task
 
     tasks.send_in_schema = lambda *args, **kwargs: None  # no broker traffic: measure the work

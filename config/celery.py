@@ -41,17 +41,34 @@ def _pooler_check(**_kwargs) -> None:
 logger = logging.getLogger(__name__)
 
 
+def task_resolve(task: Task | str) -> Task:
+    """`task` itself, or the task registered under that name. Services enqueue their
+    app's worker tasks by name (e.g. "notifications.event_process"): `tasks.py` imports
+    the services it wraps, so a service importing `tasks.py` back would be an import
+    circle (docs/architecture.md, "Imports"). An unknown name raises NotRegistered here,
+    before anything is sent: a typo fails loudly, it is never a silently lost message."""
+    if not isinstance(task, str):
+        return task
+    if task not in app.tasks:
+        # A web process imports no `tasks.py` by itself: let Celery import every
+        # installed app's (its autodiscovery, what a worker does at start), once.
+        app.loader.import_default_modules()
+    return app.tasks[task]
+
+
 def send_in_schema(
-    task: Task,
+    task: Task | str,
     *,
     schema_name: str,
     args: Sequence[Any] = (),
     kwargs: dict[str, Any] | None = None,
     countdown: float | None = None,
 ) -> AsyncResult | None:
-    """Send `task` to run in `schema_name`. Returns None (and logs) when the broker is
-    unreachable: callers that must not lose work keep an outbox row a periodic job
-    re-dispatches, so a broker outage never fails the caller's write."""
+    """Send `task` (a task or its registered name) to run in `schema_name`. Returns None
+    (and logs) when the broker is unreachable: callers that must not lose work keep an
+    outbox row a periodic job re-dispatches, so a broker outage never fails the
+    caller's write."""
+    task = task_resolve(task)
     try:
         return task.apply_async(
             args=list(args), kwargs=kwargs or {}, headers={"_schema_name": schema_name}, countdown=countdown
@@ -62,17 +79,19 @@ def send_in_schema(
 
 
 def enqueue_on_commit(
-    task: Task,
+    task: Task | str,
     *,
     args: Sequence[Any] = (),
     kwargs: dict[str, Any] | None = None,
     schema_name: str | None = None,
     countdown: float | None = None,
 ) -> None:
-    """Send `task` after the current transaction commits, in the schema that is active
+    """Send `task` (a task or its registered name) after the current transaction
+    commits, in the schema that is active
     *now* (or `schema_name`). Capturing it here matters: an `on_commit` callback may run
     after a `schema_context` has exited, and a plain `.delay()` then goes to public."""
     schema = schema_name or connection.schema_name
+    task = task_resolve(task)  # an unknown name fails the write here, not later
     transaction.on_commit(
         lambda: send_in_schema(task, schema_name=schema, args=args, kwargs=kwargs, countdown=countdown)
     )

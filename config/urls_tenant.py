@@ -19,6 +19,7 @@ urlpatterns = [
     path("search/", workspace.search, name="search"),
     path("language/", workspace.language_set, name="language-set"),
     path("soon/<slug:page>/", workspace.coming_soon, name="coming-soon"),
+    path("organizations/menu/", workspace.organizations_menu, name="organizations-menu"),
     path("inbox/", inbox_pages.inbox, name="inbox"),
     path("inbox/bell/", inbox_pages.bell, name="inbox-bell"),
     path("inbox/read-all/", inbox_pages.notifications_read_all, name="inbox-read-all"),

@@ -102,6 +102,9 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Open pages poll for changes every few seconds: answered here, from the cache alone.
     "tenant_apps.tasks.live.LiveCheckMiddleware",
+    # Each cache namespace's version read once a request, the common ones in one round
+    # trip (after the live poll, which reads only its own).
+    "shared_apps.core.cache_namespaces.CacheVersionsMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -12,7 +12,7 @@ from rest_framework.permissions import BasePermission
 from shared_apps.core.cache_namespaces import CacheNamespace
 from shared_apps.tenants.models import MANAGER_ROLES, Membership
 
-ACCESS_CACHE = CacheNamespace("access")
+ACCESS_CACHE = CacheNamespace("access", prefetch=True)
 ACCESS_TTL_SECONDS = 600
 NOT_A_MEMBER = "none"
 _MEMBERSHIP_FIELDS = [field.attname for field in Membership._meta.concrete_fields]

@@ -16,6 +16,10 @@ export function initForms(root) {
       control.addEventListener("change", () => form.requestSubmit());
     });
   });
+  root.querySelectorAll("select[data-submit-with]").forEach((select) => {
+    const button = document.getElementById(select.dataset.submitWith);
+    if (button) select.addEventListener("change", () => button.click());
+  });
   root.querySelectorAll("[data-copy]").forEach((button) => {
     button.addEventListener("click", async () => {
       const url = new URL(button.dataset.copy, window.location.href).href;

@@ -21,8 +21,8 @@ from shared_apps.audit.services import audit_sweep
 from shared_apps.tenants.models import Organization
 from shared_apps.tenants.pending import pending_work_due, pending_work_mark, pending_work_settle
 from tenant_apps.notifications.models import DeliveryStatus, EmailDelivery, Event, WebhookDelivery
+from tenant_apps.notifications.processing import outbox_sweep_here
 from tenant_apps.notifications.services import due_soon_record
-from tenant_apps.notifications.tasks import outbox_sweep_here
 from tenant_apps.reports.models import Report, ReportSchedule
 from tenant_apps.reports.services.schedules import SCHEDULE_LOCAL_HOUR, report_schedules_run
 from tenant_apps.reports.services.sweep import reports_sweep

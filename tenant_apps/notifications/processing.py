@@ -5,10 +5,11 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from config.celery import enqueue_on_commit
+from config.celery import enqueue_on_commit, send_in_schema
 from tenant_apps.members.models import Member
 from tenant_apps.notifications.models import (
     TASKLESS_KINDS,
@@ -25,6 +26,7 @@ from tenant_apps.notifications.models import (
     WebhookDelivery,
 )
 from tenant_apps.notifications.services import unread_count_invalidate
+from tenant_apps.notifications.task_names import EMAIL_SEND, EVENT_PROCESS, WEBHOOK_DELIVER
 from tenant_apps.projects.permissions import project_permissions
 
 logger = logging.getLogger(__name__)
@@ -98,8 +100,6 @@ def event_process(event_id: int) -> bool:
     """Turn the event into deliveries; True if this call did the work. Safe to run any
     number of times, concurrently too: the event row is locked, processed events are
     skipped, and every delivery is unique per event and recipient."""
-    from tenant_apps.notifications.tasks import email_send, webhook_deliver
-
     now = timezone.now()
     with transaction.atomic():
         event = (
@@ -128,10 +128,10 @@ def event_process(event_id: int) -> bool:
         event.save(update_fields=["processed_at"])
         unread_count_invalidate(in_app)
         for pk in email:
-            enqueue_on_commit(email_send, args=[pk], countdown=max(0.0, (due[pk] - now).total_seconds()))
+            enqueue_on_commit(EMAIL_SEND, args=[pk], countdown=max(0.0, (due[pk] - now).total_seconds()))
         if hooks:
             for delivery_id in WebhookDelivery.objects.filter(event=event).values_list("pk", flat=True):
-                enqueue_on_commit(webhook_deliver, args=[delivery_id])
+                enqueue_on_commit(WEBHOOK_DELIVER, args=[delivery_id])
     logger.info(
         "event %s (%s) processed: %d in-app, %d email, %d webhooks",
         event.pk,
@@ -141,3 +141,39 @@ def event_process(event_id: int) -> bool:
         len(hooks),
     )
     return True
+
+
+def outbox_sweep_here() -> dict[str, int]:
+    """Send again what should have happened by now in this organisation: events left
+    unprocessed (the broker was down at commit time, or a worker died) and email/webhook
+    deliveries whose time has come (the outbox sweep; idempotent like every step)."""
+    schema = connection.schema_name
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.NOTIFICATIONS_REDISPATCH_SECONDS)
+    event_ids = list(
+        # Least re-sent first: events that keep failing never crowd out newer lost ones.
+        Event.objects.filter(processed_at__isnull=True, created_at__lte=stale)
+        .order_by("redispatched", "pk")
+        .values_list("pk", flat=True)[:1000]
+    )
+    sent_events = 0
+    for event_id in event_ids:
+        if send_in_schema(EVENT_PROCESS, schema_name=schema, args=[event_id]) is not None:
+            sent_events += 1
+    if event_ids:
+        Event.objects.filter(pk__in=event_ids).update(redispatched=F("redispatched") + 1)
+    member_ids = list(
+        EmailDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=stale)
+        .values_list("recipient_id", flat=True)
+        .distinct()[:1000]
+    )
+    for member_id in member_ids:
+        send_in_schema(EMAIL_SEND, schema_name=schema, args=[member_id])
+    delivery_ids = list(
+        WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=stale).values_list(
+            "pk", flat=True
+        )[:1000]
+    )
+    for delivery_id in delivery_ids:
+        send_in_schema(WEBHOOK_DELIVER, schema_name=schema, args=[delivery_id])
+    return {"events": sent_events, "emails": len(member_ids), "webhooks": len(delivery_ids)}

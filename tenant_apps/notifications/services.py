@@ -36,6 +36,7 @@ from tenant_apps.notifications.models import (
     Watcher,
     Webhook,
 )
+from tenant_apps.notifications.task_names import EVENT_PROCESS
 from tenant_apps.notifications.webhooks import url_check
 from tenant_apps.projects.models import Project
 from tenant_apps.projects.permissions import project_permissions
@@ -67,14 +68,12 @@ def event_record(
     """Write an event in the caller's transaction and have a worker process it after the
     commit. If the broker is down then, the event stays unprocessed and the periodic
     sweep sends it again: the caller's write never fails because of Redis."""
-    from tenant_apps.notifications.tasks import event_process
-
     data = _task_payload(task, actor) if task is not None else {}
     data.update(payload or {})
     event = Event.objects.create(kind=kind, actor=actor, task=task, payload=data, dedupe_key=dedupe_key)
     # The sweep looks here once the event could have been lost (shared_apps/tenants/pending.py).
     pending_work_mark(due_at=event.created_at + timedelta(seconds=settings.NOTIFICATIONS_REDISPATCH_SECONDS))
-    enqueue_on_commit(event_process, args=[event.pk], schema_name=connection.schema_name)
+    enqueue_on_commit(EVENT_PROCESS, args=[event.pk], schema_name=connection.schema_name)
     return event
 
 

@@ -6,6 +6,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from tenant_apps.notifications.models import Event, EventKind
+from tenant_apps.reports.kinds import KINDS
 from tenant_apps.tasks.models import TaskStatus
 
 
@@ -40,8 +41,6 @@ def event_text(event: Event) -> str:
         values["date"] = payload.get("due_date", "")
         return _("Task %(key)s is due on %(date)s") % values
     if kind == EventKind.REPORT_READY:
-        from tenant_apps.reports.kinds import KINDS
-
         report_kind = KINDS.get(payload.get("report_kind", ""))
         values["name"] = str(report_kind.title) if report_kind else payload.get("report_kind", "")
         return _("Your report “%(name)s” is ready") % values

@@ -6,4 +6,4 @@ from shared_apps.core.cache_namespaces import CacheNamespace
 
 # Every cached permission answer of the organisation (and each guest's visible projects);
 # bumped by permissions_version_bump on any change to roles, members or memberships.
-PERMISSIONS_CACHE = CacheNamespace("permissions")
+PERMISSIONS_CACHE = CacheNamespace("permissions", prefetch=True)

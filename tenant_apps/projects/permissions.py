@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.views import APIView
 
+from shared_apps.core.cache_namespaces import request_memo
 from shared_apps.tenants.models import MANAGER_ROLES, OrgRole
 from shared_apps.tenants.permissions import (
     ACCESS_TTL_SECONDS,
@@ -57,12 +58,16 @@ def project_permissions(*, member: Member | None, project: Project) -> frozenset
     if member is None:
         return frozenset()
     key = PERMISSIONS_CACHE.key(member.pk, project.pk)
-    cached = cache.get(key)
-    if cached is not None:
-        return frozenset(cached)
-    codes = _compute(member=member, project=project)
-    cache.set(key, sorted(codes), _TTL_SECONDS)
-    return codes
+
+    def load() -> frozenset[str]:
+        cached = cache.get(key)
+        if cached is not None:
+            return frozenset(cached)
+        codes = _compute(member=member, project=project)
+        cache.set(key, sorted(codes), _TTL_SECONDS)
+        return codes
+
+    return request_memo(key, load)  # a page asks at its door and again for its controls
 
 
 _MEMBER_FIELDS = [field.attname for field in Member._meta.concrete_fields]

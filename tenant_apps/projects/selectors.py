@@ -1,7 +1,7 @@
 from django.core.cache import cache
 from django.db.models import QuerySet
 
-from shared_apps.core.cache_namespaces import CacheNamespace
+from shared_apps.core.cache_namespaces import CacheNamespace, request_memo
 from shared_apps.tenants.models import Organization, OrgRole
 from tenant_apps.members.models import Member
 from tenant_apps.projects.cache import PERMISSIONS_CACHE
@@ -10,7 +10,7 @@ from tenant_apps.projects.models import Project
 # Every project of the organisation, cached in its schema's cache; any write to a project
 # bumps the namespace (projects_cache_invalidate). Which of them a guest may see is cached
 # per person under PERMISSIONS_CACHE, which every role or membership change bumps.
-PROJECTS_CACHE = CacheNamespace("projects")
+PROJECTS_CACHE = CacheNamespace("projects", prefetch=True)
 _TTL_SECONDS = 600
 # Not task_sequence: it changes with every new task, and nothing reads it from here.
 _CACHED_FIELDS = ["id", "key", "name", "description", "lead_id", "archived", "created_at", "updated_at"]
@@ -61,11 +61,15 @@ def _project_rows() -> list[tuple]:
     """Every project as a row of _CACHED_FIELDS, ordered by key, from the cache (one query
     on a miss)."""
     key = PROJECTS_CACHE.key("all")
-    rows = cache.get(key)
-    if rows is None:
-        rows = list(Project.objects.order_by("key").values_list(*_CACHED_FIELDS))
-        cache.set(key, rows, _TTL_SECONDS)
-    return rows
+
+    def load() -> list[tuple]:
+        rows = cache.get(key)
+        if rows is None:
+            rows = list(Project.objects.order_by("key").values_list(*_CACHED_FIELDS))
+            cache.set(key, rows, _TTL_SECONDS)
+        return rows
+
+    return request_memo(key, load)  # a page reads them for its door and its side navigation
 
 
 def _project(row: tuple) -> Project:

@@ -8,18 +8,19 @@ from shared_apps.tenants.models import Organization
 from tenant_apps.reports.services.generation import report_generate, running_schema_discard, running_schemas_list
 from tenant_apps.reports.services.schedules import report_email, report_schedules_run
 from tenant_apps.reports.services.sweep import reports_requeue_stale, reports_sweep
+from tenant_apps.reports.task_names import REPORT_EMAIL, REPORT_GENERATE
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="reports.generate", ignore_result=True)
+@shared_task(name=REPORT_GENERATE, ignore_result=True)
 def report_generate_task(report_id: int) -> str:
     """Generate one report (runs in the organisation's schema; idempotent)."""
     return report_generate(report_id=report_id)
 
 
 @shared_task(
-    name="reports.email",
+    name=REPORT_EMAIL,
     ignore_result=True,
     autoretry_for=(OSError,),
     retry_backoff=30,

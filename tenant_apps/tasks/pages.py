@@ -3,11 +3,13 @@ dialog. Each view parses the request, goes through the same doors (access_*), se
 and services as the API, and renders; htmx requests get the named fragment of the same
 template. Core writes are plain form POSTs that work without JavaScript."""
 
+import hashlib
 import json
 import re
 from datetime import date
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpResponse, JsonResponse
@@ -16,6 +18,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
@@ -42,7 +45,13 @@ from tenant_apps.tasks.models import (
     TaskStatus,
 )
 from tenant_apps.tasks.permissions import access_attachment, access_comment, access_task
-from tenant_apps.tasks.selectors import BOARD_COLUMN_SIZE, board_cards, board_counts
+from tenant_apps.tasks.selectors import (
+    BOARD_COLUMN_SIZE,
+    board_cards,
+    board_counts,
+    project_filter_choices,
+    project_filter_choices_keys,
+)
 from tenant_apps.tasks.selectors import task_page as task_rows
 from tenant_apps.tasks.services import (
     StaleVersion,
@@ -97,12 +106,21 @@ def task_filtered(request, tasks, *, allowed: tuple[str, ...] | None = None):
         return tasks, filterset, exc.message_dict
 
 
-def _dress(card: dict, today: date) -> dict:
+def _labels_now() -> tuple[dict, dict]:
+    """The status and priority names in the active language, translated once a page."""
+    return (
+        {value: str(label) for value, label in STATUS_LABELS.items()},
+        {name: str(label) for name, label in PRIORITY_LABELS.items()},
+    )
+
+
+def _dress(card: dict, today: date, labels: tuple[dict, dict] | None = None) -> dict:
     """Display details of a selector card (its JSON shape)."""
+    statuses, priorities = labels or (STATUS_LABELS, PRIORITY_LABELS)
     # The state's own name (its colour class is the category's: card["status"]).
     state = card.get("state")
-    card["status_label"] = state_label(state["name"]) if state else STATUS_LABELS.get(card["status"], card["status"])
-    card["priority_label"] = PRIORITY_LABELS.get(card["priority"], card["priority"])
+    card["status_label"] = state_label(state["name"]) if state else statuses.get(card["status"], card["status"])
+    card["priority_label"] = priorities.get(card["priority"], card["priority"])
     card["priority_value"] = PRIORITY_BY_NAME.get(card["priority"], 0)
     due = card.get("due_date")
     card["due"] = date.fromisoformat(due) if due else None
@@ -111,12 +129,45 @@ def _dress(card: dict, today: date) -> dict:
 
 
 def filter_options(project: Project | None) -> dict:
-    """What the filter bar offers: people, labels (one project's), priorities."""
+    """What the filter bar offers: people, labels (one project's, cached), priorities."""
+    people, labels = project_filter_choices(project) if project else ([], [])
     return {
-        "people": project_assignable_members(project) if project else [],
-        "labels": list(Label.objects.filter(project=project).order_by("name", "pk")) if project else [],
+        "people": people,
+        "labels": labels,
         "priorities": [(name, PRIORITY_LABELS[name]) for name in PRIORITY_BY_NAME],
     }
+
+
+FILTER_BAR_TTL_SECONDS = 600
+
+
+def filter_bar_html(request, context: dict, *, action: str, htmx_target: str, params: tuple[str, ...]) -> str:
+    """The filter bar (tasks/filter_bar.html), rendered once per project, language and
+    filter values and then served from the cache: it is the same for everyone looking at
+    the same filters (no CSRF token: it is a GET form), and its key carries the versions
+    of the people and labels it lists (project_filter_choices_keys), so a change to either
+    renders it anew. With filter errors it is rendered every time."""
+    from django.template.loader import render_to_string
+    from django.utils.translation import get_language
+
+    project = context["project"]
+    key = None
+    if project is not None and not context["filter_errors"]:
+        values = [(name, value) for name in params for value in request.GET.getlist(name)]
+        identity = repr((project_filter_choices_keys(project), get_language(), action, htmx_target, values,
+                         bool(context["filtered"])))  # fmt: skip
+        key = "filter-bar:" + hashlib.sha256(identity.encode()).hexdigest()
+        html = cache.get(key)
+        if html is not None:
+            return mark_safe(html)  # noqa: S308 - rendered (autoescaped) by the template below
+    if "people" not in context:
+        context.update(filter_options(project))
+    html = render_to_string(
+        "tasks/filter_bar.html", {**context, "action": action, "htmx_target": htmx_target}, request=request
+    )
+    if key is not None:
+        cache.set(key, str(html), FILTER_BAR_TTL_SECONDS)
+    return mark_safe(html)  # noqa: S308 - rendered (autoescaped) by the template
 
 
 def _card_labels() -> dict:
@@ -150,6 +201,7 @@ def _board_context(request, project: Project) -> dict:
     cards = board_cards(tasks, states=[state.pk for state in states])
     counts = board_counts(tasks)
     today = timezone.localdate()
+    labels = _labels_now()
     scope = live_scope_project(project.pk)
     columns = [
         {
@@ -157,7 +209,7 @@ def _board_context(request, project: Project) -> dict:
             "category": state.category,
             "colour": state.colour,
             "label": state.label,
-            "cards": [_dress(card, today) for card in cards[state.pk][0]],
+            "cards": [_dress(card, today, labels) for card in cards[state.pk][0]],
             "more": cards[state.pk][1],
             "count": counts.get(state.pk, 0),
         }
@@ -178,8 +230,8 @@ def _board_context(request, project: Project) -> dict:
         "live_version": live_version(scope),
         "nav": "projects",
         "view": "board",
+        "priorities": [(name, PRIORITY_LABELS[name]) for name in PRIORITY_BY_NAME],
         **_card_labels(),
-        **filter_options(project),
     }
 
 
@@ -191,6 +243,9 @@ def board(request, key: str):
     context = _board_context(request, project)
     if request.htmx and request.htmx.target == "board-columns":
         return render(request, "tasks/board.html#columns", context)
+    context["filter_bar"] = filter_bar_html(
+        request, context, action=reverse("board", args=[project.key]), htmx_target="board-columns", params=BOARD_FILTERS
+    )
     return render(request, "tasks/board.html", context)
 
 
@@ -212,12 +267,13 @@ def board_column(request, key: str, state_id: int):
     cards, more = board_cards(tasks, states=[state.pk], offset=offset)[state.pk]
     codes = project_permissions(member=member_for_request(request), project=project)
     today = timezone.localdate()
+    labels = _labels_now()
     return render(
         request,
         "tasks/board.html#column-cards",
         {
             "project": project,
-            "column": {"state": state.pk, "cards": [_dress(card, today) for card in cards], "more": more},
+            "column": {"state": state.pk, "cards": [_dress(card, today, labels) for card in cards], "more": more},
             "offset": offset + BOARD_COLUMN_SIZE,
             "can_move": "task.change_status" in codes,
             "statuses": [(item.pk, item.label) for item in states],
@@ -769,6 +825,8 @@ _ACTIONS = {
 # --- The list --------------------------------------------------------------------------
 
 LIST_PAGE_SIZE = 50
+# What the list's filter bar shows (the rest of its filters are under "More filters").
+LIST_FILTER_BAR_PARAMS = BOARD_FILTERS
 SORTABLE = {
     "number": "number",
     "title": "title",
@@ -802,6 +860,7 @@ def task_list(request, key: str | None = None):
     paginator = Paginator(tasks, LIST_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))  # counts; the rows come below
     today = timezone.localdate()
+    labels = _labels_now()
     rows, _total = task_rows(tasks, offset=page.start_index() - 1 if page.paginator.count else 0,
                              limit=LIST_PAGE_SIZE, counted=False)  # fmt: skip
     codes = project_permissions(member=member, project=project) if project else frozenset()
@@ -809,7 +868,7 @@ def task_list(request, key: str | None = None):
         "project": project,
         "current_project": project,
         "page": page,
-        "tasks": [_dress(row, today) for row in rows],
+        "tasks": [_dress(row, today, labels) for row in rows],
         "today": today,
         "filters": request.GET,
         "filter_errors": errors,
@@ -831,6 +890,9 @@ def task_list(request, key: str | None = None):
         context.update(live_token=live_token(scope=scope, user_id=request.user.pk), live_version=live_version(scope))
     if request.htmx and request.htmx.target == "task-table":
         return render(request, "tasks/task_list.html#table", context)
+    context["filter_bar"] = filter_bar_html(
+        request, context, action=context["list_url"], htmx_target="task-table", params=LIST_FILTER_BAR_PARAMS
+    )
     return render(request, "tasks/task_list.html", context)
 
 
@@ -916,7 +978,35 @@ def task_new(request):
     editing = ["title", "description", "state", "priority", "due_date", "assignees", "labels"]
     form = TaskForm(request.POST or None, people=people, label_choices=labels, states=states, editing=editing)
     created = None
-    if request.method == "POST" and project is not None and form.is_valid():
+    # The page without JavaScript lists the people and labels of the project it was
+    # rendered for (`shown`). "Switch project" re-renders for the selected one, keeping
+    # what was typed; "Create" with another project selected creates there, unless people
+    # or labels of the shown project were ticked: those are refused (never carried over).
+    shown = (request.POST.get("shown_project") or "").upper()
+    switched = request.method == "POST" and project is not None and bool(shown) and shown != project.key
+    if (
+        request.method == "POST"
+        and project is not None
+        and (
+            "switch" in request.POST
+            or (switched and (request.POST.getlist("assignees") or request.POST.getlist("labels")))
+        )
+    ):
+        kept = {name: request.POST.get(name, "") for name in ("title", "description", "status", "priority", "due_date")}
+        if "switch" in request.POST:
+            form = TaskForm(None, initial=kept, people=people, label_choices=labels, editing=editing)
+        else:
+            form = TaskForm(kept, people=people, label_choices=labels, editing=editing)
+            form.is_valid()
+            form.add_error(
+                None,
+                _(
+                    "The project changed to %(key)s, so its people and labels are shown now: "
+                    "choose the assignees and labels again, then create the task."
+                )
+                % {"key": project.key},
+            )
+    elif request.method == "POST" and project is not None and form.is_valid():
         with errors_into(form):
             created = task_create(project=project, actor=member, **form.service_data())
             if request.POST.get("another") != "1":

@@ -1,12 +1,19 @@
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Count, Expression, F, JSONField, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 from rest_framework.fields import DateTimeField
 
 from shared_apps.tenants.models import Organization
+from shared_apps.tenants.permissions import ACCESS_CACHE
+from tenant_apps.members.models import Member
+from tenant_apps.projects.cache import PERMISSIONS_CACHE
+from tenant_apps.projects.models import Project
+from tenant_apps.projects.selectors import project_assignable_members
 from tenant_apps.tasks.filters import PRIORITY_NAMES
-from tenant_apps.tasks.models import Attachment, Task
+from tenant_apps.tasks.live import live_scope_project, live_version
+from tenant_apps.tasks.models import Attachment, Label, Task
 
 # The columns a task's JSON shows, fetched as plain values: no model instances and no
 # serializer fields on the hot path (docs/benchmarks.md, "Task list").
@@ -141,6 +148,30 @@ def storage_bytes_used(organization: Organization | None = None) -> int:
 
 
 BOARD_COLUMN_SIZE = 100
+# What a board card shows: no description, reporter or timestamps (a board fetches up
+# to 500 cards; those columns were a third of its rows' bytes and decoding).
+_CARD_COLUMNS = ("id", "number", "title", "status", "state_id", "state__name", "state__colour", "priority",
+                 "due_date", "version", "rank", "project_key", "assignee_list", "label_list",
+                 "blocker_list")  # fmt: skip
+
+
+def _card(row: dict[str, Any]) -> dict[str, Any]:
+    """A board card: the fields of the task's JSON (`_as_json`) a card shows, same names."""
+    due = row["due_date"]
+    return {
+        "key": f"{row['project_key']}-{row['number']}",
+        "number": row["number"],
+        "title": row["title"],
+        "status": row["status"],
+        "state": {"id": row["state_id"], "name": row["state__name"], "colour": row["state__colour"]},
+        "priority": PRIORITY_NAMES[row["priority"]],
+        "assignees": row["assignee_list"],
+        "labels": row["label_list"],
+        "blocked_by": row["blocker_list"],
+        "due_date": due.isoformat() if due is not None else None,
+        "version": row["version"],
+        "rank": row["rank"],
+    }
 
 
 def board_cards(
@@ -153,13 +184,59 @@ def board_cards(
     ranked = tasks.filter(state_id__in=states).annotate(
         position=Window(RowNumber(), partition_by=[F("state_id")], order_by=[F("rank").asc(), F("number").asc()])
     )
-    rows = _rows(ranked, "position").filter(position__gt=offset, position__lte=offset + limit + 1)
+    rows = (
+        ranked.annotate(
+            project_key=F("project__key"),
+            assignee_list=_PerTaskJSON(_ASSIGNEES),
+            label_list=_PerTaskJSON(_LABELS),
+            blocker_list=_PerTaskJSON(_BLOCKERS),
+        )
+        .values(*_CARD_COLUMNS, "position")
+        .filter(position__gt=offset, position__lte=offset + limit + 1)
+    )
     columns: dict[int, list[dict]] = {state: [] for state in states}
     for row in sorted(rows, key=lambda row: (row["state_id"], row["position"])):
-        columns[row["state_id"]].append(_as_json(row))
+        columns[row["state_id"]].append(_card(row))
     return {state: (cards[:limit], len(cards) > limit) for state, cards in columns.items()}
 
 
 def board_counts(tasks: QuerySet[Task]) -> dict[int, int]:
     """How many of `tasks` are in each workflow state, by state id (one statement)."""
     return dict(tasks.order_by().values_list("state_id").annotate(n=Count("pk")).values_list("state_id", "n"))
+
+
+_MEMBER_FIELDS = [field.attname for field in Member._meta.concrete_fields]
+_LABEL_FIELDS = [field.attname for field in Label._meta.concrete_fields]
+_CHOICES_TTL_SECONDS = 600
+
+
+def project_filter_choices_keys(project: Project) -> tuple[str, str]:
+    """The cache keys of `project`'s filter-bar people and labels: they change whenever
+    what they hold may have (versions read once a request: no round trip of their own)."""
+    return (
+        PERMISSIONS_CACHE.key("filter-people", ACCESS_CACHE.version(), project.pk),
+        f"filter-labels:{project.pk}:{live_version(live_scope_project(project.pk))}",
+    )
+
+
+def project_filter_choices(project: Project) -> tuple[list[Member], list[Label]]:
+    """The people (project_assignable_members) and labels (by name) a filter bar offers
+    for `project`, from the cache: both come in one round trip and no SQL while nothing
+    changed. The people are keyed by the member and permission versions (every change to
+    a member, a role or a project membership bumps one of them), the labels by the
+    project's live version (label_save and label_delete bump it, as every task write)."""
+    people_key, labels_key = project_filter_choices_keys(project)
+    found = cache.get_many([people_key, labels_key])
+    if people_key in found:
+        people = [Member.from_db("default", _MEMBER_FIELDS, row) for row in found[people_key]]
+    else:
+        people = project_assignable_members(project)
+        rows = [[getattr(person, name) for name in _MEMBER_FIELDS] for person in people]
+        cache.set(people_key, rows, _CHOICES_TTL_SECONDS)
+    if labels_key in found:
+        labels = [Label.from_db("default", _LABEL_FIELDS, row) for row in found[labels_key]]
+    else:
+        labels = list(Label.objects.filter(project=project).order_by("name", "pk"))
+        rows = [[getattr(label, name) for name in _LABEL_FIELDS] for label in labels]
+        cache.set(labels_key, rows, _CHOICES_TTL_SECONDS)
+    return people, labels

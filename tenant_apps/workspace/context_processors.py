@@ -1,10 +1,14 @@
 """What every page of an organisation's domain shows in its shell (templates/shell.html):
 the organisation switcher, the unread count, the projects in the side navigation. Every
 figure comes from a cache the owning app keeps (membership, project list, unread count),
-so the shell costs a constant number of statements (one: the user's organisations)."""
+so the shell costs no statement of its own: the switcher's list of the user's other
+organisations (a query in public) is fetched when the switcher is opened
+(workspace.views.organizations_menu), and without JavaScript it links to the root
+domain's organisation picker."""
 
 from django.db import connection
 
+from shared_apps.tenants.addresses import root_url
 from shared_apps.tenants.models import MANAGER_ROLES
 from shared_apps.tenants.permissions import membership_for_request
 from shared_apps.tenants.selectors import organizations_for_user
@@ -54,6 +58,10 @@ class _Shell:
         if not hasattr(self, "_projects"):
             self._projects = [p for p in project_list_visible(self.member) if not p.archived]
         return self._projects
+
+    @property
+    def picker_url(self) -> str:
+        return root_url("/organizations/")
 
     @property
     def organizations(self) -> list[dict]:

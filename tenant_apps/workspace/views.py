@@ -7,6 +7,7 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
 
 from shared_apps.accounts.services import user_language_set
 from shared_apps.tenants.permissions import membership_for_request
@@ -43,6 +44,15 @@ def search(request):
     query = (request.GET.get("q") or "").strip()[:200]
     results = search_everything(member=member_for_request(request), text=query) if query else None
     return render(request, "workspace/search.html", {"search_query": query, "results": results, "nav": "search"})
+
+
+@member_required
+@require_GET
+def organizations_menu(request):
+    """The organisation switcher's list (htmx, when it is first opened): the user's
+    active organisations, this one marked. Kept out of every page's shell, where it was
+    the one statement the shell added."""
+    return render(request, "workspace/organizations_menu.html")
 
 
 COMING = {

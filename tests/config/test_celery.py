@@ -99,3 +99,55 @@ def test_celery_settings_follow_the_design():
     assert app.conf.task_acks_late is True
     assert app.conf.task_reject_on_worker_lost is True
     assert app.conf.worker_prefetch_multiplier == 1
+
+
+@pytest.mark.django_db
+def test_a_task_enqueued_by_its_name_carries_the_schema_header(monkeypatch, django_capture_on_commit_callbacks):
+    # Services enqueue their app's worker tasks by registered name (no import of
+    # tasks.py, which imports them): the name resolves to the same task, and the
+    # explicit `_schema_name` header goes with it, on commit and when sent directly.
+    from celery import Task as CeleryTask
+
+    from tenant_apps.notifications.task_names import EMAIL_SEND, EVENT_PROCESS, WEBHOOK_DELIVER
+    from tenant_apps.reports.task_names import REPORT_EMAIL, REPORT_GENERATE
+
+    sent = []
+
+    def apply_async(self, args=None, kwargs=None, **options):
+        sent.append((self.name, list(args or ()), options.get("headers")))
+
+    monkeypatch.setattr(CeleryTask, "apply_async", apply_async)
+    names = [EVENT_PROCESS, EMAIL_SEND, WEBHOOK_DELIVER, REPORT_GENERATE, REPORT_EMAIL]
+    for number, name in enumerate(names):
+        send_in_schema(name, schema_name="org_direct", args=[number])
+    with django_capture_on_commit_callbacks(execute=True):
+        enqueue_on_commit(REPORT_GENERATE, args=[7], schema_name="org_later")
+        assert [entry for entry in sent if entry[2] == {"_schema_name": "org_later"}] == []  # not before the commit
+    assert sent == [
+        *[(name, [number], {"_schema_name": "org_direct"}) for number, name in enumerate(names)],
+        (REPORT_GENERATE, [7], {"_schema_name": "org_later"}),
+    ]
+
+
+@pytest.mark.django_db
+def test_an_unknown_task_name_fails_the_write_instead_of_losing_the_message():
+    from celery.exceptions import NotRegistered
+
+    with pytest.raises(NotRegistered), transaction.atomic():
+        enqueue_on_commit("notifications.no_such_task", args=[1], schema_name="org_x")
+    with pytest.raises(NotRegistered):
+        send_in_schema("reports.no_such_task", schema_name="org_x")
+
+
+def test_a_task_sent_by_name_survives_an_unreachable_broker(monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    from tenant_apps.notifications.task_names import EVENT_PROCESS
+
+    task = app.tasks[EVENT_PROCESS]
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+
+    monkeypatch.setattr(type(task), "apply_async", broker_down)
+    assert send_in_schema(EVENT_PROCESS, schema_name="org_x", args=[1]) is None

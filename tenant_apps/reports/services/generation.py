@@ -26,6 +26,7 @@ from tenant_apps.notifications.services import event_record
 from tenant_apps.reports.kinds import KINDS, ReportData, Scope
 from tenant_apps.reports.models import Report
 from tenant_apps.reports.selectors import report_scope
+from tenant_apps.reports.task_names import REPORT_EMAIL
 from tenant_apps.reports.writers import WRITERS
 from tenant_apps.tasks.models import Label
 
@@ -305,9 +306,7 @@ def report_finish(
             },
         )
         if report.email_when_done:
-            from tenant_apps.reports.tasks import report_email_task
-
-            enqueue_on_commit(report_email_task, args=[report.pk])
+            enqueue_on_commit(REPORT_EMAIL, args=[report.pk])
     logger.info("report %s done: %d rows, %d bytes", report.pk, row_count, file_size)
     return report
 

@@ -22,6 +22,7 @@ from tenant_apps.reports.kinds import KINDS, params_clean
 from tenant_apps.reports.models import MonthlyUsage, Report
 from tenant_apps.reports.selectors import member_may_request_reports, month_start
 from tenant_apps.reports.services.generation import ACTIVE
+from tenant_apps.reports.task_names import REPORT_GENERATE
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +33,7 @@ def _digest(kind: str, format: str, params: dict[str, Any]) -> str:
 
 
 def _enqueue(report: Report) -> None:
-    from tenant_apps.reports.tasks import report_generate_task
-
-    enqueue_on_commit(report_generate_task, args=[report.pk])
+    enqueue_on_commit(REPORT_GENERATE, args=[report.pk])
 
 
 def report_request(

@@ -13,14 +13,13 @@ from config.celery import send_in_schema
 from shared_apps.core.storage import files_delete_on_commit
 from tenant_apps.reports.models import Report
 from tenant_apps.reports.services.generation import stale_before
+from tenant_apps.reports.task_names import REPORT_GENERATE
 
 logger = logging.getLogger(__name__)
 
 
 def _send(report_id: int) -> bool:
-    from tenant_apps.reports.tasks import report_generate_task
-
-    return send_in_schema(report_generate_task, schema_name=connection.schema_name, args=[report_id]) is not None
+    return send_in_schema(REPORT_GENERATE, schema_name=connection.schema_name, args=[report_id]) is not None
 
 
 def reports_sweep(*, now=None) -> dict[str, int]:

@@ -98,38 +98,58 @@ def query_with(context, **changes) -> str:
     return f"?{encoded}" if encoded else "?"
 
 
-@register.simple_tag(takes_context=True)
-def board_card(context, card: dict) -> str:
-    """One board card (tasks/board.html#card). Rendered here rather than in template
-    language: a board shows up to 500 cards, and the template engine's ~100 lookups per
-    card were most of the board's time (docs/benchmarks.md, "Web pages"). Every value
-    goes through `html.escape` (what Django's escape does) before it is joined."""
-    import html
+class _CardTexts:
+    """What the cards of one page repeat, escaped once a page rather than once a card:
+    the translated headings, each person's name and initials, each label's chip, each
+    due date (kept on the request's template context while the page renders)."""
 
+    def __init__(self, context) -> None:
+        import html
+
+        self.e = e = html.escape
+        self.move = e(str(context.get("move_label", "")))
+        self.status = e(str(context.get("status_heading", "")))
+        self.priority = e(str(context.get("priority_heading", "")))
+        self.assignees = e(str(context.get("assignees_label", "")))
+        self.overdue = e(str(context.get("overdue_label", "")))
+        self.due = e(str(context.get("due_label", "")))
+        self.blocked = e(str(context.get("blocked_label", "")))
+        self.texts: dict = {}
+
+    def once(self, kind: str, value, render) -> str:
+        key = (kind, value)
+        text = self.texts.get(key)
+        if text is None:
+            text = self.texts[key] = render(value)
+        return text
+
+
+def _card_html(card: dict, texts: _CardTexts, can_move: bool) -> str:
     from django.utils.dateformat import format as date_format
 
-    def e(value) -> str:
-        return html.escape(str(value))
-
+    e = texts.e
     key = e(card["key"])
+    number = int(card["number"])
     url = f"/tasks/{key}/"
-    can_move = context.get("can_move")
     draggable = ' draggable="true"' if can_move else ""
     parts = [
-        f'<li class="card" data-nav-item data-number="{int(card["number"])}" data-key="{key}"'
+        f'<li class="card" data-nav-item data-number="{number}" data-key="{key}"'
         f' data-version="{int(card["version"])}"{draggable}>'
         f'<div class="card-top"><span class="key">{key}</span>'
     ]
     if card.get("priority_value"):
         parts.append(
-            f'<span class="priority priority-{int(card["priority_value"])}"'
-            f' title="{e(context.get("priority_heading", ""))}">{e(card["priority_label"])}</span>'
+            texts.once(
+                "priority",
+                (int(card["priority_value"]), str(card["priority_label"])),
+                lambda v: f'<span class="priority priority-{v[0]}" title="{texts.priority}">{e(v[1])}</span>',
+            )
         )
     if can_move:
         parts.append(
-            f'<details class="menu card-menu" data-menu data-card-menu="{int(card["number"])}">'
-            f'<summary aria-label="{e(context.get("move_label", ""))} {key}">⋯</summary>'
-            f'<div class="menu-panel"><a href="{url}">{e(context.get("status_heading", ""))}…</a></div></details>'
+            f'<details class="menu card-menu" data-menu data-card-menu="{number}">'
+            f'<summary aria-label="{texts.move} {key}">⋯</summary>'
+            f'<div class="menu-panel"><a href="{url}">{texts.status}…</a></div></details>'
         )
     parts.append(
         f'</div><a class="card-title" href="{url}" data-nav-link hx-get="{url}" hx-target="#panel-host">'
@@ -137,39 +157,71 @@ def board_card(context, card: dict) -> str:
     )
     if card.get("labels"):
         chips = "".join(
-            f'<span class="label-chip" data-color="{e(label["color"])}">{e(label["name"])}</span>'
+            texts.once(
+                "label",
+                (label["color"], label["name"]),
+                lambda v: f'<span class="label-chip" data-color="{e(v[0])}">{e(v[1])}</span>',
+            )
             for label in card["labels"]
         )
         parts.append(f'<span class="labels">{chips}</span>')
     if card.get("blocked_by"):  # open blockers (issue 15 relations)
-        parts.append(
-            f'<span class="blocked">{e(context.get("blocked_label", ""))} {e(", ".join(card["blocked_by"]))}</span>'
-        )
+        parts.append(f'<span class="blocked">{texts.blocked} {e(", ".join(card["blocked_by"]))}</span>')
     if card.get("due"):
-        overdue = card.get("overdue")
-        label = context.get("overdue_label" if overdue else "due_label", "")
+        overdue = bool(card.get("overdue"))
         parts.append(
-            f'<span class="due{" overdue" if overdue else ""}"><span class="visually-hidden">{e(label)} </span>'
-            f"{e(date_format(card['due'], 'j M'))}</span>"
+            texts.once(
+                "due",
+                (card["due"], overdue),
+                lambda v: (
+                    f'<span class="due{" overdue" if v[1] else ""}"><span class="visually-hidden">'
+                    f"{texts.overdue if v[1] else texts.due} </span>{e(date_format(v[0], 'j M'))}</span>"
+                ),
+            )
         )
-    if card.get("assignees"):
-        names = ", ".join(person_name(person) for person in card["assignees"])
+    people = card.get("assignees")
+    if people:
+        triples = [(p["id"], p["display_name"], p["email"]) for p in people]
+        names = ", ".join(person_name_text(person) for person in triples)
         avatars = "".join(
-            f'<span class="avatar" title="{e(person_name(person))}" aria-hidden="true">{e(initials(person))}</span>'
-            for person in card["assignees"][:3]
+            texts.once(
+                "avatar",
+                person,
+                lambda v: (
+                    f'<span class="avatar" title="{e(person_name_text(v))}" aria-hidden="true">'
+                    f"{e(initials({'display_name': v[1], 'email': v[2]}))}</span>"
+                ),
+            )
+            for person in triples[:3]
         )
-        parts.append(
-            f'<span class="avatars" role="img" aria-label="{e(context.get("assignees_label", ""))}: {e(names)}">'
-            f"{avatars}</span>"
-        )
+        parts.append(f'<span class="avatars" role="img" aria-label="{texts.assignees}: {e(names)}">{avatars}</span>')
     parts.append("</div></li>")
-    return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped
+    return "".join(parts)
+
+
+def person_name_text(person: tuple) -> str:
+    """The name shown for an (id, display_name, email) triple."""
+    return person[1] or person[2] or ""
+
+
+@register.simple_tag(takes_context=True)
+def board_cards(context, cards) -> str:
+    """A column's cards (tasks/board.html), rendered here in one call per column rather
+    than in template language or one tag per card: a board shows up to 500 cards, and
+    the template engine's lookups per card were most of the board's time
+    (docs/benchmarks.md, "Web pages"). Every value goes through `html.escape` (what
+    Django's escape does) before it is joined; repeated texts are escaped once a page."""
+    texts = context.render_context.get("tessera_card_texts")
+    if texts is None:
+        texts = context.render_context["tessera_card_texts"] = _CardTexts(context)
+    can_move = bool(context.get("can_move"))
+    return mark_safe("".join(_card_html(card, texts, can_move) for card in cards))  # noqa: S308 - escaped above
 
 
 @register.simple_tag(takes_context=True)
 def task_rows(context, tasks) -> str:
     """The list's rows (tasks/task_list.html#table), rendered here for the reason
-    board_card is: 50 rows of ~40 template lookups each were most of the list's time
+    board_cards is: 50 rows of ~40 template lookups each were most of the list's time
     (docs/benchmarks.md, "Web pages"). Every value goes through `html.escape`; the
     title through `highlight` (which escapes)."""
     import html

@@ -26,7 +26,8 @@ from shared_apps.tenants.models import OrgRole
 from shared_apps.tenants.services import membership_add, organization_create
 from tenant_apps.members.models import Member
 from tenant_apps.notifications.models import EmailDelivery, Event, EventKind, Notification
-from tenant_apps.notifications.tasks import event_process, outbox_sweep_here
+from tenant_apps.notifications.processing import outbox_sweep_here
+from tenant_apps.notifications.tasks import event_process
 from tenant_apps.projects.models import Role
 from tenant_apps.projects.services import project_create, project_member_set
 from tests.celery_support import running_worker

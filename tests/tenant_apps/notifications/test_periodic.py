@@ -35,9 +35,10 @@ def _mark(schema: str) -> datetime | None:
 def _sent(monkeypatch) -> list:
     sent: list = []
     monkeypatch.setattr(periodic, "outbox_sweep_here", periodic.outbox_sweep_here)  # the real one
-    from tenant_apps.notifications import tasks
+    from tenant_apps.notifications import processing
 
-    monkeypatch.setattr(tasks, "send_in_schema", lambda task, **kwargs: sent.append((task.name, kwargs)) or object())
+    # The sweep sends by registered name (tenant_apps/notifications/task_names.py).
+    monkeypatch.setattr(processing, "send_in_schema", lambda task, **kwargs: sent.append((task, kwargs)) or object())
     return sent
 
 

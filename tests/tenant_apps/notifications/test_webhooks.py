@@ -19,8 +19,8 @@ from shared_apps.accounts.models import User
 from shared_apps.core.models import DeliveryFailure
 from tenant_apps.notifications import processing, webhooks
 from tenant_apps.notifications.models import DeliveryStatus, EmailDelivery, Event, Watcher, Webhook, WebhookDelivery
+from tenant_apps.notifications.processing import outbox_sweep_here
 from tenant_apps.notifications.services import webhook_create
-from tenant_apps.notifications.tasks import outbox_sweep_here
 from tenant_apps.tasks.services import task_create
 from tests.conftest import client_for
 from tests.tenant_apps.tasks.test_api import Team
@@ -196,8 +196,8 @@ def test_webhook_ports(url, allowed):
 def test_the_sweep_sends_again_what_is_due(team, receiver, monkeypatch):
     sent = []
     monkeypatch.setattr(
-        "tenant_apps.notifications.tasks.send_in_schema",
-        lambda task, *, schema_name, args, **kwargs: sent.append((task.name, schema_name, args)) or object(),
+        "tenant_apps.notifications.processing.send_in_schema",  # the sweep sends by registered name
+        lambda task, *, schema_name, args, **kwargs: sent.append((task, schema_name, args)) or object(),
     )
     with schema_context(team.organization.schema_name):
         webhook_create(url=receiver.url(), kinds=[], actor=team.owner_member)

@@ -224,6 +224,43 @@ def test_board_column_loads_more_beyond_100(team):
 
 
 @pytest.mark.django_db
+def test_the_cached_filter_bar_follows_new_labels_and_project_members(team):
+    import re
+
+    from tenant_apps.projects.models import Role
+    from tenant_apps.projects.services import project_member_set
+    from tenant_apps.tasks.services import label_save
+
+    def assignees(page: str) -> str:
+        return re.search(r'<select id="filter-assignee" name="assignee">(.*?)</select>', page, re.S).group(1)
+
+    client = team.client("Developer")
+    client.get("/projects/WEB/")
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get("/projects/WEB/").text
+    # Cached: the board reads no people and no labels for its filter bar.
+    assert not [q for q in captured.captured_queries if '"tasks_label"' in q["sql"] or "DISTINCT" in q["sql"]]
+    assert "guest" not in assignees(page)
+    assert 'id="filter-label"' not in page  # no labels yet
+    with schema_context(team.organization.schema_name):
+        label_save(project=team.web, name="urgent-fix", color="#ff0000", actor=team.owner_member)
+        project_member_set(project=team.web, member=team.members["guest"], role=Role.objects.get(name="Viewer"))
+    for url in ("/projects/WEB/", "/projects/WEB/list/"):
+        page = client.get(url).text
+        assert "urgent-fix" in page, url
+        assert ">guest<" in assignees(page), url
+    # The filter values are part of what is cached: a chosen assignee shows as chosen.
+    chosen = client.get("/projects/WEB/", {"assignee": team.members["guest"].pk}).text
+    assert f'<option value="{team.members["guest"].pk}" selected>guest</option>' in assignees(chosen)
+    assert f'<option value="{team.members["guest"].pk}">guest</option>' in assignees(client.get("/projects/WEB/").text)
+    # Russian: the bar in the reader's language.
+    user = team.users["Developer"]
+    user.language = "ru"
+    user.save(update_fields=["language"])
+    assert "Исполнитель" in client.get("/projects/WEB/").text
+
+
+@pytest.mark.django_db
 def test_board_and_list_queries_stay_constant_as_tasks_grow(team):
     client = team.client("Developer")
     team.task("warm-up", assignees=[team.members["Developer"]])
@@ -232,6 +269,9 @@ def test_board_and_list_queries_stay_constant_as_tasks_grow(team):
     board, listing = _queries(client, "/projects/WEB/"), _queries(client, "/projects/WEB/list/")
     for index in range(8):
         team.task(f"more {index}", assignees=[team.members["Developer"], team.members["Reporter"]])
+    # Task writes bump the project's live version, which keys the filter bar's cached
+    # labels: the first page after them reads the labels again (one statement), then not.
+    assert _queries(client, "/projects/WEB/") <= board + 1
     assert _queries(client, "/projects/WEB/") == board
     assert _queries(client, "/projects/WEB/list/") == listing
     assert _queries(client, "/tasks/") == _queries(client, "/tasks/")
@@ -568,8 +608,16 @@ def test_plain_form_moves_are_refused_for_roles_without_status_and_change_nothin
     assert "task.change_status" in client.get(f"/tasks/{second.key}/").text
 
 
+def _selected_project(page: str) -> str:
+    import re
+
+    select = re.search(r'<select id="new-project" name="project"[^>]*>(.*?)</select>', page, re.S)
+    assert select is not None, "the project select is inside the create form"
+    return re.search(r'<option value="([A-Z0-9]+)" selected>', select.group(1)).group(1)
+
+
 @pytest.mark.django_db
-def test_new_task_page_switches_project_with_a_plain_get_form(team):
+def test_new_task_page_without_javascript_switches_and_creates_in_the_selected_project(team):
     import re
 
     with schema_context(team.organization.schema_name):
@@ -581,20 +629,49 @@ def test_new_task_page_switches_project_with_a_plain_get_form(team):
         label_save(project=team.ops, name="ops-only", color="#00ff00", actor=team.owner_member)
     client = team.client("Developer")
     page = client.get("/tasks/new/", {"project": "WEB"}).text
-    assert '<input type="hidden" name="project" value="WEB">' in page
-    switch = re.search(r'<form class="field" method="get" action="/tasks/new/"[^>]*>(.*?)</form>', page, re.S)
-    assert switch is not None
-    assert 'name="project"' in switch.group(1)
-    assert 'type="submit"' in switch.group(1)
+    # One form: the select, "Switch project" and "Create task" all post it.
+    form = re.search(r'<form method="post" action="/tasks/new/"[^>]*>(.*?)</form>', page, re.S).group(1)
+    assert 'name="switch"' in form
+    assert '<input type="hidden" name="shown_project" value="WEB">' in form
+    assert _selected_project(page) == "WEB"
     assert "ops-only" not in page
-    # What the browser sends when the switch form is submitted: ?project=OPS.
-    page = client.get("/tasks/new/", {"project": "OPS"}).text
-    assert "ops-only" in page
-    assert '<input type="hidden" name="project" value="OPS">' in page
-    assert '<option value="OPS" selected>' in page
-    response = client.post("/tasks/new/", {"project": "OPS", "title": "In ops", "priority": "none"})
+    # "Switch project": nothing created, the page shows OPS's labels and keeps the title.
+    response = client.post("/tasks/new/", {"shown_project": "WEB", "project": "OPS", "switch": "1",
+                                           "title": "Kept title", "priority": "high"})  # fmt: skip
+    assert response.status_code == 200
+    assert "ops-only" in response.text
+    assert 'value="Kept title"' in response.text
+    assert _selected_project(response.text) == "OPS"
+    assert '<input type="hidden" name="shown_project" value="OPS">' in response.text
+    assert _in(team, lambda: Task.objects.count()) == 0
+    # OPS selected on a page still showing WEB, then "Create task": created in OPS.
+    response = client.post("/tasks/new/", {"shown_project": "WEB", "project": "OPS", "title": "In ops",
+                                           "priority": "none"})  # fmt: skip
     assert response.status_code == 302
     assert response["Location"] == "/tasks/OPS-1/"
     # An unknown project falls back to the first one the person may create in (by key).
-    page = client.get("/tasks/new/", {"project": "NOPE"}).text
-    assert '<input type="hidden" name="project" value="OPS">' in page
+    assert _selected_project(client.get("/tasks/new/", {"project": "NOPE"}).text) == "OPS"
+
+
+@pytest.mark.django_db
+def test_new_task_page_refuses_people_of_the_shown_project_after_a_project_change(team):
+    with schema_context(team.organization.schema_name):
+        from tenant_apps.projects.models import Role
+        from tenant_apps.projects.services import project_member_set
+
+        project_member_set(project=team.ops, member=team.members["Developer"], role=Role.objects.get(name="Developer"))
+    developer = team.members["Developer"]
+    client = team.client("Developer")
+    response = client.post("/tasks/new/", {"shown_project": "WEB", "project": "OPS", "title": "Whose?",
+                                           "priority": "none", "assignees": [developer.pk]})  # fmt: skip
+    assert response.status_code == 400
+    assert "The project changed to OPS" in response.text
+    assert 'value="Whose?"' in response.text
+    assert _selected_project(response.text) == "OPS"
+    assert _in(team, lambda: Task.objects.count()) == 0
+    # Pressed again on the page now showing OPS: created there, with the assignee.
+    response = client.post("/tasks/new/", {"shown_project": "OPS", "project": "OPS", "title": "Whose?",
+                                           "priority": "none", "assignees": [developer.pk]})  # fmt: skip
+    assert response.status_code == 302
+    assert response["Location"] == "/tasks/OPS-1/"
+    assert _in(team, lambda: list(Task.objects.get(project__key="OPS", number=1).assignees.all())) == [developer]

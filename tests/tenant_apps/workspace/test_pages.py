@@ -102,3 +102,35 @@ def test_javascript_and_css_of_a_page_stay_under_60_kb_compressed():
     files.append(Path(django_htmx.__file__).parent / "static" / "django_htmx" / "htmx-2.min.js")
     total = sum(len(gzip.compress(path.read_bytes(), 9)) for path in files)
     assert total <= 60 * 1024, total
+
+
+@pytest.mark.django_db
+def test_the_organisation_switcher_loads_its_list_when_opened(team, org_b):
+    from shared_apps.accounts.models import User
+    from shared_apps.tenants.services import membership_add
+    from tests.conftest import client_for
+
+    developer = team.users["Developer"]
+    membership_add(organization=org_b, user=developer, role="member")
+    client = team.client("Developer")
+    page = client.get("/projects/").text
+    # The shell itself lists only this organisation and the picker (no query for it).
+    assert 'hx-get="/organizations/menu/"' in page
+    assert "/organizations/" in page
+    assert org_b.name not in page
+    with CaptureQueriesContext(connection) as captured:
+        menu = client.get("/organizations/menu/", HTTP_HX_REQUEST="true")
+    assert menu.status_code == 200
+    assert team.organization.name in menu.text
+    assert org_b.name in menu.text
+    assert 'aria-current="true"' in menu.text
+    assert len(captured) <= 3, [q["sql"] for q in captured.captured_queries]  # user, search path, memberships
+    # Wrong role or place: someone who is not a member here gets the members-only page,
+    # and the list is never another person's.
+    outsider = User.objects.get(email="owner@bravo.test")
+    refused = client_for(team.organization, outsider).get("/organizations/menu/")
+    assert refused.status_code == 403
+    assert org_b.name not in refused.text
+    assert client_for(team.organization).get("/organizations/menu/").status_code == 302  # log in first
+    # Bad input: it is read-only.
+    assert client.post("/organizations/menu/").status_code == 405
