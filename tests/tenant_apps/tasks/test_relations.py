@@ -190,6 +190,16 @@ def test_the_task_page_adds_and_removes_relations_with_inline_errors(team):
         assert not TaskRelation.objects.exists()
 
 
+def _board_queries(client) -> int:
+    """The board's statements once warm (the filter bar's cache follows the project's
+    live version, which every write bumps: the first page after a write reads it again)."""
+    client.get("/projects/WEB/")
+    client.get("/projects/WEB/")
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get("/projects/WEB/").status_code == 200
+    return len(captured)
+
+
 @pytest.mark.django_db
 def test_relation_list_and_board_queries_stay_constant(team):
     dev = team.client("Developer")
@@ -197,17 +207,14 @@ def test_relation_list_and_board_queries_stay_constant(team):
     team.task("first blocker")
     dev.post(_url(hub.number), {"kind": "blocked_by", "task": "WEB-2"}, content_type=JSON)
     dev.get(_url(hub.number))
-    dev.get("/projects/WEB/")
     with CaptureQueriesContext(connection) as few:
         dev.get(_url(hub.number))
-    with CaptureQueriesContext(connection) as board_few:
-        dev.get("/projects/WEB/")
+    board_few = _board_queries(dev)
     for index in range(5):
         other = team.task(f"blocker {index}")
         dev.post(_url(hub.number), {"kind": "blocked_by", "task": other.key}, content_type=JSON)
     with CaptureQueriesContext(connection) as many:
         assert len(dev.get(_url(hub.number)).json()) == 6
-    with CaptureQueriesContext(connection) as board_many:
-        dev.get("/projects/WEB/")
     assert len(many) == len(few)
-    assert len(board_many) == len(board_few)
+    assert _board_queries(dev) == board_few
+    assert "Blocked by WEB-2, WEB-3, WEB-4, WEB-5, WEB-6, WEB-7" in dev.get("/projects/WEB/").text
