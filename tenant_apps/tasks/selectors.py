@@ -1,6 +1,6 @@
 from typing import Any
 
-from django.db.models import Count, Expression, F, IntegerField, JSONField, Q, QuerySet, Sum, Window
+from django.db.models import Count, Expression, F, JSONField, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 from rest_framework.fields import DateTimeField
 
@@ -47,8 +47,8 @@ _COLUMNS = (
     "estimate",
     "project__estimate_unit",
     "subtask_progress",
-    "time_spent",
-    "time_total",
+    "time_spent_minutes",
+    "time_total_minutes",
 )
 _datetime = DateTimeField()  # the same rendering as every serializer's date-times
 
@@ -81,16 +81,6 @@ _LABELS = """(SELECT COALESCE(jsonb_agg(jsonb_build_object('id', l.id, 'name', l
 # Sub-task progress: the direct children, closed / all (docs/subtasks.md).
 _SUBTASKS = f"""(SELECT jsonb_build_object('closed', COUNT(*) FILTER (WHERE c.status IN ({_CLOSED_SQL})),
     'total', COUNT(*)) FROM tasks_task c WHERE c.parent_id = {{task}}.id)"""  # noqa: S608 (constants only)
-# Minutes logged on the task itself, and on it and all its sub-tasks at any depth (UNION,
-# not UNION ALL: the walk ends even on a cycle, which task_update never lets exist).
-_TIME_SPENT = "(SELECT COALESCE(SUM(e.minutes), 0) FROM timetracking_timeentry e WHERE e.task_id = {task}.id)"
-_TIME_TOTAL = """(WITH RECURSIVE tree(id) AS (SELECT {task}.id UNION SELECT c.id FROM tasks_task c
-    JOIN tree ON c.parent_id = tree.id) SELECT COALESCE(SUM(e.minutes), 0) FROM tree
-    JOIN timetracking_timeentry e ON e.task_id = tree.id)"""
-
-
-class _PerTaskInt(_PerTaskJSON):
-    output_field = IntegerField()
 
 
 def _as_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -125,8 +115,8 @@ def _as_json(row: dict[str, Any]) -> dict[str, Any]:
         "subtasks": row["subtask_progress"],
         "estimate": float(row["estimate"]) if row["estimate"] is not None else None,
         "estimate_unit": row["project__estimate_unit"],
-        "time_spent_minutes": row["time_spent"],
-        "time_total_minutes": row["time_total"],
+        "time_spent_minutes": row["time_spent_minutes"],
+        "time_total_minutes": row["time_total_minutes"],
     }
 
 
@@ -136,8 +126,6 @@ def _rows(tasks: QuerySet[Task], *extra: str) -> QuerySet:
         assignee_list=_PerTaskJSON(_ASSIGNEES),
         label_list=_PerTaskJSON(_LABELS),
         subtask_progress=_PerTaskJSON(_SUBTASKS),
-        time_spent=_PerTaskInt(_TIME_SPENT),
-        time_total=_PerTaskInt(_TIME_TOTAL),
     ).values(*_COLUMNS, *extra)
 
 
