@@ -223,12 +223,31 @@ def project_update(*, project: Project, data: dict, actor: Member | None = None)
     return current
 
 
+def _time_detach_from_other_projects(project: Project) -> None:
+    """Tasks of `project` that are sub-tasks of tasks elsewhere take their time out of
+    those parents' rolled-up totals before they go (tenant_apps/tasks/tree.py). Each is
+    cut loose right after, so a deeper one's walk stops there and nothing counts twice."""
+    from tenant_apps.tasks import tree
+
+    tree.tree_lock()
+    outside = (
+        Task.objects.filter(project=project, parent__isnull=False)
+        .exclude(parent__project=project)
+        .values_list("pk", flat=True)
+    )
+    for task_id in list(outside):
+        parent_id, total = Task.objects.filter(pk=task_id).values_list("parent_id", "time_total_minutes").get()
+        tree.subtree_detach(task_id=task_id, parent_id=parent_id, total=total)
+        Task.objects.filter(pk=task_id).update(parent=None)
+
+
 def project_delete(*, project: Project, confirm_key: str, actor: Member | None = None) -> None:
     """Delete the project with its tasks, comments, attachments and their files. The
     caller must repeat the project's key, so a slip of the finger deletes nothing."""
     if (confirm_key or "").strip() != project.key:
         raise ValidationError({"confirm": _("Type the project key (%(key)s) to confirm.") % {"key": project.key}})
     with transaction.atomic():
+        _time_detach_from_other_projects(project)
         keys = list(Attachment.objects.filter(task__project=project).values_list("storage_key", flat=True))
         audit_record(
             action="project.deleted",

@@ -59,6 +59,12 @@ class Task(models.Model):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
     # In the project's unit (Project.estimate_unit: points or hours).
     estimate = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    # Minutes logged on this task, and on it with every sub-task at any depth: kept by the
+    # services (tenant_apps/tasks/tree.py) in the writing transaction, so a list reads two
+    # columns instead of walking each task's subtree (docs/subtasks.md, "Cost").
+    # db_default too: rows inserted in SQL (bench data, bulk imports) start at 0 as well.
+    time_spent_minutes = models.PositiveIntegerField(default=0, db_default=0)
+    time_total_minutes = models.PositiveBigIntegerField(default=0, db_default=0)
     # Where the card sits in its board column: a fractional rank (tenant_apps/tasks/ranks.py)
     # compared byte by byte (COLLATE "C", whatever the database's locale), so a reorder
     # writes this one column of one row.

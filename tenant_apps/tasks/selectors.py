@@ -1,7 +1,7 @@
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Count, Expression, F, IntegerField, JSONField, Q, QuerySet, Sum, Window
+from django.db.models import Count, Expression, F, JSONField, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 from rest_framework.fields import DateTimeField
 
@@ -58,8 +58,8 @@ _COLUMNS = (
     "estimate",
     "project__estimate_unit",
     "subtask_progress",
-    "time_spent",
-    "time_total",
+    "time_spent_minutes",
+    "time_total_minutes",
     "blocker_list",
 )
 _datetime = DateTimeField()  # the same rendering as every serializer's date-times
@@ -101,16 +101,6 @@ _CUSTOM_FIELDS = """(SELECT COALESCE(jsonb_object_agg(x.field_id::text, x.value)
 # Sub-task progress: the direct children, closed / all (docs/subtasks.md).
 _SUBTASKS = f"""(SELECT jsonb_build_object('closed', COUNT(*) FILTER (WHERE c.status IN ({_CLOSED_SQL})),
     'total', COUNT(*)) FROM tasks_task c WHERE c.parent_id = {{task}}.id)"""  # noqa: S608 (constants only)
-# Minutes logged on the task itself, and on it and all its sub-tasks at any depth (UNION,
-# not UNION ALL: the walk ends even on a cycle, which task_update never lets exist).
-_TIME_SPENT = "(SELECT COALESCE(SUM(e.minutes), 0) FROM timetracking_timeentry e WHERE e.task_id = {task}.id)"
-_TIME_TOTAL = """(WITH RECURSIVE tree(id) AS (SELECT {task}.id UNION SELECT c.id FROM tasks_task c
-    JOIN tree ON c.parent_id = tree.id) SELECT COALESCE(SUM(e.minutes), 0) FROM tree
-    JOIN timetracking_timeentry e ON e.task_id = tree.id)"""
-
-
-class _PerTaskInt(_PerTaskJSON):
-    output_field = IntegerField()
 
 
 # The open tasks blocking this one (issue 15 relations): keys, in number order. Served by
@@ -155,8 +145,8 @@ def _as_json(row: dict[str, Any]) -> dict[str, Any]:
         "subtasks": row["subtask_progress"],
         "estimate": float(row["estimate"]) if row["estimate"] is not None else None,
         "estimate_unit": row["project__estimate_unit"],
-        "time_spent_minutes": row["time_spent"],
-        "time_total_minutes": row["time_total"],
+        "time_spent_minutes": row["time_spent_minutes"],
+        "time_total_minutes": row["time_total_minutes"],
     }
 
 
@@ -167,8 +157,6 @@ def _rows(tasks: QuerySet[Task], *extra: str) -> QuerySet:
         label_list=_PerTaskJSON(_LABELS),
         custom_field_values=_PerTaskJSON(_CUSTOM_FIELDS),
         subtask_progress=_PerTaskJSON(_SUBTASKS),
-        time_spent=_PerTaskInt(_TIME_SPENT),
-        time_total=_PerTaskInt(_TIME_TOTAL),
         blocker_list=_PerTaskJSON(_BLOCKERS),
     ).values(*_COLUMNS, *extra)
 

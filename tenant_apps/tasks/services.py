@@ -24,7 +24,7 @@ from tenant_apps.notifications import services as notify
 from tenant_apps.projects.models import Project, ProjectMember, WorkflowState
 from tenant_apps.projects.permissions import permission_require
 from tenant_apps.projects.registry import task_field_codes
-from tenant_apps.tasks import attachments
+from tenant_apps.tasks import attachments, tree
 from tenant_apps.tasks.cache import task_counts_invalidate
 from tenant_apps.tasks.live import live_bump
 from tenant_apps.tasks.models import Activity, Attachment, Comment, Label, Task, TaskNumberRedirect, TaskStatus
@@ -56,11 +56,11 @@ class OpenChildren(ServiceRefusal, ValidationError):
 
 
 def _tree_lock() -> None:
-    """One lock per organisation for re-parenting (transaction-scoped): two concurrent
-    moves (A under B, B under A) run one after the other, so the second sees the first
-    and refuses the cycle. Creating a sub-task cannot make a cycle and takes no lock."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':tasks.tree'))")
+    """The organisation's tree lock, exclusively (tenant_apps/tasks/tree.py): two
+    concurrent moves (A under B, B under A) run one after the other, so the second sees
+    the first and refuses the cycle. Creating a sub-task cannot make a cycle and takes no
+    lock (its totals start at 0)."""
+    tree.tree_lock()
 
 
 def _is_ancestor_or_self(*, task_id: int, of_id: int) -> bool:
@@ -93,6 +93,17 @@ def _parent_check(task: Task, parent: Task | None) -> None:
 
 def _key(task: Task | None) -> str | None:
     return f"{task.project.key}-{task.number}" if task is not None else None
+
+
+# What task_update saves: every column but the key, the generated search vector and the
+# rolled-up time (tenant_apps/tasks/tree.py keeps that with increments).
+_UPDATABLE = [
+    field.name
+    for field in Task._meta.concrete_fields
+    if not field.primary_key
+    and not getattr(field, "generated", False)
+    and field.name not in ("time_spent_minutes", "time_total_minutes")
+]
 
 
 class StaleVersion(Exception):
@@ -327,8 +338,14 @@ def task_update(
                 raise ValidationError({"rank": _("Not a valid rank.")})
             current.rank = data["rank"]
         if "parent" in data and (data["parent"].pk if data["parent"] else None) != current.parent_id:
+            if data["parent"] is None:
+                _tree_lock()  # the totals of the old chain change
             _parent_check(current, data["parent"])
             changes.append(("parent", _key(current.parent), _key(data["parent"])))
+            tree.subtree_detach(task_id=current.pk, parent_id=current.parent_id, total=current.time_total_minutes)
+            tree.subtree_attach(
+                parent_id=data["parent"].pk if data["parent"] else None, total=current.time_total_minutes
+            )
             current.parent = data["parent"]
         for relation, check in (("assignees", _check_assignees), ("labels", _check_labels)):
             if relation in data:
@@ -340,7 +357,8 @@ def task_update(
                     changes.append((relation, before, after))
         if changes:
             current.version += 1
-            current.save()
+            # Never the rolled-up time: only tree.py writes it, with increments.
+            current.save(update_fields=_UPDATABLE)
             Activity.objects.bulk_create(
                 Activity(
                     task=current, actor=actor, kind=Activity.Kind.CHANGED, field=field, old_value=old, new_value=new
@@ -407,7 +425,10 @@ def task_delete(*, task: Task, actor: Member | None = None) -> None:
     with transaction.atomic():
         # Lock the task first: an upload in flight (which locks it too) either lands
         # before we list the files or finds the task gone; no file is left behind.
-        current = Task.objects.select_for_update().select_related("project").filter(pk=task.pk).first()
+        tree.tree_lock()  # its subtree's time leaves its ancestors' totals
+        current = Task.objects.select_for_update(of=("self",)).select_related("project").filter(pk=task.pk).first()
+        if current is not None:
+            tree.subtree_detach(task_id=current.pk, parent_id=current.parent_id, total=current.time_total_minutes)
         keys = list(Attachment.objects.filter(task=task).values_list("storage_key", flat=True))
         live_bump(project_id=task.project_id, task_id=task.pk)
         if current is not None:

@@ -14,6 +14,7 @@ from tenant_apps.members.models import Member
 from tenant_apps.projects.permissions import permission_require
 from tenant_apps.tasks.live import live_bump
 from tenant_apps.tasks.models import Activity, Task
+from tenant_apps.tasks.tree import task_time_add
 from tenant_apps.timetracking.models import MAX_ENTRY_MINUTES, TimeEntry
 
 _NOTE_MAX = 500
@@ -49,6 +50,7 @@ def time_entry_create(*, task: Task, actor: Member, minutes: int, day: date, not
     _validate(minutes=minutes, day=day, note=note)
     with transaction.atomic():
         entry = TimeEntry.objects.create(task=task, member=actor, date=day, minutes=minutes, note=note)
+        task_time_add(task_id=task.pk, minutes=minutes)
         _record(task_id=task.pk, actor=actor, old=None, new=_as_value(entry))
         live_bump(project_id=task.project_id, task_id=task.pk)
     return entry
@@ -73,6 +75,7 @@ def time_entry_update(
         current.note = current.note if note is None else note.strip()
         _validate(minutes=current.minutes, day=current.date, note=current.note)
         current.save(update_fields=["minutes", "date", "note", "updated_at"])
+        task_time_add(task_id=current.task_id, minutes=current.minutes - before["minutes"])
         if _as_value(current) != before:
             _record(task_id=current.task_id, actor=actor, old=before, new=_as_value(current))
         live_bump(project_id=entry.task.project_id, task_id=current.task_id)
@@ -84,5 +87,6 @@ def time_entry_delete(*, entry: TimeEntry, actor: Member) -> None:
     _own(entry, actor, _("You can delete only your own time entries."))
     with transaction.atomic():
         _record(task_id=entry.task_id, actor=actor, old=_as_value(entry), new=None)
+        task_time_add(task_id=entry.task_id, minutes=-entry.minutes)
         entry.delete()
         live_bump(project_id=entry.task.project_id, task_id=entry.task_id)

@@ -244,3 +244,53 @@ def test_concurrent_opposite_reparenting_never_makes_a_cycle(committed):
     finally:
         with schema_context(organization.schema_name):
             Project.objects.filter(pk=project.pk).delete()
+
+
+def _totals_match_the_entries(team) -> dict:
+    from tenant_apps.timetracking.selectors import time_totals, time_totals_recomputed
+
+    with schema_context(team.organization.schema_name):
+        kept = {}
+        for task in Task.objects.select_related("project"):
+            assert time_totals(task) == time_totals_recomputed(task), task.key
+            kept[task.key] = time_totals(task)["total"]
+    return kept
+
+
+@pytest.mark.django_db
+def test_rolled_up_time_follows_moves_edits_and_deletions(team):
+    from tenant_apps.projects.services import project_delete
+    from tenant_apps.tasks.services import task_delete
+    from tenant_apps.timetracking.services import time_entry_delete, time_entry_update
+
+    owner = dev = team.owner_member  # time anywhere in the organisation
+    with schema_context(team.organization.schema_name):
+        a = task_create(project=team.web, actor=owner, title="a")  # WEB-1
+        b = task_create(project=team.web, actor=owner, title="b", parent=a)  # WEB-2
+        c = task_create(project=team.ops, actor=owner, title="c", parent=b)  # OPS-1, under WEB-2
+        d = task_create(project=team.web, actor=owner, title="d", parent=c)  # WEB-3
+        other = task_create(project=team.web, actor=owner, title="other")  # WEB-4
+        day = a.created_at.date()
+        entries = [
+            time_entry_create(task=t, actor=dev, minutes=m, day=day) for t, m in ((a, 1), (b, 10), (c, 100), (d, 1000))
+        ]
+    assert _totals_match_the_entries(team)["WEB-1"] == 1111
+    with schema_context(team.organization.schema_name):
+        time_entry_update(entry=entries[3], actor=dev, minutes=1200)
+        time_entry_delete(entry=entries[1], actor=dev)
+    assert _totals_match_the_entries(team)["WEB-1"] == 1301
+    with schema_context(team.organization.schema_name):
+        task_update(task=c, actor=owner, data={"parent": other})  # c and d move under WEB-4
+    assert _totals_match_the_entries(team) == {"WEB-1": 1, "WEB-2": 0, "OPS-1": 1300, "WEB-3": 1200, "WEB-4": 1300}
+    with schema_context(team.organization.schema_name):
+        task_delete(task=Task.objects.get(pk=c.pk), actor=owner)  # d becomes top-level
+    assert _totals_match_the_entries(team) == {"WEB-1": 1, "WEB-2": 0, "WEB-3": 1200, "WEB-4": 0}
+    with schema_context(team.organization.schema_name):
+        e = task_create(project=team.ops, actor=owner, title="e", parent=other)  # OPS-2 under WEB-4
+        time_entry_create(task=e, actor=dev, minutes=7, day=day)
+        task_update(task=Task.objects.get(pk=d.pk), actor=owner, data={"parent": e})
+        task_update(task=Task.objects.get(pk=d.pk), actor=owner, data={"title": "renamed"})  # no total written
+    assert _totals_match_the_entries(team)["WEB-4"] == 1207
+    with schema_context(team.organization.schema_name):
+        project_delete(project=Project.objects.get(key="OPS"), confirm_key="OPS", actor=owner)
+    assert _totals_match_the_entries(team) == {"WEB-1": 1, "WEB-2": 0, "WEB-3": 1200, "WEB-4": 0}
