@@ -15,7 +15,7 @@ from tenant_apps.fields.serializers import (
     CustomFieldUpdateInputSerializer,
     TaskFieldValuesInputSerializer,
 )
-from tenant_apps.fields.services import field_create, field_delete, field_update, task_values_set
+from tenant_apps.fields.services import field_create, field_delete, field_update, id_valid, task_values_set
 from tenant_apps.projects.permissions import ProjectScopedApi
 from tenant_apps.tasks.api.tasks import _task_response
 from tenant_apps.tasks.permissions import access_task
@@ -97,7 +97,7 @@ class TaskFieldValuesApi(ProjectScopedApi):
         serializer = TaskFieldValuesInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         raw = serializer.validated_data["values"]
-        bad = [name for name in raw if not name.isdigit()]
+        bad = [name.replace("\x00", "") for name in raw if not id_valid(name)]
         if bad:
             raise ValidationError({"values": [_("Keys are field ids: %(keys)s.") % {"keys": ", ".join(bad[:5])}]})
         fields = {field.pk: field for field in CustomField.objects.filter(project=self.project, pk__in=map(int, raw))}

@@ -19,10 +19,10 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from tenant_apps.fields.models import SELECT_KINDS, VALUE_COLUMN, CustomField, CustomFieldValue, FieldKind
-from tenant_apps.fields.services import date_parse, number_parse
+from tenant_apps.fields.services import date_parse, id_valid, number_parse
 
-PARAM_RE = re.compile(r"^field_(\d{1,12})(_min|_max)?$")
-ORDERING_RE = re.compile(r"^-?field_(\d{1,12})$")
+PARAM_RE = re.compile(r"^field_([0-9]{1,12})(_min|_max)?$")
+ORDERING_RE = re.compile(r"^-?field_([0-9]{1,12})$")
 _MAX_VALUES = 20
 _RANGE_KINDS = (FieldKind.NUMBER, FieldKind.DATE)
 
@@ -69,7 +69,7 @@ def _value(field: CustomField, raw: str, member_id: int | None) -> Any:
     if kind in SELECT_KINDS or kind == FieldKind.PERSON:
         if kind == FieldKind.PERSON and raw == "me":
             return member_id if member_id is not None else -1
-        if not raw.isdigit():
+        if not id_valid(raw):
             raise ValidationError(_("Use option ids.") if kind in SELECT_KINDS else _("Use member ids or “me”."))
         return int(raw)
     if kind == FieldKind.NUMBER:
@@ -80,6 +80,8 @@ def _value(field: CustomField, raw: str, member_id: int | None) -> Any:
         if raw not in ("true", "false"):
             raise ValidationError(_("Use true or false."))
         return raw == "true"
+    if "\x00" in raw or len(raw) > 500:
+        raise ValidationError(_("Send text."))
     return raw
 
 

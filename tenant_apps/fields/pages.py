@@ -11,7 +11,7 @@ from tenant_apps.fields.filters import project_fields
 from tenant_apps.fields.forms import FieldCreateForm, FieldUpdateForm, option_lines
 from tenant_apps.fields.models import SELECT_KINDS, CustomField
 from tenant_apps.fields.permissions import access_field
-from tenant_apps.fields.services import field_create, field_delete, field_update, task_values_set
+from tenant_apps.fields.services import field_create, field_delete, field_update, id_valid, task_values_set
 from tenant_apps.projects.permissions import access_project, member_for_request
 from tenant_apps.workspace.forms import errors_into
 from tenant_apps.workspace.views import member_required
@@ -58,7 +58,7 @@ def fields_settings(request, key: str):
             field = access_field(
                 member=member,
                 project=project,
-                field_id=int(field_id) if field_id.isdigit() else 0,
+                field_id=int(field_id) if id_valid(field_id) else 0,
                 code="project.manage",
             )
             if action == "delete":

@@ -6,6 +6,7 @@ field's (TASK_FIELD_DEFAULT_PERMISSION). Every value change records Activity and
 the task a new version, in the same transaction."""
 
 import math
+import re
 from datetime import date
 from typing import Any
 
@@ -38,6 +39,12 @@ MAX_OPTIONS = 100
 MAX_TEXT = 500
 MAX_MULTI = 50
 _NUMBER_LIMIT = 1e15  # beyond this a double loses whole units
+_ID = re.compile(r"[0-9]{1,12}")  # an id as people type it: ASCII digits, within bigint
+
+
+def id_valid(value: Any) -> bool:
+    """An option or member id as JSON or a form gives it (an int, or ASCII digits)."""
+    return not isinstance(value, bool) and isinstance(value, int | str) and bool(_ID.fullmatch(str(value)))
 
 
 def _name_clean(name: str, *, what: str = "name") -> str:
@@ -178,7 +185,7 @@ def field_delete(*, field: CustomField, actor: Member | None) -> None:
 
 
 def _one_text(field: CustomField, raw: Any) -> str | None:
-    if not isinstance(raw, str):
+    if not isinstance(raw, str) or "\x00" in raw:
         raise ValidationError(_("Send text."))
     text = raw.strip()
     if len(text) > MAX_TEXT:
@@ -221,7 +228,7 @@ def _option_ids(field: CustomField, raw: Any) -> list[int]:
         raise ValidationError(_("At most %(count)d options.") % {"count": MAX_MULTI})
     ids = []
     for value in values:
-        if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        if not id_valid(value):
             raise ValidationError(_("Send option ids."))
         ids.append(int(value))
     ids = list(dict.fromkeys(ids))
@@ -254,7 +261,7 @@ def value_columns(field: CustomField, raw: Any) -> list[dict[str, Any]]:
     if kind in SELECT_KINDS:
         return [{"value_option_id": pk} for pk in _option_ids(field, raw)]
     if kind == FieldKind.PERSON:
-        if isinstance(raw, bool) or not str(raw).isdigit():
+        if not id_valid(raw):
             raise ValidationError(_("Send a member id."))
         if not Member.objects.filter(pk=int(raw), is_active=True).exists():
             raise ValidationError(_("No such member: %(id)s.") % {"id": raw})

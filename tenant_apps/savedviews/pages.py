@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from tenant_apps.fields.filters import project_fields
+from tenant_apps.fields.services import id_valid
 from tenant_apps.projects.models import Project
 from tenant_apps.projects.permissions import access_project, member_for_request, project_permissions
 from tenant_apps.savedviews.models import SavedView, ViewLayout
@@ -28,7 +29,7 @@ def view_apply(request, project: Project) -> SavedView | None:
     raw = request.GET.get("view")
     if raw is None:
         return None
-    if not raw.isdigit():
+    if not id_valid(raw):
         raise Http404()
     view = access_view(member=member_for_request(request), project=project, view_id=int(raw))
     merged = QueryDict(mutable=True)

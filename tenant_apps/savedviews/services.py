@@ -12,7 +12,7 @@ from django.db import transaction
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 
-from tenant_apps.fields.filters import field_filters_parse, field_params_split, project_fields
+from tenant_apps.fields.filters import field_filters_parse, field_params_split, is_field_ordering, project_fields
 from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project
 from tenant_apps.projects.permissions import permission_require, project_permissions
@@ -32,8 +32,9 @@ def _query(filters: dict[str, Any]) -> QueryDict:
     query = QueryDict(mutable=True)
     for name, value in filters.items():
         values = value if isinstance(value, list) else [value]
-        if not all(isinstance(item, str | int | float) and not isinstance(item, bool) for item in values):
-            raise ValidationError({"filters": _("%(name)s: give text values.") % {"name": name}})
+        scalar = all(isinstance(item, str | int | float) and not isinstance(item, bool) for item in values)
+        if not scalar or "\x00" in name or any("\x00" in str(item) for item in values):
+            raise ValidationError({"filters": _("%(name)s: give text values.") % {"name": name.replace("\x00", "")}})
         query.setlist(name, [str(item) for item in values])
     return query
 
@@ -65,7 +66,7 @@ def view_definition_clean(
     ordering = (ordering or "").strip()
     if ordering:
         key = ordering.lstrip("-")
-        custom_order = key.startswith("field_") and key[6:].isdigit() and int(key[6:]) in fields
+        custom_order = is_field_ordering(key) and int(key[6:]) in fields
         if not (custom_order or key in _PAGE_ORDERINGS or (key in ORDERINGS and key != "relevance")):
             raise ValidationError({"ordering": _("Not an ordering: %(value)s.") % {"value": ordering}})
     if not isinstance(columns, list) or not all(isinstance(column, str) for column in columns):

@@ -205,6 +205,11 @@ def test_task_values_set_by_kind_and_shown_on_the_task(team):
         ("multi_select", ["x"]),
         ("person", 999999),
         ("person", "Ada"),
+        ("person", 10**20),
+        ("select", "99999999999999999999"),
+        ("select", "²"),
+        ("text", "a\x00b"),
+        ("text", {"a": 1}),
     ],
 )
 def test_task_values_refuse_values_of_the_wrong_type(team, kind, value):
@@ -291,6 +296,9 @@ def test_task_list_filters_and_sorts_by_custom_fields(team):
         "field_999999=1",
         "ordering=field_999999",
         "field_{ops}=x",
+        "field_{severity}=99999999999999999999",
+        "field_{severity}=%C2%B2",
+        "ordering=field_%C2%B2",
     ],
 )
 def test_task_list_refuses_bad_custom_field_filters(team, query):

@@ -101,6 +101,8 @@ def test_shared_views_need_project_manage_and_are_seen_by_the_project(team):
         ({"name": "x", "ordering": "field_999999"}, "ordering"),
         ({"name": "x", "columns": ["colour"]}, "columns"),
         ({"name": "x", "owner_id": 1}, "owner_id"),
+        ({"name": "x", "filters": {"search": ["a\x00b"]}}, "filters"),
+        ({"name": "x", "filters": {"priority": [{"a": 1}]}}, "filters"),
     ],
 )
 def test_view_create_refuses_bad_input(team, body, key):
