@@ -43,11 +43,12 @@ def test_create_org_command_refuses_bad_slugs_clearly(org_a, slug, message):
 def test_migrate_tenants_skips_current_schemas_and_migrates_those_behind(org_a, org_b):
     with connection.cursor() as cursor:
         cursor.execute(
-            f'DELETE FROM "{org_b.schema_name}".django_migrations WHERE app IN (%s, %s, %s)',  # noqa: S608
-            ["projects", "tasks", "notifications"],
+            f'DELETE FROM "{org_b.schema_name}".django_migrations WHERE app IN (%s, %s, %s, %s)',  # noqa: S608
+            ["projects", "tasks", "notifications", "timetracking"],  # timetracking depends on tasks
         )
         cursor.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename ~ '^(projects|tasks|notifications)_'",
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s"
+            " AND tablename ~ '^(projects|tasks|notifications|timetracking)_'",
             [org_b.schema_name],
         )
         for (table,) in cursor.fetchall():
