@@ -32,7 +32,7 @@ from tenant_apps.projects.permissions import project_permissions
 logger = logging.getLogger(__name__)
 
 # Kinds whose recipients are named in the payload; the others go to the task's people.
-_NAMED = {EventKind.ASSIGNED, EventKind.UNASSIGNED, EventKind.MENTIONED, *TASKLESS_KINDS}
+_NAMED = {EventKind.ASSIGNED, EventKind.UNASSIGNED, EventKind.MENTIONED, EventKind.UNBLOCKED, *TASKLESS_KINDS}
 
 
 def _candidate_ids(event: Event) -> set[int]:
