@@ -165,10 +165,11 @@ def unblocked_record(*, blockers: Iterable[int] | QuerySet, actor: Member | None
     """Tasks `blockers` (ids, or a queryset of tasks: a subquery) just entered the done
     category: for every task one of them blocks that is still open and has assignees
     other than the actor, write one `task.unblocked` event naming those assignees
-    (processing still checks they can see the blocked task, their preferences and
-    mutes). One SELECT for all the blocked tasks whatever their number, one INSERT for
-    the events. Returns how many events were written. Call in the change's transaction,
-    after the blockers' new status is saved."""
+    (processing still checks they can see the blocked task — and the blocker, when it
+    is in another project — their preferences and mutes). One SELECT for all the
+    blocked tasks whatever their number, one INSERT for the events. Returns how many
+    events were written. Call in the change's transaction, after the blockers' new
+    status is saved."""
     rows = (
         TaskRelation.objects.filter(kind=TaskRelation.Kind.BLOCKS, source__in=blockers)
         .exclude(target__status__in=[TaskStatus.DONE, TaskStatus.CANCELLED])
@@ -178,6 +179,7 @@ def unblocked_record(*, blockers: Iterable[int] | QuerySet, actor: Member | None
             "target__title",
             "target__project__key",
             "source__number",
+            "source__project_id",
             "source__project__key",
         )
         .annotate(assignee_ids=ArrayAgg("target__assignees__id", distinct=True))
@@ -200,6 +202,7 @@ def unblocked_record(*, blockers: Iterable[int] | QuerySet, actor: Member | None
                     "project_key": row["target__project__key"],
                     "actor_name": actor_name,
                     "blocker_key": f"{row['source__project__key']}-{row['source__number']}",
+                    "blocker_project_id": row["source__project_id"],
                     "member_ids": member_ids,
                 },
             )

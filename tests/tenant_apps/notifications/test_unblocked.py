@@ -12,8 +12,8 @@ from django_tenants.utils import schema_context
 from tenant_apps.notifications.models import Event, EventKind, Notification, Preference, ProjectMute
 from tenant_apps.notifications.services import preferences_save
 from tenant_apps.notifications.texts import event_text_in
-from tenant_apps.projects.models import TaskStatus, WorkflowState
-from tenant_apps.projects.services import state_delete, state_update
+from tenant_apps.projects.models import Role, TaskStatus, WorkflowState
+from tenant_apps.projects.services import project_member_set, state_delete, state_update
 from tenant_apps.tasks.models import Task
 from tenant_apps.tasks.relations import relation_add
 from tenant_apps.tasks.services import task_create, task_place, task_update
@@ -202,3 +202,25 @@ def test_through_the_api_and_a_real_worker(committed):
     listed = client_for(org.organization, org.person).get("/api/v1/notifications/").json()
     texts = [item["text"] for item in listed["results"]]
     assert f"{blocker['key']}, which blocked {blocked['key']}, is done" in texts
+
+
+@pytest.mark.django_db
+def test_a_blocker_in_a_project_the_assignee_cannot_see_tells_them_nothing(team):
+    owner, guest = team.owner_member, team.members["guest"]  # guests see only their projects
+    with schema_context(team.organization.schema_name):
+        project_member_set(project=team.web, member=guest, role=Role.objects.get(name="Developer"))
+        blocker = task_create(project=team.ops, actor=owner, title="Provision the server")
+        blocked = task_create(project=team.web, actor=owner, title="Deploy", assignees=[guest])
+        relation_add(task=blocker, other=blocked, kind="blocks", actor=owner)
+        _process_all()
+        Notification.objects.all().delete()
+        task_update(task=blocker, actor=owner, data={"status": TaskStatus.DONE})
+        (event,) = Event.objects.filter(kind=EventKind.UNBLOCKED)
+        assert event.payload["member_ids"] == [guest.pk]
+        _process_all()
+        assert _inbox(guest) == []  # the guest is not in OPS
+        project_member_set(project=team.ops, member=guest, role=Role.objects.get(name="Viewer"))
+        task_update(task=blocker, actor=owner, data={"status": TaskStatus.TODO})
+        task_update(task=blocker, actor=owner, data={"status": TaskStatus.DONE})
+        _process_all()
+        assert _inbox(guest) == [(EventKind.UNBLOCKED, blocked.key)]
