@@ -25,6 +25,7 @@ class EventKind(models.TextChoices):
     DUE_SOON = "task.due_soon", _("Task due soon")
     REPORT_READY = "report.ready", _("Report ready")
     BILLING_PAST_DUE = "billing.past_due", _("Payment failed")
+    UNBLOCKED = "task.unblocked", _("Blocking task done")
 
 
 # Kinds about something other than a task: no project to be able to see.

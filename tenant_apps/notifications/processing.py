@@ -27,12 +27,13 @@ from tenant_apps.notifications.models import (
 )
 from tenant_apps.notifications.services import unread_count_invalidate
 from tenant_apps.notifications.task_names import EMAIL_SEND, EVENT_PROCESS, WEBHOOK_DELIVER
+from tenant_apps.projects.models import Project
 from tenant_apps.projects.permissions import project_permissions
 
 logger = logging.getLogger(__name__)
 
 # Kinds whose recipients are named in the payload; the others go to the task's people.
-_NAMED = {EventKind.ASSIGNED, EventKind.UNASSIGNED, EventKind.MENTIONED, *TASKLESS_KINDS}
+_NAMED = {EventKind.ASSIGNED, EventKind.UNASSIGNED, EventKind.MENTIONED, EventKind.UNBLOCKED, *TASKLESS_KINDS}
 
 
 def _candidate_ids(event: Event) -> set[int]:
@@ -64,6 +65,15 @@ def recipients(event: Event) -> dict[int, set[str]]:
     if event.task_id is not None:
         project = event.task.project
         members = [m for m in members if "project.view" in project_permissions(member=m, project=project)]
+        blocker_project_id = event.payload.get("blocker_project_id")
+        if event.kind == EventKind.UNBLOCKED and blocker_project_id not in (None, project.pk):
+            # A blocker in another project: only those who can see it hear of it (the
+            # relations list hides it from the others too).
+            blocker_project = Project.objects.filter(pk=blocker_project_id).first()
+            if blocker_project is not None:
+                members = [
+                    m for m in members if "project.view" in project_permissions(member=m, project=blocker_project)
+                ]
         muted = set(ProjectMute.objects.filter(project=project, member__in=members).values_list("member_id", flat=True))
         members = [m for m in members if m.pk not in muted]
     choices = {pref.member_id: pref for pref in Preference.objects.filter(kind=event.kind, member__in=members)}

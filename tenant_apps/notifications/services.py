@@ -11,10 +11,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q, Value
+from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Left, Lower, Replace, StrIndex
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,7 +41,7 @@ from tenant_apps.notifications.task_names import EVENT_PROCESS
 from tenant_apps.notifications.webhooks import url_check
 from tenant_apps.projects.models import Project
 from tenant_apps.projects.permissions import project_permissions
-from tenant_apps.tasks.models import Task, TaskStatus
+from tenant_apps.tasks.models import Task, TaskRelation, TaskStatus
 
 _UNREAD_TTL_SECONDS = 300
 # `@ada@acme.example` or `@ada` (the email's local part, or the display name without
@@ -158,6 +159,62 @@ def assignment_record(*, task: Task, actor: Member, added: Iterable[int], remove
 
 def status_change_record(*, task: Task, actor: Member, old: str, new: str) -> None:
     event_record(kind=EventKind.STATUS_CHANGED, actor=actor, task=task, payload={"old": old, "new": new})
+
+
+def unblocked_record(*, blockers: Iterable[int] | QuerySet, actor: Member | None) -> int:
+    """Tasks `blockers` (ids, or a queryset of tasks: a subquery) just entered the done
+    category: for every task one of them blocks that is still open and has assignees
+    other than the actor, write one `task.unblocked` event naming those assignees
+    (processing still checks they can see the blocked task — and the blocker, when it
+    is in another project — their preferences and mutes). One SELECT for all the
+    blocked tasks whatever their number, one INSERT for the events. Returns how many
+    events were written. Call in the change's transaction, after the blockers' new
+    status is saved."""
+    rows = (
+        TaskRelation.objects.filter(kind=TaskRelation.Kind.BLOCKS, source__in=blockers)
+        .exclude(target__status__in=[TaskStatus.DONE, TaskStatus.CANCELLED])
+        .values(
+            "target_id",
+            "target__number",
+            "target__title",
+            "target__project__key",
+            "source__number",
+            "source__project_id",
+            "source__project__key",
+        )
+        .annotate(assignee_ids=ArrayAgg("target__assignees__id", distinct=True))
+        .order_by("target_id", "source_id")
+    )
+    actor_name = (actor.display_name or actor.email) if actor else ""
+    events = []
+    for row in rows:
+        member_ids = sorted(pk for pk in row["assignee_ids"] if pk is not None and (actor is None or pk != actor.pk))
+        if not member_ids:
+            continue
+        events.append(
+            Event(
+                kind=EventKind.UNBLOCKED,
+                actor=actor,
+                task_id=row["target_id"],
+                payload={
+                    "task_key": f"{row['target__project__key']}-{row['target__number']}",
+                    "task_title": row["target__title"],
+                    "project_key": row["target__project__key"],
+                    "actor_name": actor_name,
+                    "blocker_key": f"{row['source__project__key']}-{row['source__number']}",
+                    "blocker_project_id": row["source__project_id"],
+                    "member_ids": member_ids,
+                },
+            )
+        )
+    if not events:
+        return 0
+    created = Event.objects.bulk_create(events)
+    pending_work_mark(due_at=timezone.now() + timedelta(seconds=settings.NOTIFICATIONS_REDISPATCH_SECONDS))
+    schema = connection.schema_name
+    for event in created:
+        enqueue_on_commit(EVENT_PROCESS, args=[event.pk], schema_name=schema)
+    return len(created)
 
 
 def comment_record(*, task: Task, actor: Member, comment_id: int, body: str) -> None:

@@ -37,6 +37,9 @@ def event_text(event: Event) -> str:
         return _("%(actor)s commented on task %(key)s") % values
     if kind == EventKind.MENTIONED:
         return _("%(actor)s mentioned you in task %(key)s") % values
+    if kind == EventKind.UNBLOCKED:
+        values["blocker"] = payload.get("blocker_key", "")
+        return _("%(blocker)s, which blocked %(key)s, is done") % values
     if kind == EventKind.DUE_SOON:
         values["date"] = payload.get("due_date", "")
         return _("Task %(key)s is due on %(date)s") % values

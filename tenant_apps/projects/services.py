@@ -14,6 +14,7 @@ from shared_apps.audit.services import audit_diff, audit_record, audit_target
 from shared_apps.billing.limits import limit_check
 from shared_apps.core.storage import files_delete_on_commit
 from tenant_apps.members.models import Member
+from tenant_apps.notifications import services as notify
 from tenant_apps.projects.models import (
     DEFAULT_STATES,
     Project,
@@ -366,6 +367,9 @@ def state_update(*, state: WorkflowState, data: dict, actor: Member | None = Non
                 _positions_renumber(project, [*others[:where], current, *others[where:]])
             if current.category != previous["category"]:
                 _state_tasks_recategorise(current)
+                if current.category == TaskStatus.DONE:
+                    # Every task of the state just entered done: tell whom they blocked.
+                    notify.unblocked_record(blockers=Task.objects.filter(state=current), actor=actor)
             before, after = audit_diff(previous, _state_fields(current))
             if after:
                 audit_record(
@@ -435,6 +439,10 @@ def state_delete(*, state: WorkflowState, move_to: WorkflowState | None, actor: 
             )
             Task.objects.filter(state=state).update(state=move_to)
             _state_tasks_recategorise(move_to, [pk for pk, _status in tasks])
+            if move_to.category == TaskStatus.DONE:
+                entered = [pk for pk, status in tasks if status != TaskStatus.DONE]
+                if entered:
+                    notify.unblocked_record(blockers=entered, actor=actor)
         audit_record(
             action="workflow_state.deleted",
             actor=actor,

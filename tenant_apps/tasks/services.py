@@ -407,10 +407,13 @@ def task_place(
 
 
 def _changes_notify(*, task: Task, actor: Member, changes: list[tuple[str, Any, Any]], old_description: str) -> None:
-    """The outbox events of an update (same transaction): status, assignees, mentions."""
+    """The outbox events of an update (same transaction): status (and, entering done, the
+    tasks it blocked), assignees, mentions."""
     for field, old, new in changes:
         if field == "status":
             notify.status_change_record(task=task, actor=actor, old=old, new=new)
+            if new == TaskStatus.DONE:
+                notify.unblocked_record(blockers=[task.pk], actor=actor)
         elif field == "assignees":
             added = [pk for pk in new if pk not in old and pk != actor.pk]
             removed = [pk for pk in old if pk not in new and pk != actor.pk]
