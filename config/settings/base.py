@@ -360,7 +360,10 @@ HEADLESS_CLIENTS = ("browser", "app")
 # allauth.mfa: the login asks for a code once a person has set up an authenticator
 # (the HTML login and the headless API's "mfa_authenticate" flow alike).
 # https://docs.allauth.org/en/latest/mfa/configuration.html
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+# Security keys (WebAuthn) as a second factor, bound to BASE_DOMAIN so one key serves the
+# root domain and every organisation (shared_apps.accounts.adapter.webauthn_rp_id).
+MFA_ADAPTER = "shared_apps.accounts.adapter.MFAAdapter"
 MFA_TOTP_ISSUER = "Tessera"
 # A code of the time step before or after the current one is accepted too (clock drift
 # between phone and server; RFC 6238 section 5.2 recommends at most one step).

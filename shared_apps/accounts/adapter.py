@@ -1,9 +1,11 @@
-"""allauth glue: where people land after logging in or verifying their email, and which
-hosts count as "ours" for redirects."""
+"""allauth glue: where people land after logging in or verifying their email, which
+hosts count as "ours" for redirects, and the relying party of security keys."""
 
 from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context
+from allauth.mfa.adapter import DefaultMFAAdapter
 from django.conf import settings
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -65,3 +67,25 @@ class AccountAdapter(DefaultAccountAdapter):
         if request.user.is_authenticated:
             return self.get_login_redirect_url(request)
         return super().get_email_verification_redirect_url(email_address)
+
+
+def webauthn_rp_id(host: str) -> str:
+    """The WebAuthn relying-party id for a request to `host` (no port).
+
+    On the root domain and every organisation domain it is BASE_DOMAIN: a key registered
+    on acme.example.com is bound to example.com, and browsers offer it on example.com
+    and all its subdomains (WebAuthn allows an RP id that is a registrable suffix of the
+    page's host). A one-label BASE_DOMAIN such as `localhost` is no registrable domain,
+    so browsers refuse it on subdomains: there (development, tests) a key is bound to
+    the host it was registered on. Any other host keeps allauth's default, the host."""
+    host = host.lower()
+    base = settings.BASE_DOMAIN.lower()
+    if host == base or ("." in base and host.endswith(f".{base}")):
+        return base
+    return host
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    def get_public_key_credential_rp_entity(self) -> dict[str, str]:
+        host = context.request.get_host().partition(":")[0]
+        return {"id": webauthn_rp_id(host), "name": "Tessera"}

@@ -7,4 +7,9 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from shared_apps.accounts import schema  # noqa: F401  (registers the OpenAPI auth scheme)
+        from shared_apps.accounts import (
+            schema,  # noqa: F401  (registers the OpenAPI auth scheme)
+            webauthn,
+        )
+
+        webauthn.install()

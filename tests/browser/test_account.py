@@ -1,7 +1,8 @@
 """Account journeys in the browser against the real server: an API token created, used
 by a session-less client, revoked and refused; two-factor authentication set up with
 codes computed from the shown secret, then asked for at the next login; an owner
-requiring it and a member without it led to set it up (in Russian)."""
+requiring it and a member without it led to set it up (in Russian); a security key added
+with Chrome's virtual authenticator, then used as the second factor at the next login."""
 
 import time
 
@@ -154,3 +155,58 @@ def test_an_owner_requires_two_factor_and_a_member_is_led_to_set_it_up(as_user, 
     page.goto(workspace.url("/projects/"))
     expect(page).to_have_url(workspace.url("/projects/"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Проекты")
+
+
+def test_a_member_adds_a_security_key_and_logs_in_with_it(as_user, workspace):
+    page = as_user(workspace.member)
+    # Chrome's virtual authenticator (DevTools protocol), a USB key with a PIN.
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    authenticator = cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "usb",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+            }
+        },
+    )["authenticatorId"]
+
+    page.goto(workspace.url("/accounts/2fa/"))
+    page.get_by_role("link", name="Add", exact=True).click()
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Confirm").click()
+    expect(page).to_have_url(workspace.url("/accounts/2fa/webauthn/add/"))
+    assert_accessible(page, what="add a security key")
+    page.get_by_label("Name").fill("Blue key")
+    page.get_by_role("button", name="Add", exact=True).click()
+    # The first authenticator: allauth shows the recovery codes it has just made.
+    expect(page.get_by_role("heading", name="Recovery Codes")).to_be_visible()
+    key = Authenticator.objects.get(user=workspace.member, type=Authenticator.Type.WEBAUTHN)
+    assert key.data["name"] == "Blue key"
+    # On `localhost` the key is bound to the organisation's host (browsers refuse the
+    # one-label root as its RP id; with a real domain it is the root: test_webauthn.py).
+    (credential,) = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
+    assert credential["rpId"] == f"{workspace.slug}.localhost"
+
+    page.goto(workspace.url("/"))
+    page.get_by_label("Your account").click()
+    page.get_by_role("button", name="Log out").click()
+    page.goto(workspace.url("/accounts/login/"))
+    page.get_by_label("Email").fill(workspace.member.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    expect(page).to_have_url(workspace.url("/accounts/2fa/authenticate/"))
+    page.goto(workspace.url("/projects/"))
+    expect(page).to_have_url(workspace.url("/accounts/2fa/authenticate/"))
+    assert_accessible(page, what="login code or security key")
+    page.get_by_role("button", name="Use a security key").click()
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+    page.goto(workspace.url("/projects/"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Projects")
+    # The key signed in: its counter moved on the authenticator.
+    (credential,) = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
+    assert credential["signCount"] >= 2
