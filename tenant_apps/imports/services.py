@@ -29,7 +29,7 @@ from shared_apps.audit.services import audit_record, audit_target
 from shared_apps.core.storage import files_delete_on_commit, storage, tenant_file_key
 from tenant_apps.imports.models import TaskImport
 from tenant_apps.imports.reading import encoding_detect, header_read, rows_read
-from tenant_apps.imports.targets import RowReader, Target, mapping_suggest, targets_for
+from tenant_apps.imports.targets import RowReader, Target, mapping_suggest, state_resolver, targets_for
 from tenant_apps.members.models import Member
 from tenant_apps.notifications.models import Watcher
 from tenant_apps.projects.models import Project
@@ -419,6 +419,7 @@ def _insert(task_import: TaskImport, reader: RowReader, targets: list[Target], b
     labels = {name.casefold(): pk for pk, name in Label.objects.filter(project=project).values_list("pk", "name")}
     extra = [target for target in targets if target.save is not None]
     step = settings.TESSERA_IMPORT_BATCH_SIZE
+    state_of = state_resolver(project)
     now = timezone.now()
     batch: list[tuple[Task, dict[str, Any]]] = []
     created = 0
@@ -453,13 +454,15 @@ def _insert(task_import: TaskImport, reader: RowReader, targets: list[Target], b
             break
         values = result.values
         rank = rank_between(rank, None)
-        status = values.get("state", TaskStatus.TODO)
+        state = state_of(values.get("state"))
+        status = state.category
         task = Task(
             project=project,
             number=number + created + len(batch),
             rank=rank,
             title=values["title"],
             description=values.get("description", ""),
+            state=state,
             status=status,
             priority=values.get("priority", 0),
             due_date=values.get("due_date"),

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from tenant_apps.members.models import Member
-from tenant_apps.projects.models import Project
+from tenant_apps.projects.models import Project, WorkflowState, state_label
 from tenant_apps.projects.selectors import project_assignable_members
 from tenant_apps.tasks.models import Label, TaskPriority, TaskStatus
 
@@ -143,16 +143,40 @@ def mapping_suggest(headers: list[str], targets: Iterable[Target]) -> dict[str, 
 
 
 def state_lookup(project: Project) -> dict[str, str]:
-    """Names a "state" cell may use -> the value stored. Today: the status values and
-    their English and Russian labels. This is the one function to change when projects
-    get their own workflow states (match the project's state names, then categories)."""
+    """Names a "state" cell may use -> the value stored: the project's own workflow
+    states by name (as stored and as shown in English and Russian) -> "#<state id>",
+    then the categories (value and label) -> the category, which the import puts in
+    the project's first state of that category (state_resolve)."""
     names: dict[str, str] = {}
+    for state in WorkflowState.objects.filter(project=project).order_by("position", "pk"):
+        names.setdefault(header_normalise(state.name), f"#{state.pk}")
+        for language in ("en", "ru"):
+            with translation.override(language):
+                names.setdefault(header_normalise(state_label(state.name)), f"#{state.pk}")
     for value, label in TaskStatus.choices:
-        names[header_normalise(value)] = value
+        names.setdefault(header_normalise(value), value)
         for language in ("en", "ru"):
             with translation.override(language):
                 names.setdefault(header_normalise(str(label)), value)
     return names
+
+
+def state_resolver(project: Project) -> Callable[[str | None], WorkflowState]:
+    """What state_lookup's value means for `project`: "#<id>" its state, a category its
+    first state of it (else the default state), nothing the default state."""
+    states = list(WorkflowState.objects.filter(project=project).order_by("position", "pk"))
+    by_id = {state.pk: state for state in states}
+    by_category: dict[str, WorkflowState] = {}
+    for state in states:
+        by_category.setdefault(state.category, state)
+    default = by_category.get(TaskStatus.TODO) or by_category.get(TaskStatus.BACKLOG) or states[0]
+
+    def resolve(value: str | None) -> WorkflowState:
+        if value and value.startswith("#"):
+            return by_id.get(int(value[1:]), default)
+        return by_category.get(value, default) if value else default
+
+    return resolve
 
 
 def priority_lookup() -> dict[str, int]:

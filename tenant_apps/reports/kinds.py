@@ -37,7 +37,9 @@ from tenant_apps.fields.selectors import TaskFieldsText
 from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project
 from tenant_apps.projects.selectors import projects_visible_to, projects_where_member_may
+from tenant_apps.tasks.filters import TaskFilter
 from tenant_apps.tasks.models import Label, Task, TaskPriority, TaskStatus
+from tenant_apps.timetracking.models import TimeEntry
 
 # Rows fetched per round trip from the server-side cursor.
 CHUNK_SIZE = 2000
@@ -232,8 +234,6 @@ def list_filters_clean(text: Any, *, member: Member) -> str:
     validated as the list and the API validate them (TaskFilter), `me` resolved to the
     member's id so the worker needs no request. Returns the canonical query string."""
     from django.http import QueryDict
-
-    from tenant_apps.tasks.filters import TaskFilter
 
     if not isinstance(text, str) or len(text) > 2000:
         raise ValidationError({"filters": _("Give the list's filters as a query string (at most 2000 characters).")})
@@ -612,8 +612,6 @@ def _time_logged(scope: Scope) -> ReportData:
     narrows to one person (whose time it is)."""
     from django.db.models import Sum
 
-    from tenant_apps.timetracking.models import TimeEntry
-
     start, end = period_bounds(scope.params, scope.tz)
     first_day = start.astimezone(scope.tz).date()
     last_day = (end - timedelta(microseconds=1)).astimezone(scope.tz).date()
@@ -695,8 +693,6 @@ _STATUS_NAMES = dict(TaskStatus.choices)
 def task_list_queryset(scope: Scope) -> QuerySet[Task]:
     """The tasks the list shows with these filters, in its order, within the scope."""
     from django.http import QueryDict
-
-    from tenant_apps.tasks.filters import TaskFilter
 
     tasks = _project_filter(Task.objects.all(), scope)
     return TaskFilter(QueryDict(scope.params.get("filters", "")), queryset=tasks).qs

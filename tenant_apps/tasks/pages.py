@@ -916,6 +916,7 @@ def _fields(request, reference: str):
     errors = task_fields_save(request, task)
     if errors:
         return _render_task(request, task, status=400, field_errors=errors)
+    return _task_redirect(request, task)
 
 
 def _subtask(request, reference: str):

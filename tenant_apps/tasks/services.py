@@ -505,6 +505,7 @@ def label_save(
     try:
         with transaction.atomic():
             label.save()
+            live_bump(project_id=project.pk)  # open boards show the new chip; filter bars the label
     except IntegrityError as exc:  # a concurrent request created the same name
         raise ValidationError({"name": _("A label named “%(name)s” exists in this project.") % {"name": name}}) from exc
     return label
@@ -636,3 +637,4 @@ def label_delete(*, label: Label, actor: Member) -> None:
             )
         Task.objects.filter(pk__in=[task.pk for task in tasks]).update(version=F("version") + 1)
         label.delete()
+        live_bump(project_id=label.project_id)

@@ -204,7 +204,8 @@ def test_a_broken_file_imports_nothing_when_asked(team):
 def test_valid_rows_are_imported_and_the_others_reported(team, django_capture_on_commit_callbacks):
     team.upload("Developer", csv_bytes([["Title"], ["Existing"]]))  # another import, never started
     with team.schema():
-        first = Task.objects.create(project=team.web, number=1, title="Already there", rank="a0")
+        todo = team.web.states.get(name="To do")
+        first = Task.objects.create(project=team.web, number=1, title="Already there", rank="a0", state=todo)
         Project.objects.filter(pk=team.web.pk).update(task_sequence=1)
     import_id = _broken_import(team)
     _skip_colour_and_start(team, import_id, "valid_rows")
