@@ -12,7 +12,7 @@ def test_a_megabyte_title_and_an_oversized_file_are_refused_and_nothing_is_store
     page = as_user(workspace.member)
     page.goto(workspace.url("/tasks/WEB-1/"))
 
-    title = page.get_by_role("textbox", name="Title")
+    title = page.get_by_role("textbox", name="Title", exact=True)
     title.fill("x" * 1_000_000)
     title.press("Enter")
     expect(page.locator("#title-errors")).to_contain_text("1,000,000")

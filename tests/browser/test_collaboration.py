@@ -87,7 +87,7 @@ def test_a_change_in_one_browser_appears_in_another_within_5_seconds(as_user, wo
 
     # A new task.
     owner.goto(workspace.url("/tasks/new/?project=WEB"))
-    owner.get_by_role("textbox", name="Title").fill("Announce the release")
+    owner.get_by_role("textbox", name="Title", exact=True).fill("Announce the release")
     owner.get_by_role("button", name="Create task").click()
     expect(member.get_by_role("list", name="To do").get_by_text("Announce the release")).to_be_visible(
         timeout=LIVE_SECONDS * 1000
@@ -108,13 +108,13 @@ def test_conflicting_edits_show_the_conflict_and_lose_nothing(as_user, workspace
     owner.goto(workspace.url("/tasks/WEB-1/"))
     member.goto(workspace.url("/tasks/WEB-1/"))
 
-    owner.get_by_role("textbox", name="Title").fill("Owner's title")
-    owner.get_by_role("textbox", name="Title").press("Enter")
+    owner.get_by_role("textbox", name="Title", exact=True).fill("Owner's title")
+    owner.get_by_role("textbox", name="Title", exact=True).press("Enter")
     eventually(lambda: _title(workspace) == "Owner's title", what="the owner's title saved")
 
     # The member edits what they loaded before the owner's change.
-    member.get_by_role("textbox", name="Title").fill("Member's title")
-    member.get_by_role("textbox", name="Title").press("Enter")
+    member.get_by_role("textbox", name="Title", exact=True).fill("Member's title")
+    member.get_by_role("textbox", name="Title", exact=True).press("Enter")
     conflict = member.get_by_role("alert")
     expect(conflict).to_contain_text("Changed by Olga Owner since you opened it.")
     assert _title(workspace) == "Owner's title"

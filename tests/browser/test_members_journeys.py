@@ -119,7 +119,7 @@ def test_admin_makes_a_qa_role_that_may_change_status_but_not_delete(as_user, wo
     member.goto(workspace.url("/tasks/WEB-1/"))
     expect(member.get_by_label("Status")).to_be_visible()
     expect(member.get_by_role("button", name="Delete task")).to_have_count(0)
-    member.get_by_label("Status").select_option("in_progress")
+    member.get_by_label("Status").select_option(label="In progress")
     member.get_by_role("button", name="Save changes").click()
 
     def status_now():

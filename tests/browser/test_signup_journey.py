@@ -104,7 +104,7 @@ def test_signup_confirm_first_project_three_tasks_drag_reorder_and_assign(new_co
     task = eventually(shipped, what="WEB-3 done in the database")
     assert task.completed_at is not None
     with schema_context(organization.schema_name):
-        assert Activity.objects.filter(task=task, field="status", old_value="todo", new_value="done").exists()
+        assert Activity.objects.filter(task=task, field="state", old_value="To do", new_value="Done").exists()
 
     # Reorder a column (the second card above the first) and reload: the order is kept.
     first = todo.get_by_role("listitem").filter(has_text="Write the copy")

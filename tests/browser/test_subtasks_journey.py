@@ -29,13 +29,13 @@ def test_subtasks_time_roll_up_and_closing_the_parent_asks_first(as_user, worksp
 
     page.get_by_role("link", name="WEB-1 Launch the site").click()
     expect(page.locator("[data-time-total]")).to_have_text("With sub-tasks: 1h 30m")
-    page.get_by_label("Status").select_option("done")
+    page.get_by_label("Status").select_option(label="Done")
     page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_role("alert")).to_contain_text("2 sub-tasks are still open")
     with workspace.schema():
         assert Task.objects.get(number=1).status == "todo"
     page.get_by_role("button", name="Close it anyway").click()
-    expect(page.get_by_label("Status")).to_have_value("done")
+    expect(page.get_by_label("Status").locator("option:checked")).to_have_text("Done")
 
     page.goto(workspace.url("/projects/WEB/"))
     expect(page.locator(".card", has_text="Launch the site").locator("[data-subtasks]")).to_contain_text("0/2")

@@ -133,7 +133,7 @@ def _seed_tenant(organization) -> dict:
         project_member_set(project=project, member=other, role=Role.objects.get(name="Developer"))
         label = label_save(project=project, name="bug")
         task = task_create(project=project, actor=owner_member, title="First", assignees=[other], labels=[label])
-        task_create(project=project, actor=owner_member, title="Second")
+        second = task_create(project=project, actor=owner_member, title="Second")
         comment = comment_create(task=task, actor=owner_member, body="Looks good @dev")
         attachment = attachment_add(
             task=task, actor=owner_member, upload=SimpleUploadedFile("notes.txt", b"hello", "text/plain")
@@ -149,7 +149,25 @@ def _seed_tenant(organization) -> dict:
         event = event_record(kind="task.assigned", actor=other, task=task)
         notification = Notification.objects.create(recipient=owner_member, event=event)
         role = role_create(name="Triage", permissions=["task.edit"])
+        # Issue 15's objects, so their operations are reached with a real id too.
+        from datetime import date
+
+        from tenant_apps.fields.services import field_create
+        from tenant_apps.savedviews.services import view_create
+        from tenant_apps.tasks.relations import relation_add
+        from tenant_apps.timetracking.services import time_entry_create
+
+        field = field_create(project=project, actor=owner_member, name="Size", kind="number")
+        view = view_create(project=project, actor=owner_member, name="Mine")
+        entry = time_entry_create(task=task, actor=owner_member, minutes=30, day=date(2026, 11, 20))
+        relation = relation_add(task=task, other=second, kind="relates_to", actor=owner_member)
+        state = project.states.get(name="Cancelled")
     return {
+        "field_id": field.pk,
+        "view_id": view.pk,
+        "entry_id": entry.pk,
+        "relation_id": relation.pk,
+        "state_id": state.pk,
         "key": project.key,
         "number": task.number,
         "comment_id": comment.pk,
