@@ -302,7 +302,9 @@ def board_column(request, key: str, state_id: int):
         offset = max(0, int(request.GET.get("offset", "0")))
     except ValueError:
         offset = 0
-    tasks, _filterset, _errors = task_filtered(request, Task.objects.filter(project=project), allowed=BOARD_FILTERS)
+    tasks, _filterset, _errors = task_filtered(
+        request, Task.objects.filter(project=project), allowed=BOARD_FILTERS, fields=project_fields(project.pk)
+    )
     cards, more = board_cards(tasks, states=[state.pk], offset=offset)[state.pk]
     codes = project_permissions(member=member_for_request(request), project=project)
     today = timezone.localdate()
