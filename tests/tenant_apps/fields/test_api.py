@@ -393,7 +393,7 @@ def test_sorting_by_each_kind_keeps_tasks_without_a_value_last_and_costs_constan
     assert titles(f"ordering=field_{name.pk}") == ["two", "one", "three"]
     assert titles(f"ordering=-field_{name.pk}") == ["one", "two", "three"]  # no value: last both ways
     assert titles(f"ordering=field_{owner.pk}") == ["three", "two", "one"]
-    assert titles(f"ordering=field_{done.pk}") == ["one", "three", "two"]  # unticked is no value
+    assert titles(f"ordering=field_{done.pk}") == ["one", "two", "three"]  # unticked is no value (then by id)
     assert titles(f"ordering=field_{areas.pk}") == ["three", "one", "two"]  # by the first option: api, web
     # Sorting by a field while filtering by it (and by another): each task once.
     assert titles(f"ordering=field_{areas.pk}&field_{areas.pk}={area['docs']}&field_{areas.pk}={area['web']}") == [
