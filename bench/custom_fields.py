@@ -19,10 +19,16 @@ run, p50/p95 of
   SQL  the filter alone: SELECT count(*) of the matching tasks (no LIMIT), built-in
        column against the EXISTS on the value table, as the API writes it
 
-and the ratio custom / built-in of each.
+and the ratio custom / built-in of each. Sorting (the same run): the page of 50 ordered by
+the built-in due date (`?ordering=due` / `-due`) against the custom date field
+(`?ordering=field_<ships>` / `-field_<ships>`), which must give the same tasks in the same
+order (asserted); in SQL the page's ORDER BY ... LIMIT 50 alone, built-in against the
+LEFT JOIN the list writes, and against the correlated subquery it wrote before (for
+reference); and EXPLAIN ANALYZE of the custom-field sort.
 """
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -107,7 +113,22 @@ def main() -> None:
             {"priority": ["low", "high"]},
             {f"field_{severity.pk}": [option[1], option[3]]},
         ),
+        "sort_asc": ({"ordering": "due"}, {"ordering": f"field_{ships.pk}"}),
+        "sort_desc": ({"ordering": "-due"}, {"ordering": f"-field_{ships.pk}"}),
     }
+    sort_custom = (
+        "SELECT t.id FROM tasks_task t LEFT JOIN fields_customfieldvalue v ON v.task_id = t.id AND v.field_id = %(d)s "
+        "WHERE t.project_id = %(p)s ORDER BY v.value_date {dir} NULLS LAST, t.id {dir} LIMIT 50"
+    )
+    sort_builtin = (
+        "SELECT t.id FROM tasks_task t WHERE t.project_id = %(p)s "
+        "ORDER BY t.due_date {dir} NULLS LAST, t.id {dir} LIMIT 50"
+    )
+    sort_subquery = (
+        "SELECT t.id FROM tasks_task t WHERE t.project_id = %(p)s ORDER BY (SELECT v.value_date FROM "
+        "fields_customfieldvalue v WHERE v.task_id = t.id AND v.field_id = %(d)s LIMIT 1) {dir} NULLS LAST, "
+        "t.id {dir} LIMIT 50"
+    )
     sql = {
         "equality": (
             "SELECT count(*) FROM tasks_task t WHERE t.project_id = %(p)s AND t.priority = 3",
@@ -128,15 +149,19 @@ def main() -> None:
             "AND v.value_option_id IN (%(o1)s, %(o)s))",
         ),
     }
+    for case, direction in (("sort_asc", "ASC"), ("sort_desc", "DESC")):
+        sql[case] = (sort_builtin.format(dir=direction), sort_custom.format(dir=direction))
+        sql[f"{case}_subquery"] = (sort_builtin.format(dir=direction), sort_subquery.format(dir=direction))
     sql_params = {"p": project.pk, "s": severity.pk, "o": option[3], "o1": option[1], "d": ships.pk,
                   "a": start, "b": end}  # fmt: skip
 
-    def api(query: dict) -> tuple[float, int]:
+    def api(query: dict) -> tuple[float, tuple]:
         begin = time.perf_counter()
         response = client.get(path, query)
         elapsed = time.perf_counter() - begin
         assert response.status_code == 200, response.content[:300]
-        return elapsed, response.json()["count"]
+        body = response.json()
+        return elapsed, (body["count"], [item["number"] for item in body["results"]] if "ordering" in query else [])
 
     def raw(statement: str) -> tuple[float, int]:
         with schema_context(bench.organization.schema_name), connection.cursor() as cursor:
@@ -155,25 +180,38 @@ def main() -> None:
             _t, raw_custom = raw(sql[case][1])
         assert builtin_count == custom_count, (case, builtin_count, custom_count)
         assert raw_builtin == raw_custom, (case, raw_builtin, raw_custom)
-        counts[case] = raw_builtin
+        counts[case] = builtin_count[0]
+    for case in ("sort_asc_subquery", "sort_desc_subquery"):
+        raw(sql[case][1])
     for _ in range(args.rounds):
         for case, (builtin, custom) in cases.items():
             times.setdefault(f"api_builtin_{case}", []).append(api(builtin)[0])
             times.setdefault(f"api_custom_{case}", []).append(api(custom)[0])
             times.setdefault(f"sql_builtin_{case}", []).append(raw(sql[case][0])[0])
             times.setdefault(f"sql_custom_{case}", []).append(raw(sql[case][1])[0])
+        for case in ("sort_asc_subquery", "sort_desc_subquery"):
+            times.setdefault(f"sql_builtin_{case}", []).append(raw(sql[case][0])[0])
+            times.setdefault(f"sql_custom_{case}", []).append(raw(sql[case][1])[0])
     p = {name: _percentiles(samples) for name, samples in times.items()}
+    with schema_context(bench.organization.schema_name), connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + sql["sort_asc"][1], sql_params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    load = " / ".join(f"{value:.2f}" for value in os.getloadavg())
 
     print(f"\n{bench.tasks} tasks in one project, {args.rounds} rounds; matches: {counts}")
     print("| measure | built-in p50 / p95 (ms) | custom field p50 / p95 (ms) | custom / built-in (p50, p95) |")
     print("|---|---|---|---|")
     for layer in ("api", "sql"):
-        for case in cases:
+        layer_cases = [*cases, "sort_asc_subquery", "sort_desc_subquery"] if layer == "sql" else list(cases)
+        for case in layer_cases:
             b, c = p[f"{layer}_builtin_{case}"], p[f"{layer}_custom_{case}"]
             print(
                 f"| {layer.upper()} {case} | {b[0] * 1000:.1f} / {b[1] * 1000:.1f} | {c[0] * 1000:.1f} / "
                 f"{c[1] * 1000:.1f} | {c[0] / b[0]:.2f}x, {c[1] / b[1]:.2f}x |"
             )
+
+    print(f"\nload average (1/5/15 min) at the end: {load}")
+    print("\nEXPLAIN ANALYZE of the custom-field sort (ascending, page of 50):\n" + plan)
 
 
 if __name__ == "__main__":

@@ -541,6 +541,14 @@ TESSERA_IMPORT_MAX_BYTES = env.int("TESSERA_IMPORT_MAX_BYTES", default=20 * 1024
 TESSERA_IMPORT_MAX_ROWS = env.int("TESSERA_IMPORT_MAX_ROWS", default=50_000)
 # Rows inserted per bulk_create (and per progress update).
 TESSERA_IMPORT_BATCH_SIZE = env.int("TESSERA_IMPORT_BATCH_SIZE", default=1000)
+# An uploaded file never started is deleted (the import fails) after this many hours.
+TESSERA_IMPORT_UPLOAD_TTL_HOURS = env.float("TESSERA_IMPORT_UPLOAD_TTL_HOURS", default=24.0)
+# A queued or running import without progress for this many minutes is sent to a worker
+# again (its message was lost, or its worker died); a run in progress elsewhere is
+# never doubled (the run holds an advisory lock).
+TESSERA_IMPORT_REDISPATCH_MINUTES = env.float("TESSERA_IMPORT_REDISPATCH_MINUTES", default=10.0)
+# Starts before an import whose worker keeps dying is marked failed.
+TESSERA_IMPORT_MAX_ATTEMPTS = env.int("TESSERA_IMPORT_MAX_ATTEMPTS", default=3)
 # Dotted paths of callables `provider(project) -> [tenant_apps.imports.targets.Target]`:
 # fields other apps let a CSV column fill (custom fields), docs/imports.md.
 TESSERA_IMPORT_TARGET_PROVIDERS: list[str] = []

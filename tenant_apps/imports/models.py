@@ -47,6 +47,13 @@ class TaskImport(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When it was queued, last sent to a worker, or last moved forward: the sweep sends a
+    # queued or running import again once this is TESSERA_IMPORT_REDISPATCH_MINUTES old
+    # (tenant_apps/imports/sweep.py).
+    progressed_at = models.DateTimeField(null=True, blank=True)
+    # How many times a worker started it (a file that kills its worker fails after
+    # TESSERA_IMPORT_MAX_ATTEMPTS).
+    attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -14,7 +14,10 @@ the importer follows it on the progress page."""
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -27,6 +30,7 @@ from django.utils.translation import gettext as _
 from config.celery import enqueue_on_commit
 from shared_apps.audit.services import audit_record, audit_target
 from shared_apps.core.storage import files_delete_on_commit, storage, tenant_file_key
+from shared_apps.tenants.pending import pending_work_mark
 from tenant_apps.imports.models import TaskImport
 from tenant_apps.imports.reading import encoding_detect, header_read, rows_read
 from tenant_apps.imports.targets import RowReader, Target, mapping_suggest, state_resolver, targets_for
@@ -83,7 +87,7 @@ def _progress_write(task_import: TaskImport, percent: int, *, in_transaction: bo
             logger.warning("import %s: could not cache progress", task_import.pk, exc_info=True)
     else:
         task_import.progress = percent
-        TaskImport.objects.filter(pk=task_import.pk).update(progress=percent)
+        TaskImport.objects.filter(pk=task_import.pk).update(progress=percent, progressed_at=timezone.now())
 
 
 def import_codes(mapping: dict[str, str | None], targets: list[Target]) -> set[str]:
@@ -123,7 +127,7 @@ def import_upload(*, project: Project, actor: Member, upload) -> TaskImport:
     key = storage().save(tenant_file_key("imports"), upload)
     try:
         with transaction.atomic():
-            return TaskImport.objects.create(
+            task_import = TaskImport.objects.create(
                 project=project,
                 requested_by=actor,
                 filename=(upload.name or "import.csv")[-255:],
@@ -135,6 +139,9 @@ def import_upload(*, project: Project, actor: Member, upload) -> TaskImport:
                 mapping=mapping_suggest(headers, targets_for(project)),
                 row_count=rows,
             )
+            # The sweep deletes the file if it is never started (tenant_apps/imports/sweep.py).
+            pending_work_mark(due_at=timezone.now() + timedelta(hours=settings.TESSERA_IMPORT_UPLOAD_TTL_HOURS))
+            return task_import
     except Exception:
         storage().delete(key)
         raise
@@ -220,10 +227,18 @@ def import_start(*, task_import: TaskImport, actor: Member, mode: str) -> TaskIm
     )
     from tenant_apps.imports.tasks import import_run_task
 
+    now = timezone.now()
     with transaction.atomic():
-        task_import.status = TaskImport.Status.QUEUED
-        task_import.mode = mode
-        task_import.save(update_fields=["status", "mode"])
+        # Only from "uploaded" (the sweep may just have expired it, or a second click
+        # started it already).
+        queued = TaskImport.objects.filter(pk=task_import.pk, status=TaskImport.Status.UPLOADED).update(
+            status=TaskImport.Status.QUEUED, mode=mode, progressed_at=now
+        )
+        if not queued:
+            raise ValidationError(_("This import was started already."), code="started")
+        task_import.status, task_import.mode, task_import.progressed_at = TaskImport.Status.QUEUED, mode, now
+        # If the message is lost, the sweep sends it again.
+        pending_work_mark(due_at=now + timedelta(minutes=settings.TESSERA_IMPORT_REDISPATCH_MINUTES))
         enqueue_on_commit(import_run_task, args=[task_import.pk], schema_name=connection.schema_name)
     return task_import
 
@@ -236,7 +251,7 @@ def import_discard(*, task_import: TaskImport, actor: Member) -> None:
         task_import.delete()
 
 
-def _finish(task_import: TaskImport, *, status: str, reason: str = "", errors: list[RowError], error_count: int):
+def import_finish(task_import: TaskImport, *, status: str, reason: str = "", errors: list[RowError], error_count: int):
     task_import.status = status
     task_import.failure_reason = reason
     task_import.errors = [error.as_json() for error in errors[:ERRORS_KEPT]]
@@ -265,14 +280,42 @@ def _rows(task_import: TaskImport):
         yield from rows_read(binary, encoding=task_import.encoding, delimiter=task_import.delimiter)
 
 
+def _run_lock_key(import_id: int) -> tuple[str, int]:
+    return f"imports:{connection.schema_name}", import_id
+
+
+@contextmanager
+def import_run_lock(import_id: int) -> Iterator[bool]:
+    """Hold the import's run lock (a session advisory lock, released when the run ends or
+    its worker's connection dies) if no other run holds it: yields whether it got it."""
+    name, number = _run_lock_key(import_id)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s), %s)", [name, number])
+        held = cursor.fetchone()[0]
+    try:
+        yield held
+    finally:
+        if held:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(hashtext(%s), %s)", [name, number])
+
+
 def import_run(*, import_id: int) -> str:
     """Run a queued import (the Celery task calls this; idempotent: a finished import is
-    left alone, and one whose worker died mid-way starts again, since its inserting
-    transaction never committed).
+    left alone, one whose worker died mid-way starts again, since its inserting
+    transaction never committed, and a second message for an import that a live worker
+    is running is skipped: the run holds import_run_lock).
 
     First pass: read and check every row, keeping the errors. With all_or_nothing and
     any error: nothing is written, the import fails with the errors. Second pass, in one
     transaction: the valid rows become tasks in batches of TESSERA_IMPORT_BATCH_SIZE."""
+    with import_run_lock(import_id) as held:
+        if not held:
+            return "skipped"
+        return _run_claimed(import_id)
+
+
+def _run_claimed(import_id: int) -> str:
     with transaction.atomic():
         task_import = (
             TaskImport.objects.select_for_update(of=("self",))
@@ -283,9 +326,15 @@ def import_run(*, import_id: int) -> str:
         if task_import is None or not task_import.is_active:
             return "skipped"
         task_import.status = TaskImport.Status.RUNNING
-        task_import.started_at = timezone.now()
+        task_import.started_at = task_import.progressed_at = timezone.now()
         task_import.progress = 0
-        task_import.save(update_fields=["status", "started_at", "progress"])
+        task_import.attempts += 1
+        task_import.save(update_fields=["status", "started_at", "progress", "progressed_at", "attempts"])
+    return _run(task_import)
+
+
+def _run(task_import: TaskImport) -> str:
+    import_id = task_import.pk
     project = task_import.project
     actor = task_import.requested_by
     targets = targets_for(project)
@@ -298,7 +347,7 @@ def import_run(*, import_id: int) -> str:
     except (ValidationError, PermissionDenied) as exc:
         reason = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
         with transaction.atomic():
-            _finish(task_import, status=TaskImport.Status.FAILED, reason=reason, errors=[], error_count=0)
+            import_finish(task_import, status=TaskImport.Status.FAILED, reason=reason, errors=[], error_count=0)
         return "failed"
     if errors and task_import.mode == TaskImport.Mode.ALL_OR_NOTHING:
         reason = _("%(rows)d of %(total)d rows have errors: nothing was imported.") % {
@@ -306,13 +355,15 @@ def import_run(*, import_id: int) -> str:
             "total": total,
         }
         with transaction.atomic():
-            _finish(task_import, status=TaskImport.Status.FAILED, reason=reason, errors=errors, error_count=len(errors))
+            import_finish(
+                task_import, status=TaskImport.Status.FAILED, reason=reason, errors=errors, error_count=len(errors)
+            )
         return "failed"
     try:
         with transaction.atomic():
             created = _insert(task_import, reader, targets, bad_rows, valid=total - len(bad_rows))
             task_import.imported_count = created
-            _finish(task_import, status=TaskImport.Status.DONE, errors=errors, error_count=len(errors))
+            import_finish(task_import, status=TaskImport.Status.DONE, errors=errors, error_count=len(errors))
             audit_record(
                 action="task.imported",
                 actor=actor,
@@ -331,7 +382,9 @@ def import_run(*, import_id: int) -> str:
             reason = " ".join(exc.messages)
         task_import.imported_count = 0
         with transaction.atomic():
-            _finish(task_import, status=TaskImport.Status.FAILED, reason=reason, errors=errors, error_count=len(errors))
+            import_finish(
+                task_import, status=TaskImport.Status.FAILED, reason=reason, errors=errors, error_count=len(errors)
+            )
         return "failed"
     return "done"
 

@@ -20,6 +20,7 @@ from django_tenants.utils import tenant_context
 from shared_apps.audit.services import audit_sweep
 from shared_apps.tenants.models import Organization
 from shared_apps.tenants.pending import pending_work_due, pending_work_mark, pending_work_settle
+from tenant_apps.imports.sweep import imports_next_due, imports_sweep
 from tenant_apps.notifications.models import DeliveryStatus, EmailDelivery, Event, WebhookDelivery
 from tenant_apps.notifications.processing import outbox_sweep_here
 from tenant_apps.notifications.services import due_soon_record
@@ -39,7 +40,8 @@ _RETRY_AFTER = timedelta(seconds=60)
 
 def organization_periodic_work(organization: Organization, *, now: datetime | None = None) -> dict[str, int]:
     """Everything periodic for one organisation (call in any schema): the outbox sweep,
-    the report sweep and weekly schedules, due-soon reminders; then its mark is settled.
+    the report sweep and weekly schedules, due-soon reminders, the CSV imports' sweep;
+    then its mark is settled.
     Idempotent, like each of its parts."""
     now = now or timezone.now()
     with tenant_context(organization):
@@ -47,6 +49,7 @@ def organization_periodic_work(organization: Organization, *, now: datetime | No
         counts.update(reports_sweep(now=now))
         counts["scheduled"] = report_schedules_run(time_zone=organization.time_zone, now=now)
         counts["due_soon"] = due_soon_record(now=now)
+        counts.update(imports_sweep(now=now))
         pending_work_settle(schema_name=organization.schema_name, next_due=lambda: next_work_due(organization, now=now))
     return counts
 
@@ -68,6 +71,9 @@ def next_work_due(organization: Organization, *, now: datetime) -> datetime | No
     expiry = Report.objects.exclude(status=Report.Status.RUNNING).aggregate(at=Min("expires_at"))["at"]
     if expiry is not None:
         times.append(expiry)
+    imports = imports_next_due(now=now)
+    if imports is not None:
+        times.append(imports)
     zone = ZoneInfo(organization.time_zone)
     scheduled = _next_schedule_run(zone, now)
     if scheduled is not None:

@@ -157,8 +157,16 @@ def assignment_record(*, task: Task, actor: Member, added: Iterable[int], remove
         event_record(kind=EventKind.UNASSIGNED, actor=actor, task=task, payload={"member_ids": removed})
 
 
-def status_change_record(*, task: Task, actor: Member, old: str, new: str) -> None:
-    event_record(kind=EventKind.STATUS_CHANGED, actor=actor, task=task, payload={"old": old, "new": new})
+def status_change_record(
+    *, task: Task, actor: Member, old: str, new: str, old_state: str | None = None, new_state: str | None = None
+) -> None:
+    """`task` moved to another workflow state: `old`/`new` are the categories (equal for a
+    move within one, e.g. In progress -> In review), `old_state`/`new_state` the states'
+    names (the texts name them)."""
+    payload = {"old": old, "new": new}
+    if new_state is not None:
+        payload.update(old_state=old_state, new_state=new_state)
+    event_record(kind=EventKind.STATUS_CHANGED, actor=actor, task=task, payload=payload)
 
 
 def unblocked_record(*, blockers: Iterable[int] | QuerySet, actor: Member | None) -> int:

@@ -6,6 +6,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from tenant_apps.notifications.models import Event, EventKind
+from tenant_apps.projects.models import state_label
 from tenant_apps.reports.kinds import KINDS
 from tenant_apps.tasks.models import TaskStatus
 
@@ -31,7 +32,10 @@ def event_text(event: Event) -> str:
     if kind == EventKind.UNASSIGNED:
         return _("You were unassigned from task %(key)s") % values
     if kind == EventKind.STATUS_CHANGED:
-        values.update(old=_status_label(payload.get("old", "")), new=_status_label(payload.get("new", "")))
+        if payload.get("new_state"):  # the workflow states' names (events before them: the categories)
+            values.update(old=state_label(payload.get("old_state") or ""), new=state_label(payload["new_state"]))
+        else:
+            values.update(old=_status_label(payload.get("old", "")), new=_status_label(payload.get("new", "")))
         return _("%(actor)s moved task %(key)s from “%(old)s” to “%(new)s”") % values
     if kind == EventKind.COMMENT_ADDED:
         return _("%(actor)s commented on task %(key)s") % values

@@ -82,6 +82,9 @@ from tenant_apps.workspace.views import member_required
 
 # The board's filter bar and the list's share these parameters (the API's names).
 BOARD_FILTERS = ("assignee", "label", "priority", "search")
+# What the board filters by: every filter of the list (a saved view's dates, states,
+# parents... and the bar's), but not its ordering: a board is in rank order.
+BOARD_APPLIES = tuple(name for name in TaskFilter.base_filters if name not in ("ordering", "project"))
 STATUS_LABELS = dict(TaskStatus.choices)
 PRIORITY_LABELS = {name: label for (value, label), name in zip(TaskPriority.choices, PRIORITY_BY_NAME, strict=True)}
 
@@ -224,7 +227,7 @@ def _board_context(request, project: Project) -> dict:
     saved_view = view_apply(request, project)
     fields = project_fields(project.pk)
     tasks, _filterset, errors = task_filtered(
-        request, Task.objects.filter(project=project), allowed=BOARD_FILTERS, fields=fields
+        request, Task.objects.filter(project=project), allowed=BOARD_APPLIES, fields=fields
     )
     states = project_states(project)
     cards = board_cards(tasks, states=[state.pk for state in states])
@@ -260,8 +263,9 @@ def _board_context(request, project: Project) -> dict:
         "can_move": "task.change_status" in codes,
         "can_create": "task.create" in codes and not project.archived,
         "filters": request.GET,
+        "column_query": _column_query(request),
         "filter_errors": errors,
-        "filtered": any(request.GET.get(name) for name in BOARD_FILTERS if name != "view")
+        "filtered": any(request.GET.get(name) for name in BOARD_APPLIES)
         or any(is_field_param(name) and request.GET.get(name) for name in request.GET),
         "statuses": [(state.pk, state.label) for state in states],
         "live_token": live_token(scope=scope, user_id=request.user.pk),
@@ -272,6 +276,14 @@ def _board_context(request, project: Project) -> dict:
         **_card_labels(),
         **options,
     }
+
+
+def _column_query(request) -> str:
+    """The board's parameters (every value of each, the view's merged in) for a column's
+    "load more" request, without its offset."""
+    query = request.GET.copy()
+    query.pop("offset", None)
+    return query.urlencode()
 
 
 @member_required
@@ -302,8 +314,9 @@ def board_column(request, key: str, state_id: int):
         offset = max(0, int(request.GET.get("offset", "0")))
     except ValueError:
         offset = 0
+    view_apply(request, project)  # the board's saved view (?view=), as when it was opened
     tasks, _filterset, _errors = task_filtered(
-        request, Task.objects.filter(project=project), allowed=BOARD_FILTERS, fields=project_fields(project.pk)
+        request, Task.objects.filter(project=project), allowed=BOARD_APPLIES, fields=project_fields(project.pk)
     )
     cards, more = board_cards(tasks, states=[state.pk], offset=offset)[state.pk]
     codes = project_permissions(member=member_for_request(request), project=project)
@@ -319,6 +332,7 @@ def board_column(request, key: str, state_id: int):
             "can_move": "task.change_status" in codes,
             "statuses": [(item.pk, item.label) for item in states],
             "filters": request.GET,
+            "column_query": _column_query(request),
             **_card_labels(),
         },
     )

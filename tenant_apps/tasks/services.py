@@ -409,14 +409,20 @@ def task_place(
 
 
 def _changes_notify(*, task: Task, actor: Member, changes: list[tuple[str, Any, Any]], old_description: str) -> None:
-    """The outbox events of an update (same transaction): status (and, entering done, the
-    tasks it blocked), assignees, mentions."""
+    """The outbox events of an update (same transaction): a new workflow state (a status
+    change for people, within one category too; entering done, also the tasks it
+    blocked), assignees, mentions."""
+    changed = {field: (old, new) for field, old, new in changes}
+    if "state" in changed or "status" in changed:
+        old_status, new_status = changed.get("status", (task.status, task.status))
+        old_state, new_state = changed.get("state", (None, None))
+        notify.status_change_record(
+            task=task, actor=actor, old=old_status, new=new_status, old_state=old_state, new_state=new_state
+        )
+        if "status" in changed and new_status == TaskStatus.DONE:
+            notify.unblocked_record(blockers=[task.pk], actor=actor)
     for field, old, new in changes:
-        if field == "status":
-            notify.status_change_record(task=task, actor=actor, old=old, new=new)
-            if new == TaskStatus.DONE:
-                notify.unblocked_record(blockers=[task.pk], actor=actor)
-        elif field == "assignees":
+        if field == "assignees":
             added = [pk for pk in new if pk not in old and pk != actor.pk]
             removed = [pk for pk in old if pk not in new and pk != actor.pk]
             notify.assignment_record(task=task, actor=actor, added=added, removed=removed)

@@ -362,3 +362,53 @@ def test_fields_are_per_organisation(team, org_b):
         owner = Member.objects.filter(role="owner").first()
         project_create(key="WEB", name="Bravo web", actor=owner)
         assert not CustomField.objects.exists()
+
+
+@pytest.mark.django_db
+def test_sorting_by_each_kind_keeps_tasks_without_a_value_last_and_costs_constant_queries(team):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    name = _field(team, "Codename", "text")
+    owner = _field(team, "Owner", "person")
+    done = _field(team, "Signed off", "checkbox")
+    areas = _field(team, "Areas", "multi_select", ("api", "web", "docs"))
+    area = _options(team, areas)
+    one, two, three = team.task("one"), team.task("two"), team.task("three")
+    dev, pm = team.members["Developer"], team.members["Project Manager"]  # display names sort: D < P
+    _set(team, one, name, "zulu")
+    _set(team, two, name, "alpha")
+    _set(team, two, owner, pm.pk)
+    _set(team, three, owner, dev.pk)
+    _set(team, one, done, True)
+    _set(team, one, areas, [area["web"], area["docs"]])
+    _set(team, three, areas, [area["api"], area["docs"]])
+    client = team.client("Viewer")
+
+    def titles(query: str) -> list[str]:
+        response = client.get(f"/api/v1/projects/WEB/tasks/?{query}")
+        assert response.status_code == 200, response.content
+        return [item["title"] for item in response.json()["results"]]
+
+    assert titles(f"ordering=field_{name.pk}") == ["two", "one", "three"]
+    assert titles(f"ordering=-field_{name.pk}") == ["one", "two", "three"]  # no value: last both ways
+    assert titles(f"ordering=field_{owner.pk}") == ["three", "two", "one"]
+    assert titles(f"ordering=field_{done.pk}") == ["one", "two", "three"]  # unticked is no value (then by id)
+    assert titles(f"ordering=field_{areas.pk}") == ["three", "one", "two"]  # by the first option: api, web
+    # Sorting by a field while filtering by it (and by another): each task once.
+    assert titles(f"ordering=field_{areas.pk}&field_{areas.pk}={area['docs']}&field_{areas.pk}={area['web']}") == [
+        "three",
+        "one",
+    ]
+    assert titles(f"ordering=-field_{name.pk}&field_{owner.pk}={pm.pk}") == ["two"]
+
+    counts = []
+    for total in (3, 8):
+        while len(titles("")) < total:
+            task = team.task(f"more {total}")
+            _set(team, task, name, f"name {total}")
+        client.get(f"/api/v1/projects/WEB/tasks/?ordering=field_{name.pk}")
+        with CaptureQueriesContext(connection) as queries:
+            assert len(titles(f"ordering=field_{name.pk}")) == total
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
