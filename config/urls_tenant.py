@@ -58,6 +58,8 @@ urlpatterns = [
     path("settings/webhooks/<int:webhook_id>/", webhook_pages.webhook_page, name="webhook"),
     path("settings/webhooks/<int:webhook_id>/active/", webhook_pages.webhook_active, name="webhook-active"),
     path("settings/webhooks/<int:webhook_id>/delete/", webhook_pages.webhook_delete_page, name="webhook-delete"),
+    path("settings/webhooks/<int:webhook_id>/edit/", webhook_pages.webhook_edit_page, name="webhook-edit"),
+    path("settings/webhooks/<int:webhook_id>/secret/", webhook_pages.webhook_secret_page, name="webhook-secret"),
     # Workflow states (issue 15)
     path("projects/<str:key>/settings/states/", project_pages.project_states_page, name="project-states"),
     path("tasks/", task_pages.task_list, name="task-list-all"),

@@ -8,8 +8,10 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from shared_apps.accounts import (
+            audit,
             schema,  # noqa: F401  (registers the OpenAPI auth scheme)
             webauthn,
         )
 
         webauthn.install()
+        audit.install()

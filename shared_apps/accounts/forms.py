@@ -53,7 +53,7 @@ class TwoFactorRequirementForm(forms.Form):
         label=_("Require two-factor authentication of every member"),
         required=False,
         help_text=_(
-            "Members without it are led to set up an authenticator app before they can go on; "
+            "Members without it are led to set up an authenticator app or a security key before they can go on; "
             "their API tokens are refused here until they have."
         ),
     )

@@ -1,7 +1,8 @@
 """An organisation's "require two-factor authentication" setting, enforced on its domain.
 
 A member without an authenticator (allauth.mfa) who has logged in with a session is led
-to set one up before anything else: pages redirect to the authenticator-app set-up page,
+to set one up before anything else: pages redirect to the two-factor set-up page
+(allauth's two-factor page, which offers both an authenticator app and a security key);
 API session requests are answered 403 with the code `two_factor_required`. Requests
 with an API token are refused the same way by the token's authentication class
 (shared_apps.accounts.tokens), because tokens authenticate after middleware runs."""
@@ -17,7 +18,7 @@ from shared_apps.tenants.permissions import membership_for_request
 
 TWO_FACTOR_REQUIRED = "two_factor_required"
 TWO_FACTOR_REQUIRED_MESSAGE = _(
-    "This organisation requires two-factor authentication: set up an authenticator app to go on."
+    "This organisation requires two-factor authentication: set up an authenticator app or add a security key to go on."
 )
 # What a member without two-factor authentication can still reach: allauth's pages
 # (setting it up, logging out, email and password) and its JSON API, our account pages,
@@ -56,7 +57,8 @@ class TwoFactorRequiredMiddleware:
             return self.get_response(request)
         if request.path_info.startswith("/api/"):
             return JsonResponse({"detail": str(TWO_FACTOR_REQUIRED_MESSAGE), "code": TWO_FACTOR_REQUIRED}, status=403)
-        target = reverse("mfa_activate_totp")
+        # The page offering both ways (an authenticator app, a security key), not one of them.
+        target = reverse("mfa_index")
         if request.headers.get("HX-Request") == "true":
             response = HttpResponse(status=204)
             response["HX-Redirect"] = target

@@ -14,9 +14,10 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
+from shared_apps.accounts.audit import account_audit_record
 from shared_apps.accounts.middleware import TWO_FACTOR_REQUIRED, TWO_FACTOR_REQUIRED_MESSAGE, two_factor_missing
 from shared_apps.accounts.models import ApiToken, User
-from shared_apps.audit.services import audit_record, audit_target
+from shared_apps.audit.services import audit_target
 from shared_apps.core.middleware import language_activate
 
 KEY_PREFIX = "tsr_"
@@ -39,19 +40,19 @@ def api_token_create(
     *, user: User, name: str, expires_at: datetime | None = None, actor: User | None = None
 ) -> tuple[ApiToken, str]:
     """Create a token for `user`; returns it and its key. The key is not stored and
-    cannot be shown again. Audited in the platform's log (api_token.created; a token is
-    the user's, not one organisation's). `actor` None: the user themself."""
+    cannot be shown again. Audited (api_token.created) in the platform's log and in the
+    log of each organisation the user belongs to (shared_apps/accounts/audit.py). `actor` None: the user themself."""
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         token = ApiToken.objects.create(
             user=user, name=name, prefix=key[:_PREFIX_LENGTH], key_digest=_digest(key), expires_at=expires_at
         )
-        audit_record(
+        account_audit_record(
             action="api_token.created",
             actor=actor or user,
+            user=user,
             target=audit_target(token, f"{token.prefix}… ({user.email})"),
             after={"name": name, "expires_at": expires_at},
-            public=True,
         )
     return token, key
 
@@ -62,11 +63,11 @@ def api_token_revoke(*, token: ApiToken, actor: User | None = None) -> ApiToken:
         with transaction.atomic():
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at"])
-            audit_record(
+            account_audit_record(
                 action="api_token.revoked",
                 actor=actor or token.user,
+                user=token.user,
                 target=audit_target(token, f"{token.prefix}… ({token.user.email})"),
-                public=True,
             )
     return token
 

@@ -30,11 +30,16 @@ ACTIONS: dict[str, str] = {
     "plan.checkout_started": "An owner started a Stripe Checkout for a plan",
     "plan.changed": "The organisation's plan or subscription state changed (Stripe, staff grant)",
     "organization.two_factor_changed": "An owner required two-factor authentication of every member, or stopped",
-    "api_token.created": "A personal API token was created (public log)",
-    "api_token.revoked": "A personal API token was revoked (public log)",
+    "api_token.created": "A personal API token was created (public log and each of its owner's organisations)",
+    "api_token.revoked": "A personal API token was revoked (public log and each of its owner's organisations)",
     "user.deactivated": "Platform staff deactivated a user (public log)",
     # Workflow states (issue 15)
     "workflow_state.created": "A workflow state was added to a project",
     "workflow_state.changed": "A workflow state was renamed, recoloured, moved or recategorised",
     "workflow_state.deleted": "A workflow state was deleted (its tasks moved to another)",
+    # Issue 14: account-level security events and reports
+    "authenticator.added": "Someone added an authenticator app or a security key (public log, their organisations)",
+    "authenticator.removed": "Someone removed an authenticator app or a security key (public log, their organisations)",
+    "report.requested": "A report was requested",
+    "webhook.secret_rotated": "A webhook's signing secret was replaced by a new one",
 }

@@ -399,6 +399,17 @@ def webhook_update(*, webhook: Webhook, data: dict[str, Any], actor: Member | No
     return webhook
 
 
+def webhook_secret_rotate(*, webhook: Webhook, actor: Member | None = None) -> Webhook:
+    """Give the webhook a new signing secret: deliveries from now on (retries included)
+    are signed with it, the old one stops verifying at once. Audited:
+    webhook.secret_rotated (the secret itself is never recorded)."""
+    with transaction.atomic():
+        webhook.secret = secrets.token_hex(32)
+        webhook.save(update_fields=["secret"])
+        audit_record(action="webhook.secret_rotated", actor=actor, target=audit_target(webhook, webhook.url))
+    return webhook
+
+
 def webhook_delete(*, webhook: Webhook, actor: Member | None = None) -> None:
     """Delete a webhook with its delivery log (audited: webhook.deleted)."""
     with transaction.atomic():

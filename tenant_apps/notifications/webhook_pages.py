@@ -1,8 +1,9 @@
 """Webhook pages (/settings/webhooks/, owners and admins): the organisation's webhooks,
 create one with the event kinds it receives (its signing secret shown once, right
-after), the delivery log (status, attempts, response, error), disable/enable, delete.
-The same door (access_webhook / org_manager_require) and services (webhook_create,
-webhook_update, webhook_delete) as the API."""
+after), the delivery log (status, attempts, response, error), disable/enable, delete;
+an edit page (URL and event kinds) and a new secret (shown once, like the first). The
+same door (access_webhook / org_manager_require) and services (webhook_create,
+webhook_update, webhook_secret_rotate, webhook_delete) as the API."""
 
 from django import forms
 from django.contrib import messages
@@ -14,7 +15,12 @@ from django.views.decorators.http import require_POST
 
 from tenant_apps.notifications.models import EventKind, Webhook
 from tenant_apps.notifications.permissions import WEBHOOK_MANAGERS, access_webhook
-from tenant_apps.notifications.services import webhook_create, webhook_delete, webhook_update
+from tenant_apps.notifications.services import (
+    webhook_create,
+    webhook_delete,
+    webhook_secret_rotate,
+    webhook_update,
+)
 from tenant_apps.projects.permissions import member_for_request, org_manager_require
 from tenant_apps.workspace.forms import errors_into
 from tenant_apps.workspace.views import member_required
@@ -93,6 +99,42 @@ def webhook_active(request, webhook_id: int):
     active = request.POST.get("is_active") == "1"
     webhook_update(webhook=webhook, data={"is_active": active}, actor=member)
     messages.success(request, _("Webhook enabled.") if active else _("Webhook disabled."))
+    return redirect("webhook", webhook_id=webhook.pk)
+
+
+@member_required
+def webhook_edit_page(request, webhook_id: int):
+    """GET: the webhook's URL and event kinds in a form. POST: change them through
+    webhook_update (the same address rules as creating one; errors inline, nothing
+    changed)."""
+    member = member_for_request(request)
+    webhook = access_webhook(member=member, webhook_id=webhook_id)
+    form = WebhookCreateForm(request.POST or None, initial={"url": webhook.url, "kinds": webhook.kinds})
+    if request.method == "POST" and form.is_valid():
+        with errors_into(form):
+            data = {"url": form.cleaned_data["url"], "kinds": form.cleaned_data["kinds"]}
+            webhook_update(webhook=webhook, data=data, actor=member)
+            messages.success(request, _("Webhook saved."))
+            return redirect("webhook", webhook_id=webhook.pk)
+        # The service refused: show the stored address in the heading, not the typed one.
+        webhook.refresh_from_db()
+    return render(
+        request,
+        "notifications/webhook_edit.html",
+        {"nav": "settings", "webhook": webhook, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@member_required
+@require_POST
+def webhook_secret_page(request, webhook_id: int):
+    """POST: a new signing secret, shown once on the webhook's page (as after creation)."""
+    member = member_for_request(request)
+    webhook = access_webhook(member=member, webhook_id=webhook_id)
+    webhook_secret_rotate(webhook=webhook, actor=member)
+    request.session[_ONCE_SESSION_KEY] = {"id": webhook.pk, "secret": webhook.secret}
+    messages.success(request, _("A new signing secret is in use: the old one no longer verifies deliveries."))
     return redirect("webhook", webhook_id=webhook.pk)
 
 

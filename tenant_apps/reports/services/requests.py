@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.celery import enqueue_on_commit
+from shared_apps.audit.services import audit_record, audit_target
 from shared_apps.billing.limits import limit_check
 from shared_apps.core.storage import files_delete_on_commit
 from shared_apps.tenants.pending import pending_work_mark
@@ -40,7 +41,7 @@ def report_request(
     *, actor: Member, kind: str, format: str, params: dict[str, Any], time_zone: str
 ) -> tuple[Report, bool]:
     """Request a report as `actor`: validated, stored `queued`, generated in the
-    background. Returns (report, created): the same request (kind, format, parameters)
+    background (audited: report.requested). Returns (report, created): the same request (kind, format, parameters)
     while one is queued or running returns that one, created False.
 
     `params` are the request's raw parameters (`from`, `to`, `project`, `assignee`,
@@ -78,6 +79,12 @@ def report_request(
             month = month_start(now)
             MonthlyUsage.objects.bulk_create([MonthlyUsage(month=month)], ignore_conflicts=True)
             MonthlyUsage.objects.filter(month=month).update(reports_requested=F("reports_requested") + 1)
+            audit_record(
+                action="report.requested",
+                actor=actor,
+                target=audit_target(report, f"{kind}.{format}"),
+                after={"kind": kind, "format": format, "params": clean},
+            )
     except IntegrityError:
         # The same request from a concurrent call won the partial unique constraint.
         existing = active.first()

@@ -97,9 +97,15 @@ def test_required_two_factor_leads_members_to_set_it_up(org_a):
 
     page = client.get("/projects/")
     assert page.status_code == 302
-    assert page["Location"] == "/accounts/2fa/totp/activate/"
+    assert page["Location"] == "/accounts/2fa/"
     htmx = client.get("/projects/", HTTP_HX_REQUEST="true")
-    assert htmx["HX-Redirect"] == "/accounts/2fa/totp/activate/"
+    assert htmx["HX-Redirect"] == "/accounts/2fa/"
+    # The page it leads to offers both ways, and the message names both.
+    offered = client.get("/accounts/2fa/")
+    assert offered.status_code == 200
+    assert "/accounts/2fa/totp/activate/" in offered.text
+    assert "/accounts/2fa/webauthn/add/" in offered.text
+    assert "an authenticator app or add a security key" in offered.text
     # Setting it up, the account pages and logging out stay open.
     # (force_login leaves no record of a recent password, so allauth asks for it first.)
     activate = client.get("/accounts/2fa/totp/activate/")

@@ -235,7 +235,7 @@ def test_organization_settings_changed(team):
 
 
 @pytest.mark.django_db
-def test_api_token_created_and_revoked_in_the_platform_log(org_a):
+def test_api_token_created_and_revoked_in_the_platform_log_and_the_owners_organisations(org_a):
     user = User.objects.get(email="owner@alpha.test")
     client = client_for(None, user)
     created = client.post("/api/v1/tokens/", {"name": "ci"}, content_type=JSON)
@@ -251,8 +251,14 @@ def test_api_token_created_and_revoked_in_the_platform_log(org_a):
     )
     assert created.json()["key"] not in entry.target_label
     assert _public("api_token.revoked").target_id == str(token.pk)
+    # An account-level event: also in the log of each organisation of the token's owner
+    # (docs/audit.md, "Account-level security events").
     with schema_context(org_a.schema_name):
-        assert not AuditEntry.objects.filter(action__startswith="api_token.").exists()
+        in_org = AuditEntry.objects.filter(action__startswith="api_token.").values_list("action", "target_id")
+        assert sorted(in_org) == [
+            ("api_token.created", str(token.pk)),
+            ("api_token.revoked", str(token.pk)),
+        ]
 
 
 @pytest.mark.django_db

@@ -161,3 +161,111 @@ def test_list_and_log_queries_stay_constant(team):
             processing.event_process(event.pk)
         assert WebhookDelivery.objects.filter(webhook=webhook).count() >= 3
     assert counts() == first
+
+
+# --- Edit (URL and events) and a new secret ----------------------------------------------
+
+
+def _secret(team, webhook) -> str:
+    with schema_context(team.organization.schema_name):
+        return Webhook.objects.get(pk=webhook.pk).secret
+
+
+@pytest.mark.django_db
+def test_edit_changes_the_address_and_events_and_audits(team):
+    with schema_context(team.organization.schema_name):
+        webhook = webhook_create(url=PUBLIC_URL, kinds=["task.assigned"], actor=team.owner_member)
+    owner = _owner(team)
+    form = owner.get(f"{URL}{webhook.pk}/edit/")
+    assert form.status_code == 200
+    assert f'value="{PUBLIC_URL}"' in form.text
+    assert 'value="task.assigned" checked' in form.text
+    assert webhook.secret not in form.text
+
+    new_url = "https://93.184.215.15/v2"
+    response = owner.post(f"{URL}{webhook.pk}/edit/", {"url": new_url, "kinds": ["comment.added"]})
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{URL}{webhook.pk}/"
+    assert _hooks(team) == [(new_url, ["comment.added"], True)]
+    with schema_context(team.organization.schema_name):
+        entry = AuditEntry.objects.get(action="webhook.changed")
+    assert entry.before == {"url": PUBLIC_URL, "kinds": ["task.assigned"]}
+    assert entry.after == {"url": new_url, "kinds": ["comment.added"]}
+    assert _secret(team, webhook) == webhook.secret  # editing keeps the secret
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ({"url": ""}, "This field is required"),
+        ({"url": "not a url at all"}, "Enter a valid URL"),
+        ({"url": "ftp://example.com/x"}, "http:// or https://"),
+        ({"url": "http://127.0.0.1:8080/x"}, "private or local address"),
+        ({"url": "http://10.0.0.5/x"}, "private or local address"),
+        ({"url": "https://user:pw@93.184.215.14/x"}, "Credentials in the URL"),
+        ({"url": PUBLIC_URL, "kinds": ["no.such.kind"]}, "Select a valid choice"),
+        ({"url": "https://93.184.215.14:22/x"}, "port"),
+    ],
+)
+def test_edit_bad_input_is_inline_and_changes_nothing(team, data, error):
+    with schema_context(team.organization.schema_name):
+        webhook = webhook_create(url=PUBLIC_URL, kinds=["task.assigned"], actor=team.owner_member)
+    before = _hooks(team)
+
+    response = _owner(team).post(f"{URL}{webhook.pk}/edit/", data)
+
+    assert response.status_code == 400
+    assert error in response.text
+    assert 'aria-invalid="true"' in response.text or "errorlist" in response.text
+    assert _hooks(team) == before
+    with schema_context(team.organization.schema_name):
+        assert not AuditEntry.objects.filter(action="webhook.changed").exists()
+
+
+@pytest.mark.django_db
+def test_a_new_secret_is_shown_once_audited_and_signs_from_then_on(team):
+    with schema_context(team.organization.schema_name):
+        webhook = webhook_create(url=PUBLIC_URL, kinds=[], actor=team.owner_member)
+    owner = _owner(team)
+
+    response = owner.post(f"{URL}{webhook.pk}/secret/")
+
+    assert response.status_code == 302
+    new = _secret(team, webhook)
+    assert new != webhook.secret
+    assert len(new) == 64
+    page = owner.get(response["Location"]).text
+    assert new in page
+    assert "shown only this once" in page
+    assert new not in owner.get(response["Location"]).text
+    with schema_context(team.organization.schema_name):
+        entry = AuditEntry.objects.get(action="webhook.secret_rotated")
+    assert entry.target_id == str(webhook.pk)
+    assert new not in str(entry.before) + str(entry.after)
+    assert owner.get(f"{URL}{webhook.pk}/secret/").status_code == 405
+
+
+@pytest.mark.django_db
+def test_edit_and_secret_refuse_the_wrong_role_and_other_tenants(team, org_b):
+    with schema_context(team.organization.schema_name):
+        webhook = webhook_create(url=PUBLIC_URL, kinds=[], actor=team.owner_member)
+    with schema_context(org_b.schema_name):
+        from tenant_apps.members.models import Member
+
+        theirs = webhook_create(url=PUBLIC_URL, kinds=[], actor=Member.objects.get(email="owner@bravo.test"))
+    before, secret = _hooks(team), webhook.secret
+    for role in ("Project Manager", "Developer", "guest"):
+        client = team.client(role)
+        assert client.get(f"{URL}{webhook.pk}/edit/").status_code == 403
+        assert client.post(f"{URL}{webhook.pk}/edit/", {"url": "https://93.184.215.15/x"}).status_code == 403
+        assert client.post(f"{URL}{webhook.pk}/secret/").status_code == 403
+    owner = _owner(team)
+    assert owner.get(f"{URL}{theirs.pk}/edit/").status_code == 404
+    assert owner.post(f"{URL}{theirs.pk}/edit/", {"url": "https://93.184.215.15/x"}).status_code == 404
+    assert owner.post(f"{URL}{theirs.pk}/secret/").status_code == 404
+    assert _hooks(team) == before
+    assert _secret(team, webhook) == secret
+    with schema_context(org_b.schema_name):
+        assert Webhook.objects.get(pk=theirs.pk).url == PUBLIC_URL

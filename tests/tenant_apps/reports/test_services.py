@@ -321,3 +321,17 @@ def test_a_run_the_sweep_handed_to_another_worker_cannot_finish_it(
         current = Report.objects.get(pk=report.pk)
         assert (current.status, current.attempts, current.storage_key) == ("running", 2, "")
     assert not list(Path(settings.MEDIA_ROOT).rglob("reports/*"))
+
+
+@pytest.mark.django_db
+def test_a_request_is_audited_in_its_transaction_and_a_repeat_is_not(world):
+    from shared_apps.audit.models import AuditEntry
+
+    with world.schema():
+        report = _request(world)
+        again = _request(world)  # the same request while queued: the same report, no entry
+        (entry,) = AuditEntry.objects.filter(action="report.requested")
+
+    assert again.pk == report.pk
+    assert (entry.actor_user_id, entry.target_id) == (world.users["dev"].pk, str(report.pk))
+    assert entry.after == {"kind": "completed_tasks", "format": "csv", "params": report.params}
