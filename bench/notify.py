@@ -3,9 +3,10 @@ delay from commit to the in-app notification row, against the same writes done w
 plain SQL in the same run.
 
 Run with `.venv/bin/python platform/dev.py bench bench/notify.py [--events 10000]
-[--organizations 10] [--concurrency 1] [--rate 0]`. Builds its own database (`<DATABASE_URL's
-name>_bench`, dropped and recreated) with N organisations (an owner, 5 members and a
-project each), starts one `celery worker` process (solo pool unless --concurrency > 1),
+[--organizations 10] [--concurrency 1] [--rate 0] [--backlog] [--batch 200] [--profile]`.
+Builds its own database (`<DATABASE_URL's name>_bench`, dropped and recreated) with N
+organisations (an owner, 5 members and a project each), starts one `celery worker`
+process (solo pool unless --concurrency > 1),
 then commits the events one transaction each — "task WEB-1 was assigned to you", round
 robin over the organisations and their members, written by `event_record` exactly as the
 task service writes them (outbox row + enqueue on commit) — while the worker processes
@@ -16,7 +17,15 @@ once through Django's dummy email backend, so mail is built but not stored).
           p50/p95/max of (notification.created_at - commit time)
   raw     the same rows for the same number of events written by psycopg2, one
           transaction per event (lock the event, insert the notification and the email
-          delivery, mark the event processed): the floor of the database work
+          delivery, mark the event processed): the floor of the database work; and the
+          same in batches of --batch events per transaction (claim with SKIP LOCKED, one
+          INSERT per table, one UPDATE): the floor of batched processing
+
+`--backlog` commits every event before the worker starts (the producer, one process
+committing one transaction per event, is then not what is measured): throughput from
+the first notification row to the last. `--profile` runs no worker: it processes the
+committed events in the bench process under cProfile and prints time and SQL statements
+per event and the top of the profile.
 
 and prints both and their ratio.
 """
@@ -194,6 +203,53 @@ def _raw(organizations: list[dict], events: int) -> float:
     return time.perf_counter() - started
 
 
+def _profile(organizations: list[dict], events: int) -> None:
+    """Process the committed backlog in this process under cProfile, as the worker's
+    tasks would (no Celery in between; their after-commit publishes are counted): time
+    and SQL statements per event, and where the time went. Works on the code before
+    batching too (one event, then its email, at a time)."""
+    import cProfile
+    import io
+    import pstats
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django_tenants.utils import schema_context
+
+    from tenant_apps.notifications import emails, processing
+    from tenant_apps.notifications.models import DeliveryStatus, EmailDelivery, Event
+
+    profiler = cProfile.Profile()
+    statements = 0
+    batched = hasattr(processing, "outbox_drain")
+    started = time.perf_counter()
+    for org in organizations:
+        with schema_context(org["organization"].schema_name), CaptureQueriesContext(connection) as captured:
+            ids = list(Event.objects.filter(processed_at__isnull=True).order_by("pk").values_list("pk", flat=True))
+            profiler.enable()
+            if batched:
+                processing.outbox_drain()
+                due = EmailDelivery.objects.filter(status=DeliveryStatus.PENDING).values_list("recipient_id", flat=True)
+                emails.deliveries_send_many(sorted(set(due)))
+            else:
+                for event_id in ids:
+                    processing.event_process(event_id)
+                    due = EmailDelivery.objects.filter(status=DeliveryStatus.PENDING, event_id=event_id)
+                    for member_id in due.values_list("recipient_id", flat=True):
+                        emails.deliveries_send(member_id)
+            profiler.disable()
+        statements += len(captured) - 1
+    elapsed = time.perf_counter() - started
+    print(
+        f"\nprofile ({'batches' if batched else 'one event at a time'}): {events} events in {elapsed:.1f} s, "
+        f"{elapsed * 1000 / events:.2f} ms and {statements / events:.2f} SQL statements per event "
+        f"({events / elapsed:.0f}/s in-process)"
+    )
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+    print(out.getvalue())
+
+
 def _raw_batched(organizations: list[dict], events: int, batch: int) -> float:
     """Seconds to do the same writes with plain SQL in batches of `batch` events per
     transaction (claim with SKIP LOCKED, one INSERT per table, one UPDATE): the floor of
@@ -253,6 +309,9 @@ def main() -> None:
         help="commit every event first, then start the worker: its throughput whatever the producer's",
     )
     parser.add_argument("--batch", type=int, default=200, help="events per transaction of the batched raw SQL")
+    parser.add_argument(
+        "--profile", action="store_true", help="commit the events, then process them in this process under cProfile"
+    )
     args = parser.parse_args()
 
     os.environ["DJANGO_EMAIL_BACKEND"] = "django.core.mail.backends.dummy.EmailBackend"
@@ -267,6 +326,14 @@ def main() -> None:
     organizations = _organizations(args.organizations)
     print(f"{args.organizations} organisations in {time.perf_counter() - started:.0f} s", flush=True)
 
+    if args.profile:
+        _fire(organizations, args.events, 0)
+        with app.connection_for_write() as conn:
+            conn.default_channel.client.delete(QUEUE)  # no worker: the committed events' messages
+        _profile(organizations, args.events)
+        with app.connection_for_write() as conn:
+            conn.default_channel.client.delete(QUEUE)
+        return
     worker = None if args.backlog else _worker_start(args.concurrency)
     try:
         if worker is not None:
