@@ -3,9 +3,10 @@ delay from commit to the in-app notification row, against the same writes done w
 plain SQL in the same run.
 
 Run with `.venv/bin/python platform/dev.py bench bench/notify.py [--events 10000]
-[--organizations 10] [--concurrency 1] [--rate 0]`. Builds its own database (`<DATABASE_URL's
-name>_bench`, dropped and recreated) with N organisations (an owner, 5 members and a
-project each), starts one `celery worker` process (solo pool unless --concurrency > 1),
+[--organizations 10] [--concurrency 1] [--rate 0] [--backlog] [--batch 200] [--profile]`.
+Builds its own database (`<DATABASE_URL's name>_bench`, dropped and recreated) with N
+organisations (an owner, 5 members and a project each), starts one `celery worker`
+process (solo pool unless --concurrency > 1),
 then commits the events one transaction each — "task WEB-1 was assigned to you", round
 robin over the organisations and their members, written by `event_record` exactly as the
 task service writes them (outbox row + enqueue on commit) — while the worker processes
@@ -16,7 +17,15 @@ once through Django's dummy email backend, so mail is built but not stored).
           p50/p95/max of (notification.created_at - commit time)
   raw     the same rows for the same number of events written by psycopg2, one
           transaction per event (lock the event, insert the notification and the email
-          delivery, mark the event processed): the floor of the database work
+          delivery, mark the event processed): the floor of the database work; and the
+          same in batches of --batch events per transaction (claim with SKIP LOCKED, one
+          INSERT per table, one UPDATE): the floor of batched processing
+
+`--backlog` commits every event before the worker starts (the producer, one process
+committing one transaction per event, is then not what is measured): throughput from
+the first notification row to the last. `--profile` runs no worker: it processes the
+committed events in the bench process under cProfile and prints time and SQL statements
+per event and the top of the profile.
 
 and prints both and their ratio.
 """
@@ -142,6 +151,18 @@ def _delays(organizations: list[dict], committed: dict) -> tuple[list[float], fl
     return delays, last
 
 
+def _created(organizations: list[dict]) -> list[float]:
+    from django_tenants.utils import schema_context
+
+    from tenant_apps.notifications.models import Notification
+
+    created = []
+    for org in organizations:
+        with schema_context(org["organization"].schema_name):
+            created += [at.timestamp() for at in Notification.objects.values_list("created_at", flat=True)]
+    return created
+
+
 def _raw(organizations: list[dict], events: int) -> float:
     """Seconds to do the processing's writes for `events` events with plain SQL."""
     from django.db import connection, transaction
@@ -182,12 +203,115 @@ def _raw(organizations: list[dict], events: int) -> float:
     return time.perf_counter() - started
 
 
+def _profile(organizations: list[dict], events: int) -> None:
+    """Process the committed backlog in this process under cProfile, as the worker's
+    tasks would (no Celery in between; their after-commit publishes are counted): time
+    and SQL statements per event, and where the time went. Works on the code before
+    batching too (one event, then its email, at a time)."""
+    import cProfile
+    import io
+    import pstats
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django_tenants.utils import schema_context
+
+    from tenant_apps.notifications import emails, processing
+    from tenant_apps.notifications.models import DeliveryStatus, EmailDelivery, Event
+
+    profiler = cProfile.Profile()
+    statements = 0
+    batched = hasattr(processing, "outbox_drain")
+    started = time.perf_counter()
+    for org in organizations:
+        with schema_context(org["organization"].schema_name), CaptureQueriesContext(connection) as captured:
+            ids = list(Event.objects.filter(processed_at__isnull=True).order_by("pk").values_list("pk", flat=True))
+            profiler.enable()
+            if batched:
+                processing.outbox_drain()
+                due = EmailDelivery.objects.filter(status=DeliveryStatus.PENDING).values_list("recipient_id", flat=True)
+                emails.deliveries_send_many(sorted(set(due)))
+            else:
+                for event_id in ids:
+                    processing.event_process(event_id)
+                    due = EmailDelivery.objects.filter(status=DeliveryStatus.PENDING, event_id=event_id)
+                    for member_id in due.values_list("recipient_id", flat=True):
+                        emails.deliveries_send(member_id)
+            profiler.disable()
+        statements += len(captured) - 1
+    elapsed = time.perf_counter() - started
+    print(
+        f"\nprofile ({'batches' if batched else 'one event at a time'}): {events} events in {elapsed:.1f} s, "
+        f"{elapsed * 1000 / events:.2f} ms and {statements / events:.2f} SQL statements per event "
+        f"({events / elapsed:.0f}/s in-process)"
+    )
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+    print(out.getvalue())
+
+
+def _raw_batched(organizations: list[dict], events: int, batch: int) -> float:
+    """Seconds to do the same writes with plain SQL in batches of `batch` events per
+    transaction (claim with SKIP LOCKED, one INSERT per table, one UPDATE): the floor of
+    what batched processing does."""
+    from django.db import connection, transaction
+    from django_tenants.utils import schema_context
+
+    from tenant_apps.notifications.models import Event, EventKind
+
+    by_schema = {}
+    for org in organizations:
+        with schema_context(org["organization"].schema_name):
+            rows = [
+                Event(kind=EventKind.ASSIGNED, actor=org["owner"], task=org["task"], payload={"raw": True})
+                for _ in range(events // len(organizations))
+            ]
+            Event.objects.bulk_create(rows)
+            by_schema[org["organization"].schema_name] = [member.pk for member in org["members"]]
+    started = time.perf_counter()
+    for schema, member_ids in by_schema.items():
+        with schema_context(schema), connection.cursor() as cursor:
+            while True:
+                with transaction.atomic():
+                    cursor.execute(
+                        "SELECT id FROM notifications_event WHERE processed_at IS NULL ORDER BY id "
+                        "LIMIT %s FOR UPDATE SKIP LOCKED",
+                        [batch],
+                    )
+                    ids = [row[0] for row in cursor.fetchall()]
+                    if not ids:
+                        break
+                    recipients = [member_ids[number % len(member_ids)] for number in range(len(ids))]
+                    cursor.execute(
+                        "INSERT INTO notifications_notification (recipient_id, event_id, created_at) "
+                        "SELECT r, e, now() FROM unnest(%s::int[], %s::bigint[]) AS t(r, e) ON CONFLICT DO NOTHING",
+                        [recipients, ids],
+                    )
+                    cursor.execute(
+                        "INSERT INTO notifications_emaildelivery (recipient_id, event_id, status, attempts, "
+                        "next_attempt_at, last_error, created_at) SELECT r, e, 'pending', 0, now(), '', now() "
+                        "FROM unnest(%s::int[], %s::bigint[]) AS t(r, e) ON CONFLICT DO NOTHING",
+                        [recipients, ids],
+                    )
+                    cursor.execute("UPDATE notifications_event SET processed_at = now() WHERE id = ANY(%s)", [ids])
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--organizations", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--rate", type=float, default=0, help="events per second to commit (0: flat out)")
+    parser.add_argument(
+        "--backlog",
+        action="store_true",
+        help="commit every event first, then start the worker: its throughput whatever the producer's",
+    )
+    parser.add_argument("--batch", type=int, default=200, help="events per transaction of the batched raw SQL")
+    parser.add_argument(
+        "--profile", action="store_true", help="commit the events, then process them in this process under cProfile"
+    )
     args = parser.parse_args()
 
     os.environ["DJANGO_EMAIL_BACKEND"] = "django.core.mail.backends.dummy.EmailBackend"
@@ -202,30 +326,50 @@ def main() -> None:
     organizations = _organizations(args.organizations)
     print(f"{args.organizations} organisations in {time.perf_counter() - started:.0f} s", flush=True)
 
-    worker = _worker_start(args.concurrency)
+    if args.profile:
+        _fire(organizations, args.events, 0)
+        with app.connection_for_write() as conn:
+            conn.default_channel.client.delete(QUEUE)  # no worker: the committed events' messages
+        _profile(organizations, args.events)
+        with app.connection_for_write() as conn:
+            conn.default_channel.client.delete(QUEUE)
+        return
+    worker = None if args.backlog else _worker_start(args.concurrency)
     try:
-        time.sleep(5)  # the worker is up before the first commit
+        if worker is not None:
+            time.sleep(5)  # the worker is up before the first commit
         fire_started = time.time()
         committed = _fire(organizations, args.events, args.rate)
         fire_seconds = time.time() - fire_started
         print(f"committed {args.events} events in {fire_seconds:.1f} s", flush=True)
-        _wait_processed(organizations, args.events, timeout=1800)
+        if worker is None:
+            worker = _worker_start(args.concurrency)
+        _wait_processed(organizations, args.events, timeout=3600)
     finally:
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=60)
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=60)
     delays, last = _delays(organizations, committed)
-    worker_seconds = last - fire_started
+    if args.backlog:
+        # From the first notification row to the last: the worker's start-up left out.
+        first = min(created for created in _created(organizations))
+        worker_seconds = (last - first) * args.events / max(1, args.events - 1)
+    else:
+        worker_seconds = last - fire_started
     raw_seconds = _raw(organizations, args.events)
+    raw_batched_seconds = _raw_batched(organizations, args.events, args.batch)
 
     delays.sort()
     p50 = statistics.median(delays)
     p95 = delays[int(len(delays) * 0.95) - 1]
     worker_rate = args.events / worker_seconds
     raw_rate = args.events / raw_seconds
+    raw_batched_rate = args.events / raw_batched_seconds
     pool = "solo" if args.concurrency == 1 else f"prefork x{args.concurrency}"
-    pace = f"{args.rate:g}/s" if args.rate else "flat out"
+    pace = "backlog (committed first)" if args.backlog else f"{args.rate:g}/s" if args.rate else "flat out"
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     when = f"{datetime.now(tz=UTC):%Y-%m-%d %H:%M} UTC"
-    print(f"\n{when}, {args.events} events ({pace}), {args.organizations} orgs, {pool}")
+    print(f"\n{when}, {args.events} events ({pace}), {args.organizations} orgs, {pool}, load average {load}")
     print("| measure | value |")
     print("|---|---|")
     print(f"| producer: events committed per second | {args.events / fire_seconds:.0f} |")
@@ -233,6 +377,8 @@ def main() -> None:
     print(f"| delay commit → notification row p50 / p95 / max (ms) | {p50:.0f} / {p95:.0f} / {delays[-1]:.0f} |")
     print(f"| raw SQL: same writes per second (one transaction per event) | {raw_rate:.0f} |")
     print(f"| raw / worker throughput | {raw_rate / worker_rate:.1f}x |")
+    print(f"| raw SQL: same writes per second (batches of {args.batch}) | {raw_batched_rate:.0f} |")
+    print(f"| raw batched / worker throughput | {raw_batched_rate / worker_rate:.1f}x |")
 
 
 if __name__ == "__main__":

@@ -311,6 +311,9 @@ NOTIFICATIONS_MAX_ATTEMPTS = env.int("TESSERA_DELIVERY_MAX_ATTEMPTS", default=6)
 NOTIFICATIONS_RETRY_BACKOFF_SECONDS = env.int("TESSERA_DELIVERY_BACKOFF_SECONDS", default=30)
 # Events still unprocessed this long after commit are sent to the workers again.
 NOTIFICATIONS_REDISPATCH_SECONDS = env.int("TESSERA_OUTBOX_REDISPATCH_SECONDS", default=60)
+# A worker claims at most this many events of one organisation per transaction
+# (docs/notifications.md, "Batches").
+NOTIFICATIONS_BATCH_SIZE = env.int("TESSERA_NOTIFY_BATCH_SIZE", default=200)
 # "Due soon" means due within this many hours.
 NOTIFICATIONS_DUE_SOON_HOURS = env.int("TESSERA_DUE_SOON_HOURS", default=24)
 # Webhooks to private/loopback addresses are refused unless this is set (SSRF guard).

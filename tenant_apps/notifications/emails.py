@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
@@ -28,10 +28,12 @@ logger = logging.getLogger(__name__)
 _UNSUBSCRIBE_SALT = "tessera.notifications.unsubscribe"
 
 
-def language_for(member: Member) -> str:
-    """The person's language (their account setting), else the organisation's, else
-    the site default."""
-    chosen = User.objects.filter(pk=member.user_id).values_list("language", flat=True).first() or member.language
+def language_for(member: Member, *, account_language: str | None = None) -> str:
+    """The person's language (their account setting: `account_language` when the caller
+    read it already), else the organisation's, else the site default."""
+    if account_language is None:
+        account_language = User.objects.filter(pk=member.user_id).values_list("language", flat=True).first()
+    chosen = account_language or member.language
     if not chosen:
         chosen = current_organization().language or settings.LANGUAGE_CODE
     supported = {code for code, _name in settings.LANGUAGES}
@@ -57,7 +59,7 @@ def task_link(event: Event) -> str:
     return organization_url(current_organization(), event_url(event))
 
 
-def _message(member: Member, events: list[Event]) -> EmailMultiAlternatives:
+def _message(member: Member, events: list[Event], mail_connection=None) -> EmailMultiAlternatives:
     organization = current_organization()
     items = [
         {
@@ -101,6 +103,7 @@ def _message(member: Member, events: list[Event]) -> EmailMultiAlternatives:
             "List-Unsubscribe": f"<{items[0]['unsubscribe_url']}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
+        connection=mail_connection,
     )
     message.attach_alternative(render_to_string("notifications/email/notification.html", context), "text/html")
     return message
@@ -128,7 +131,34 @@ def _subject_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def deliveries_send(member_id: int) -> float | None:
+def deliveries_send_many(member_ids: list[int]) -> dict[int, float]:
+    """`deliveries_send` for several people (the emails of a batch of events): their
+    account languages read in one query and one connection to the mail server for all
+    the messages; each person's rows are still locked, sent and marked in their own
+    transaction. Returns {member id: seconds until the retry} for those whose send failed."""
+    user_ids = dict(Member.objects.filter(pk__in=member_ids).values_list("pk", "user_id"))
+    accounts = dict(User.objects.filter(pk__in=user_ids.values()).values_list("pk", "language"))
+    mail_connection = get_connection()
+    try:
+        mail_connection.open()
+    except Exception:  # each send opens it again, fails and is retried like any failed send
+        logger.warning("could not open the mail connection", exc_info=True)
+    retries = {}
+    try:
+        for member_id in member_ids:
+            retry_in = deliveries_send(
+                member_id,
+                account_language=accounts.get(user_ids.get(member_id), ""),
+                mail_connection=mail_connection,
+            )
+            if retry_in is not None:
+                retries[member_id] = retry_in
+    finally:
+        mail_connection.close()
+    return retries
+
+
+def deliveries_send(member_id: int, *, account_language: str | None = None, mail_connection=None) -> float | None:
     """Send every due email of one person as one message. Returns the seconds until a
     retry is due when sending failed (the caller schedules it), else None."""
     now = timezone.now()
@@ -156,8 +186,8 @@ def deliveries_send(member_id: int) -> float | None:
                 return None
         ids = [delivery.pk for delivery in due]
         try:
-            with translation.override(language_for(member)):
-                _message(member, [delivery.event for delivery in due]).send()
+            with translation.override(language_for(member, account_language=account_language)):
+                _message(member, [delivery.event for delivery in due], mail_connection).send()
         except Exception as exc:  # SMTP and template errors alike: retry, then fail visibly
             return _failed(member, due, f"{type(exc).__name__}: {exc}"[:2000], now)
         EmailDelivery.objects.filter(pk__in=ids).update(

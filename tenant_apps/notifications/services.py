@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.postgres.aggregates import ArrayAgg
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet, Value
@@ -20,8 +21,9 @@ from django.db.models.functions import Left, Lower, Replace, StrIndex
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
+from redis.exceptions import RedisError
 
-from config.celery import enqueue_on_commit
+from config.celery import send_in_schema, task_resolve
 from shared_apps.accounts.models import User
 from shared_apps.audit.services import audit_diff, audit_record, audit_target
 from shared_apps.tenants.models import MANAGER_ROLES
@@ -74,8 +76,52 @@ def event_record(
     event = Event.objects.create(kind=kind, actor=actor, task=task, payload=data, dedupe_key=dedupe_key)
     # The sweep looks here once the event could have been lost (shared_apps/tenants/pending.py).
     pending_work_mark(due_at=event.created_at + timedelta(seconds=settings.NOTIFICATIONS_REDISPATCH_SECONDS))
-    enqueue_on_commit(EVENT_PROCESS, args=[event.pk], schema_name=connection.schema_name)
+    dispatch_on_commit(event_id=event.pk)
     return event
+
+
+# Set while a worker message for this organisation's outbox is waiting (the
+# organisation's cache): later events ride on it instead of sending one message each.
+_DISPATCH_MARK = "notifications:dispatch-pending"
+# A mark whose message was lost (or whose worker died before clearing it) stops saving
+# messages after this long; the events meanwhile are the sweep's, as ever.
+_DISPATCH_MARK_SECONDS = 30
+
+
+def _dispatch_mark_set(event_id: int) -> bool:
+    """True if this call set the mark, or the cache could not tell (then send anyway):
+    Django's own add(), not the resilient wrapper's (which answers False in an outage)."""
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        return backend.add(_DISPATCH_MARK, event_id, _DISPATCH_MARK_SECONDS)
+    try:
+        return RedisCache.add(backend, _DISPATCH_MARK, event_id, _DISPATCH_MARK_SECONDS)
+    except (RedisError, OSError):
+        return True
+
+
+def dispatch_mark_clear() -> None:
+    """The worker, before it claims events: from now on a commit sends a new message."""
+    cache.delete(_DISPATCH_MARK)
+
+
+def dispatch_on_commit(*, event_id: int) -> None:
+    """After the commit, have a worker process this organisation's outbox — unless a
+    message for it is already waiting (the dispatch mark): at most a couple of messages
+    per organisation are in flight however many events are written, and the worker takes
+    them in batches. Nothing rests on the mark: an event whose message never comes is
+    sent again by the sweep (NOTIFICATIONS_REDISPATCH_SECONDS)."""
+    schema = connection.schema_name
+
+    def dispatch() -> None:
+        with schema_context(schema):
+            if not _dispatch_mark_set(event_id):
+                return
+            if send_in_schema(EVENT_PROCESS, schema_name=schema, args=[event_id]) is None:
+                cache.delete(_DISPATCH_MARK)  # the broker is down: let the next commit try
+
+    task_resolve(EVENT_PROCESS)  # an unknown name fails the write here, not later
+    transaction.on_commit(dispatch)
 
 
 def watchers_add(*, task: Task, members: Iterable[Member]) -> None:
@@ -219,9 +265,7 @@ def unblocked_record(*, blockers: Iterable[int] | QuerySet, actor: Member | None
         return 0
     created = Event.objects.bulk_create(events)
     pending_work_mark(due_at=timezone.now() + timedelta(seconds=settings.NOTIFICATIONS_REDISPATCH_SECONDS))
-    schema = connection.schema_name
-    for event in created:
-        enqueue_on_commit(EVENT_PROCESS, args=[event.pk], schema_name=schema)
+    dispatch_on_commit(event_id=created[0].pk)  # one message: the worker takes them all
     return len(created)
 
 

@@ -6,4 +6,5 @@ importing tasks.py back from a service would be an import circle (docs/architect
 
 EVENT_PROCESS = "notifications.event_process"
 EMAIL_SEND = "notifications.email_send"
+EMAILS_SEND = "notifications.emails_send"
 WEBHOOK_DELIVER = "notifications.webhook_deliver"

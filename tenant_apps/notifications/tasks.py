@@ -8,19 +8,32 @@ from django.db import connection
 
 from config.celery import send_in_schema
 from tenant_apps.notifications import emails, periodic, processing, webhooks
-from tenant_apps.notifications.services import due_soon_record
-from tenant_apps.notifications.task_names import EMAIL_SEND, EVENT_PROCESS, WEBHOOK_DELIVER
+from tenant_apps.notifications.services import dispatch_mark_clear, due_soon_record
+from tenant_apps.notifications.task_names import EMAIL_SEND, EMAILS_SEND, EVENT_PROCESS, WEBHOOK_DELIVER
 
 
 @shared_task(name=EVENT_PROCESS, ignore_result=True)
-def event_process(event_id: int) -> bool:
-    return processing.event_process(event_id)
+def event_process(event_id: int | None = None) -> bool:
+    """Process this organisation's outbox in batches (`event_id` names the event that
+    prompted the message; every unprocessed event is taken). True if this run processed
+    any. The dispatch mark goes first: an event committed from now on sends a new
+    message, one committed before is visible to the claims below."""
+    dispatch_mark_clear()
+    return processing.outbox_drain()["processed"] > 0
 
 
 @shared_task(name=EMAIL_SEND, ignore_result=True)
 def email_send(member_id: int) -> None:
     retry_in = emails.deliveries_send(member_id)
     if retry_in is not None:
+        send_in_schema(email_send, schema_name=connection.schema_name, args=[member_id], countdown=retry_in)
+
+
+@shared_task(name=EMAILS_SEND, ignore_result=True)
+def emails_send(member_ids: list[int]) -> None:
+    """The emails of a batch of events: each person's due deliveries as one message
+    (digest), the lookups shared; a failed person is retried on their own."""
+    for member_id, retry_in in emails.deliveries_send_many(member_ids).items():
         send_in_schema(email_send, schema_name=connection.schema_name, args=[member_id], countdown=retry_in)
 
 
