@@ -222,14 +222,15 @@ def build(args) -> None:
     print(f"{len(large)} large organisations grown to {LARGE_TASKS} tasks in {time.perf_counter() - started:.1f} s")
 
 
-def bench_migration_undo() -> int:
-    """Take the bench migration out of every schema (a rerun with --reuse)."""
+def bench_migration_undo(schemas: list[str] | None = None) -> int:
+    """Take the bench migration out of every schema (a rerun with --reuse), or of those given."""
     from django.db import connection
 
     from shared_apps.tenants.models import Organization
 
     undone = 0
-    schemas = list(Organization.objects.exclude(schema_name="public").values_list("schema_name", flat=True))
+    if schemas is None:
+        schemas = list(Organization.objects.exclude(schema_name="public").values_list("schema_name", flat=True))
     with connection.cursor() as cursor:
         for schema in schemas:
             cursor.execute(
@@ -305,7 +306,54 @@ def long_reader(schema: str, seconds: float) -> threading.Thread:
     return thread
 
 
+def baseline_run(schemas: list[str]) -> None:
+    """In a subprocess with the bench settings: what migrate_tenants did before this
+    change — django-tenants' standard executor (Django's whole migrate command per schema)
+    on the schemas behind."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command  # noqa: F401 - loads the commands
+    from django_tenants.migration_executors import get_executor
+
+    started = time.perf_counter()
+    options = {"verbosity": 0, "interactive": False, "database": "default", "skip_checks": True}
+    get_executor(codename="standard")([], options).run_migrations(tenants=schemas)
+    print(f"{time.perf_counter() - started:.3f}")
+
+
+def compare_with_the_old_path(schemas: list[str], environment: dict) -> None:
+    """The same migration on the same schemas, one at a time: the old path and the new."""
+    from django.db import connection
+
+    bench_migration_undo(schemas)
+    connection.close()
+    old = subprocess.run(
+        [sys.executable, __file__, "--baseline-run", ",".join(schemas)],
+        cwd=ROOT, env=environment, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    old_seconds = float(old.stdout.strip().splitlines()[-1])
+    bench_migration_undo(schemas)
+    connection.close()
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate_tenants", "--processes", "1", "-v", "0"],
+        cwd=ROOT, env=environment, check=True,
+    )  # fmt: skip
+    new_seconds = time.perf_counter() - started
+    print(
+        f"\nsame {len(schemas)} schemas, one process: old path (django-tenants' executor, migrate per schema) "
+        f"{old_seconds:.2f} s = {old_seconds / len(schemas) * 1000:.0f} ms/schema; migrate_tenants now "
+        f"{new_seconds:.2f} s with Python start-up = {new_seconds / len(schemas) * 1000:.0f} ms/schema; "
+        f"old / new {old_seconds / new_seconds:.1f}x"
+    )
+
+
 def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--baseline-run":
+        sys.path.insert(0, str(ROOT))
+        baseline_run(sys.argv[2].split(","))
+        return
     parser = argparse.ArgumentParser()
     parser.add_argument("--orgs", type=int, default=1000)
     parser.add_argument("--large", type=int, default=3)
@@ -314,6 +362,7 @@ def main() -> None:
     parser.add_argument("--lock-timeout", type=int, default=500, help="ms, passed to migrate_tenants")
     parser.add_argument("--reader-seconds", type=float, default=3.0)
     parser.add_argument("--reuse", action="store_true", help="keep the organisations of an earlier run")
+    parser.add_argument("--compare", type=int, default=20, help="schemas migrated again by the old path and the new")
     args = parser.parse_args()
 
     from bench.common import bench_database_url
@@ -415,6 +464,8 @@ def main() -> None:
     print(f"writes before the rollout (1 s warm-up): {baseline_writes}")
     worst = max(writers, key=lambda item: item.slowest)
     print(f"longest write stall: {worst.slowest * 1000:.0f} ms in {worst.schema}")
+    small = [schema for schema, count in sizes if count < LARGE_TASKS / 2 and schema not in sample]
+    compare_with_the_old_path(rng.sample(small, min(args.compare, len(small))), environment)
 
 
 if __name__ == "__main__":
