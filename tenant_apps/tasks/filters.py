@@ -6,7 +6,8 @@ import re
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import BooleanField, Exists, Expression, F, FloatField, OuterRef, Q
+from django.db import connection
+from django.db.models import BooleanField, Exists, Expression, F, FloatField, OuterRef, Q, Value
 from django.utils.translation import gettext as _
 
 from tenant_apps.tasks.models import Task, TaskPriority, TaskStatus
@@ -103,77 +104,124 @@ def _typo_variants(word: str) -> tuple[list[str], list[str]]:
     return sorted(exact), sorted(patterns)
 
 
-# A stop word (English or Russian) is left out of the AND, as websearch_to_tsquery does.
-# One query word: its prefix in both languages' stems and unstemmed, OR any title word of
-# the dictionary within its reach — word similarity >= pg_trgm's threshold (0.6: `logn`
-# finds "login"), or, for words of five letters or more, one typo away (`relaese` finds
-# "release") — as that title word's stems, restricted to titles (weight A). Three
-# branches in a UNION, not one OR: each uses an index (the trigram GIN serves `%>` and
-# the LIKE patterns, the primary key the exact strings); with OR PostgreSQL scans the
-# whole dictionary (~5 ms for 2,800 words instead of ~0.2). Fixed SQL; every value is a
-# parameter.
-_WORD_QUERY = """CASE WHEN ts_lexize('english_stem', %s) <> '{}' AND ts_lexize('russian_stem', %s) <> '{}'
-    THEN to_tsquery('simple', %s) || to_tsquery('english', %s) || to_tsquery('russian', %s)
-    || COALESCE((SELECT to_tsquery('english', string_agg(d.word || ':A', ' | '))
-                     || to_tsquery('russian', string_agg(d.word || ':A', ' | '))
-        FROM (SELECT word FROM (
-                  SELECT word FROM tasks_tasksearchword WHERE word %%> %s
-                  UNION SELECT word FROM tasks_tasksearchword WHERE word = ANY(%s::text[])
-                  UNION SELECT word FROM tasks_tasksearchword WHERE word LIKE ANY(%s::text[])) c
-              ORDER BY word_similarity(%s, word) DESC LIMIT 32) d
-        WHERE ts_lexize('english_stem', d.word) <> '{}' AND ts_lexize('russian_stem', d.word) <> '{}'),
-        to_tsquery('simple', %s)) END"""
-# The same without the dictionary: what the rank uses (so a title with the exact word
-# ranks above a typo match, and the statement plans the dictionary lookups once).
-_WORD_RANK_QUERY = """CASE WHEN ts_lexize('english_stem', %s) <> '{}' AND ts_lexize('russian_stem', %s) <> '{}'
-    THEN to_tsquery('simple', %s) || to_tsquery('english', %s) || to_tsquery('russian', %s) END"""
-_EXCLUDED_QUERY = """CASE WHEN ts_lexize('english_stem', %s) <> '{}' AND ts_lexize('russian_stem', %s) <> '{}'
-    THEN !!(to_tsquery('english', %s) || to_tsquery('russian', %s)) END"""
-_PER_WORD = "(SELECT string_agg('(' || q::text || ')', ' & ')::tsquery FROM (VALUES {values}) v(q) WHERE q IS NOT NULL)"
+# One statement resolves a search's words into tsquery terms, before the task table is
+# queried: for each word (after a stop word in either language is left out, as
+# websearch_to_tsquery does), its prefix in both languages' stems and unstemmed, and every
+# title word of the dictionary within its reach — word similarity >= pg_trgm's threshold
+# (0.6: `logn` finds "login"), or, for words of five letters or more, one typo away
+# (`relaese` finds "release") — as that title word's stems. Three branches in a UNION,
+# not one OR: each uses an index (the trigram GIN serves `%>` and the LIKE patterns, the
+# primary key the exact strings); with OR PostgreSQL scans the whole dictionary (~5 ms
+# for 2,800 words instead of ~0.2). The task statement then gets the finished tsquery as
+# a constant: planned in a fraction of a millisecond, with the planner's estimate of how
+# many tasks match (what chooses between the full-text index and the list's order
+# index), where the same lookups as subqueries cost 2-47 ms of planning at 1M tasks and
+# hid the query from the estimate (docs/benchmarks.md, "Search at a million tasks").
+_RESOLVE_WORD = """SELECT %s, k.kept,
+    CASE WHEN k.kept THEN ARRAY[to_tsquery('simple', %s)::text, to_tsquery('english', %s)::text,
+                                to_tsquery('russian', %s)::text] END,
+    CASE WHEN k.kept THEN ARRAY(
+        SELECT s.q FROM (
+            SELECT word FROM (
+                SELECT word FROM tasks_tasksearchword WHERE word %%> %s
+                UNION SELECT word FROM tasks_tasksearchword WHERE word = ANY(%s::text[])
+                UNION SELECT word FROM tasks_tasksearchword WHERE word LIKE ANY(%s::text[])) c
+            ORDER BY word_similarity(%s, word) DESC LIMIT 32) d,
+            LATERAL (VALUES (to_tsquery('english', d.word)::text), (to_tsquery('russian', d.word)::text)) s(q)
+        WHERE ts_lexize('english_stem', d.word) <> '{}' AND ts_lexize('russian_stem', d.word) <> '{}') END,
+    NULL::text[]
+    FROM (SELECT ts_lexize('english_stem', %s) <> '{}' AND ts_lexize('russian_stem', %s) <> '{}' AS kept) k"""
+_RESOLVE_EXCLUDED = """SELECT %s, k.kept, NULL::text[], NULL::text[],
+    CASE WHEN k.kept THEN ARRAY[to_tsquery('english', %s)::text, to_tsquery('russian', %s)::text] END
+    FROM (SELECT ts_lexize('english_stem', %s) <> '{}' AND ts_lexize('russian_stem', %s) <> '{}' AS kept) k"""
+_RESOLVE_WHOLE = """SELECT -1, true, ARRAY[websearch_to_tsquery('english', %s)::text,
+    websearch_to_tsquery('russian', %s)::text], NULL::text[], NULL::text[]"""
 _MAX_WORDS = 8
+_PREFIX_TERM = re.compile(r"^'((?:[^']|'')+)':\*$")  # a one-lexeme prefix query, as tsquery prints it
+_TERM = re.compile(r"^'((?:[^']|'')+)'$")  # a one-lexeme query
+# Quotes, OR or a -word: websearch_to_tsquery's syntax, which the word-by-word query alone
+# does not express (for plain words it is implied: every word's stems are in its group).
+_WEBSEARCH_SYNTAX = re.compile(r'"|(^|\s)-|(^|\s)or(\s|$)', re.IGNORECASE)
 
 
-def _search_query(text: str, *, typos: bool = True) -> tuple[str, list]:
-    """The tsquery for `text`, as one SQL scalar subquery (computed once per statement)
-    with its parameters: websearch_to_tsquery of the whole text in English and Russian
-    (quoted phrases, OR, -exclusions), OR every word matched on its own (AND across
-    words; exclusions kept) — by the full-text index or, through the title-word
-    dictionary, by trigram word similarity or a one-letter typo (without `typos`: the
-    words themselves only, for ranking)."""
-    parts: list[str] = []
-    params: list = []
+def _or(pieces: list[str]) -> str:
+    """Tsquery text: any of `pieces` (each a tsquery's text), duplicates dropped."""
+    unique = list(dict.fromkeys(piece for piece in pieces or () if piece))
+    if len(unique) <= 1:
+        return unique[0] if unique else ""
+    return "( " + " | ".join(unique) + " )"
+
+
+def _word_terms(prefixes: list[str], dictionary: list[str]) -> list[str]:
+    """A word's group: its prefix terms, then the title-only (`:A`) terms of the
+    dictionary words it reaches, minus those its own prefixes already match in any part
+    of the task (`payment:*` finds every title with "payment" or "payments" already)."""
+    stems = [m.group(1) for piece in prefixes if (m := _PREFIX_TERM.match(piece))]
+    terms = list(prefixes)
+    for piece in dictionary:
+        term = _TERM.match(piece)
+        if term is None:  # not one lexeme (not a dictionary word's shape): kept as it is
+            terms.append(piece)
+            continue
+        lexeme = term.group(1)
+        if not any(lexeme.startswith(stem) for stem in stems):
+            terms.append(f"'{lexeme}':A")
+    return terms
+
+
+def task_search_queries(text: str) -> tuple[str, str]:
+    """The tsquery texts for `text`, resolved in one statement: what a task must match,
+    and what it is ranked by.
+
+    Matching: every word on its own (AND across words, stop words left out, -words
+    excluded) — by the full-text index (English and Russian stems, prefixes) or through
+    the title-word dictionary by trigram word similarity or one typo (five letters or
+    more) — OR, when the text uses quotes, OR or -words, websearch_to_tsquery of the
+    whole text in English and Russian. Ranking: the same without the dictionary, so the
+    words as typed rank above typo matches. An empty text (only stop words) gives ''."""
+    selects: list[str] = [_RESOLVE_WHOLE]
+    params: list = [text, text]
     for token in text.split()[: _MAX_WORDS * 2]:
         excluded = token.startswith("-")
         for word in _WORD_RE.findall(token.lower()):
-            if len(parts) >= _MAX_WORDS or (word == "or" and not excluded):
+            n = len(selects) - 1
+            if n >= _MAX_WORDS or (word == "or" and not excluded):
                 continue
             if excluded:
-                parts.append(_EXCLUDED_QUERY)
-                params += [word, word, word, word]
-                continue
-            prefix = f"{word}:*"
-            if not typos:
-                parts.append(_WORD_RANK_QUERY)
-                params += [word, word, prefix, prefix, prefix]
+                selects.append(_RESOLVE_EXCLUDED)
+                params += [n, word, word, word, word]
                 continue
             exact, patterns = _typo_variants(word) if len(word) >= 5 else ([], [])
-            parts.append(_WORD_QUERY)
-            params += [word, word, prefix, prefix, prefix, word, exact, patterns, word, prefix]
-    whole = "websearch_to_tsquery('english'::regconfig, %s) || websearch_to_tsquery('russian'::regconfig, %s)"
-    if not parts:
-        return f"(SELECT {whole})", [text, text]
-    values = ", ".join(f"({part})" for part in parts)
-    per_word = _PER_WORD.format(values=values)
-    return (
-        f"(SELECT {whole} || COALESCE({per_word}, websearch_to_tsquery('english'::regconfig, %s)))",
-        [text, text, *params, text],
-    )
+            prefix = f"{word}:*"
+            selects.append(_RESOLVE_WORD)
+            params += [n, prefix, prefix, prefix, word, exact, patterns, word, word, word]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(f"({select})" for select in selects) + " ORDER BY 1", params)
+        rows = cursor.fetchall()
+    whole = _or(rows[0][2])  # n = -1 sorts first
+    matching, ranking = [], []
+    for _n, kept, prefixes, dictionary, excluded in rows[1:]:
+        if not kept:
+            continue
+        if excluded is not None:
+            matching.append(f"!{_or(excluded)}")
+            ranking.append(f"!{_or(excluded)}")
+            continue
+        matching.append(_or(_word_terms(prefixes, dictionary)))
+        ranking.append(_or(prefixes))
+    if not matching:
+        return whole, whole
+    match_query, rank_query = " & ".join(matching), " & ".join(ranking)
+    if whole and _WEBSEARCH_SYNTAX.search(text):
+        match_query, rank_query = f"( {whole} ) | ( {match_query} )", f"( {whole} ) | ( {rank_query} )"
+    return match_query, rank_query
 
 
 def task_search(queryset, text: str):
     """Full-text search (English and Russian stems, plus prefixes) in title and
     description, typo-tolerant matching of title words, and task numbers (`WEB-42`),
-    word by word: every word of `text` must match (see `_search_query`).
+    word by word: every word of `text` must match (see `task_search_queries`, which runs
+    one statement now).
 
     Served by the GIN index on search_vector alone: typos are resolved against the small
     title-word dictionary (`TaskSearchWord`) first, never by trigram similarity over
@@ -182,12 +230,13 @@ def task_search(queryset, text: str):
     text = text.strip()
     if not text:
         return queryset
-    query, query_params = _search_query(text)
-    matches = Q(_TaskSQL(f"({{task}}.search_vector @@ {query})", query_params, BooleanField()))
-    # Ranked by the words as typed (no dictionary): exact matches first, typo matches
-    # after them, and the dictionary lookups planned and run once per statement.
-    rank_query, rank_params = _search_query(text, typos=False)
-    relevance = _TaskSQL(f"ts_rank({{task}}.search_vector, {rank_query})", rank_params, FloatField())
+    match_query, rank_query = task_search_queries(text)
+    if match_query:
+        matches = Q(_TaskSQL("({task}.search_vector @@ %s::tsquery)", [match_query], BooleanField()))
+        relevance = _TaskSQL("ts_rank({task}.search_vector, %s::tsquery)", [rank_query], FloatField())
+    else:  # nothing to match by words (only stop words): only a task key can match
+        matches = Q(pk__in=[])
+        relevance = Value(0.0, output_field=FloatField())
     key = TASK_KEY_RE.match(text)
     if key:
         matches |= Q(project__key=key.group(1).upper(), number=int(key.group(2)))

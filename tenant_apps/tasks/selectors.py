@@ -1,6 +1,8 @@
 from typing import Any
 
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import Count, Expression, F, JSONField, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 from rest_framework.fields import DateTimeField
@@ -161,20 +163,80 @@ def _rows(tasks: QuerySet[Task], *extra: str) -> QuerySet:
     ).values(*_COLUMNS, *extra)
 
 
-def task_page(tasks: QuerySet[Task], *, offset: int, limit: int, counted: bool) -> tuple[list[dict], int | None]:
+def task_page(
+    tasks: QuerySet[Task], *, offset: int, limit: int, counted: bool = False, window_order: tuple | None = None
+) -> tuple[list[dict], int | None]:
     """One page of `tasks` (filtered and ordered) as JSON-ready dicts, with assignees,
     labels, project and reporter, in one SQL statement whatever the page size.
 
-    With `counted`, the total number of matches comes from the same statement
-    (`COUNT(*) OVER ()`): worth it when the query must visit every match anyway (a
-    ranked search). It is None when the page is empty, and the caller must count."""
+    The page's task ids are chosen first, by a subquery that selects nothing but ids in
+    the list's order (which an index-only scan can often serve: the assignee filter
+    probes the link table from the order index without visiting a task), and only those
+    rows are then joined, sorted again and dressed: at a million tasks the planner
+    otherwise joined projects, states, reporters and parents for every match before the
+    sort (docs/benchmarks.md, "Search at a million tasks").
+
+    With `window_order`, the page's ids are those of that order (e.g. most recently
+    updated first) while the rows come in `tasks`' own order: a page of a broad search,
+    ranked within itself. With `counted`, the total number of matches comes from the
+    same statement (`COUNT(*) OVER ()`, a pass over every match); None when the page is
+    empty, and the caller must count."""
     if counted:
         rows = list(_rows(tasks.annotate(total=Window(Count("*"))), "total")[offset : offset + limit])
-        total = rows[0]["total"] if rows else None
-    else:
-        rows = list(_rows(tasks)[offset : offset + limit])
-        total = None
-    return [_as_json(row) for row in rows], total
+        return [_as_json(row) for row in rows], rows[0]["total"] if rows else None
+    window = tasks.order_by(*window_order) if window_order else tasks
+    ids = window.values("pk")[offset : offset + limit]
+    page = tasks.filter(pk__in=ids)
+    if window_order:
+        page = page.order_by(tasks.query.order_by[0], *window_order)
+    return [_as_json(row) for row in _rows(page)], None
+
+
+def task_count_upto(tasks: QuerySet[Task], limit: int, *, searching: bool = False) -> int:
+    """How many of `tasks` there are, counting at most `limit`.
+
+    A search's count is planned for every match, then stopped at `limit` (a MATERIALIZED
+    CTE, read only as far as the LIMIT): planned with the LIMIT, PostgreSQL expects a
+    sequential scan to meet enough matches soon and reads the table row by row (2.4 s
+    for a common Russian prefix at a million tasks, EXPLAIN ANALYZE), where the
+    full-text index's bitmap visits only the rows it counts."""
+    pks = tasks.order_by().values("pk")
+    if not searching:
+        return pks[:limit].count()
+    try:
+        sql, params = pks.query.sql_with_params()
+    except EmptyResultSet:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH matches AS MATERIALIZED ({sql}) SELECT count(*) FROM (SELECT 1 FROM matches LIMIT %s) s",  # noqa: S608 (compiled by the ORM; values are parameters)
+            [*params, limit],
+        )
+        return cursor.fetchone()[0]
+
+
+def task_search_window(
+    tasks: QuerySet[Task], *, limit: int, offset: int, size: int, descending: bool
+) -> tuple[int, list[int]]:
+    """For a search ordered by relevance (`descending`: most relevant first): how many
+    matches there are, counting at most `limit`, and — when that is all of them — the
+    ids of the page at `offset` (`size` long) in relevance order, ties by id. One pass
+    over at most `limit` matches through the full-text index (planned for every match,
+    read only as far as the LIMIT: see `task_count_upto`), ranking each as it is read."""
+    pairs = tasks.order_by().values("pk", "relevance")
+    try:
+        sql, params = pairs.query.sql_with_params()
+    except EmptyResultSet:
+        return 0, []
+    direction = "DESC" if descending else "ASC"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH matches AS MATERIALIZED ({sql}), found AS (SELECT * FROM matches LIMIT %s) "  # noqa: S608 (compiled by the ORM; values are parameters)
+            f"SELECT count(*), (array_agg(pk ORDER BY relevance {direction}, pk {direction}))[%s:%s] FROM found",
+            [*params, limit, offset + 1, offset + size],
+        )
+        counted, ids = cursor.fetchone()
+    return counted, list(ids or [])
 
 
 def task_detail(tasks: QuerySet[Task], **lookup) -> tuple[int, dict] | None:

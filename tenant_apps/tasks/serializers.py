@@ -81,15 +81,22 @@ class TaskListItemOutputSerializer(serializers.Serializer):
 
 
 class TaskPageOutputSerializer(serializers.Serializer):
-    """A page of tasks: the standard list envelope, plus `count_capped`."""
+    """A page of tasks: the standard list envelope, plus `count_capped` and `relevance_scope`."""
 
     count = serializers.IntegerField(
-        help_text="Matching tasks: exact with `search`; otherwise exact up to 10,000 (or the end of the "
-        "requested page, if further), beyond which counting stops."
+        help_text="Matching tasks: exact up to 10,000 (1,000 with `search`), or to the end of the "
+        "requested page if further, beyond which counting stops."
     )
     count_capped = serializers.BooleanField(
         help_text="True when counting stopped: there are more than `count` tasks (`next` leads on; "
         "`page=last` counts them all)."
+    )
+    relevance_scope = serializers.ChoiceField(
+        choices=["all", "page"],
+        allow_null=True,
+        help_text="For a search ordered by relevance: `all` when every match was ranked (at most "
+        "1,000 matches); `page` when there are more, and the pages then come most recently updated "
+        "first, each ranked within itself. Null when not ordered by relevance.",
     )
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)

@@ -1,7 +1,7 @@
 """Tasks: the lists (a project's, everyone's), detail, activity, move."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
+from django.db.models import F, OrderBy, QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -21,7 +21,7 @@ from tenant_apps.projects.selectors import projects_visible_to, sees_every_proje
 from tenant_apps.tasks.filters import TaskFilter
 from tenant_apps.tasks.models import Activity, Label, Task, TaskNumberRedirect
 from tenant_apps.tasks.permissions import access_task, task_reference_resolve
-from tenant_apps.tasks.selectors import task_detail, task_page
+from tenant_apps.tasks.selectors import task_count_upto, task_detail, task_page, task_search_window
 from tenant_apps.tasks.serializers import (
     ActivityOutputSerializer,
     TaskMoveInputSerializer,
@@ -114,32 +114,68 @@ def _filtered(request, queryset: QuerySet[Task], project: Project | None = None)
 # Without search, counting stops here (or at the end of the requested page, if further):
 # an exact count of a million tasks costs more than the page itself.
 TASK_COUNT_CAP = 10_000
+# A search counts its matches up to here (or the end of the requested page), and ranks
+# every match by relevance only up to here: each match counted or ranked is a visit to
+# its row (~3 µs, and the rank as much again), 12,759 of them for a common word at a
+# million tasks. Beyond it, the pages of a search ordered by relevance come in the list's
+# default order (most recently updated first, which an index serves) and each page is
+# ranked within itself: `relevance_scope` says which (docs/api.md, "Search").
+SEARCH_RANK_LIMIT = 1_000
+# The order of a broad search's pages: the list's default order (its index).
+_BROAD_SEARCH_ORDER = (F("updated_at").desc(), F("pk").desc())
+
+
+def _ranked(tasks: QuerySet[Task]) -> bool:
+    """Whether `tasks` is ordered by relevance first (a search's default order)."""
+    order = tasks.query.order_by
+    first = order[0] if order else None
+    return isinstance(first, OrderBy) and isinstance(first.expression, F) and first.expression.name == "relevance"
 
 
 def _task_list_response(request, tasks: QuerySet[Task], *, searching: bool) -> Response:
     """One page of filtered, ordered tasks, in a number of statements that does not
-    depend on the page size.
-
-    Searching: one statement. A ranked search visits every match anyway, so the exact
-    total comes from the same pass. Otherwise: a COUNT that stops after TASK_COUNT_CAP
-    matches (`count_capped` then says the list goes on), and the page, which an index
-    can serve in order, stopping at its LIMIT."""
+    depend on the page size: a COUNT that stops after the cap (TASK_COUNT_CAP, or
+    SEARCH_RANK_LIMIT for a search; `count_capped` then says the list goes on), and the
+    page, which an index can serve in order, stopping at its LIMIT. A search ordered by
+    relevance ranks every match when there are at most SEARCH_RANK_LIMIT; beyond, its
+    pages follow the default order and each is ranked within itself
+    (`relevance_scope`: "all", "page", or null when not ordered by relevance)."""
     page = PageRequest.from_request(request)
-    if searching and page.number != LAST_PAGE:
-        results, count = task_page(tasks, offset=page.offset, limit=page.size, counted=True)
-        # An empty page: nothing matched (page 1), or a page past the end (a 404 below).
-        return page_response(request=request, page=page, count=count or 0, results=results, count_capped=False)
+    cap = SEARCH_RANK_LIMIT if searching else TASK_COUNT_CAP
+    ranked = searching and _ranked(tasks)
+    ids = None
     if page.number == LAST_PAGE:
         count, capped = tasks.count(), False  # the last page needs the exact total
         page = page.resolved(count)
+        broad = count > cap
     else:
-        limit = max(TASK_COUNT_CAP, page.offset + page.size)
-        counted = tasks.order_by()[: limit + 1].count()
+        limit = max(cap, page.offset + page.size)
+        if ranked:  # count and rank in one pass; the page's ids too, if that was every match
+            descending = tasks.query.order_by[0].descending
+            counted, ids = task_search_window(
+                tasks, limit=limit + 1, offset=page.offset, size=page.size, descending=descending
+            )
+        else:
+            counted = task_count_upto(tasks, limit + 1, searching=searching)
         count, capped = min(counted, limit), counted > limit
+        broad = counted > cap
+    scope = ("page" if broad else "all") if ranked else None
     results = []
     if page.offset < count:
-        results, _total = task_page(tasks, offset=page.offset, limit=page.size, counted=False)
-    return page_response(request=request, page=page, count=count, results=results, more=capped, count_capped=capped)
+        if ids is not None and not broad:
+            results, _total = task_page(tasks.filter(pk__in=ids), offset=0, limit=page.size)
+        else:
+            window = _BROAD_SEARCH_ORDER if ranked and broad else None
+            results, _total = task_page(tasks, offset=page.offset, limit=page.size, window_order=window)
+    return page_response(
+        request=request,
+        page=page,
+        count=count,
+        results=results,
+        more=capped,
+        count_capped=capped,
+        relevance_scope=scope,
+    )
 
 
 def _etag(task: Task) -> str:
@@ -207,6 +243,7 @@ class TaskListApi(ProjectScopedApi):
                 value={
                     "count": 1,
                     "count_capped": False,
+                    "relevance_scope": None,
                     "next": None,
                     "previous": None,
                     "results": [_LIST_EXAMPLE_ITEM],

@@ -459,9 +459,10 @@ def test_task_list_query_count_does_not_grow_with_the_page(team):
         assert len(response.json()["results"]) == size
         counts.append(len(queries.captured_queries))
     assert counts[0] == counts[1], counts
-    # search_path, user, and one statement for the page with its assignees, labels and
-    # the total (session, membership, member, project and permissions from the cache)
-    assert counts[0] == 3
+    # search_path, user, the search's words resolved, the (capped) count ranking the
+    # matches, and the page with its assignees and labels (session, membership, member,
+    # project and permissions from the cache)
+    assert counts[0] == 5
 
 
 def test_fifty_concurrent_creations_number_without_gaps(committed):

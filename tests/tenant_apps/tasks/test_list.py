@@ -160,8 +160,9 @@ def test_counting_stops_at_the_cap_without_search_but_pages_go_on(team, monkeypa
 @pytest.mark.parametrize(
     ("query", "statements"),
     [
-        # search_path, user, one statement with the page, its assignees, labels and total
-        ("search=task", 3),
+        # search_path, user, the search's words resolved (dictionary), the (capped) count
+        # ranking the matches, the page with its assignees and labels
+        ("search=task", 5),
         # search_path, user, the (capped) count, the page with its assignees and labels
         ("status=todo", 4),
     ],

@@ -2,11 +2,14 @@
 index or, through the title-word dictionary kept by triggers, by trigram word
 similarity or a one-letter typo (words of five letters or more)."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from tenant_apps.tasks.filters import _typo_variants
+from tenant_apps.tasks.filters import _typo_variants, task_search_queries
 from tenant_apps.tasks.models import Task, TaskSearchWord
 from tests.tenant_apps.tasks.test_api import Team
 
@@ -97,3 +100,59 @@ def test_typo_variants_cover_deletions_swaps_substitutions_and_insertions():
     assert {"bcde", "abce", "bacde", "abced"} <= set(exact)
     assert {"_bcde", "ab_de", "abcd_", "_abcde", "abc_de", "abcde_"} <= set(patterns)
     assert "abcde" not in exact
+
+
+@pytest.mark.django_db
+def test_search_queries_leave_out_what_the_words_own_prefixes_already_match(team):
+    team.task("Payment fails")
+    team.task("Payments export")
+    team.task("Pament typo in a title")
+    with schema_context(team.organization.schema_name):
+        match, rank = task_search_queries("payment")
+        typo_match, typo_rank = task_search_queries("paymnet")
+        assert task_search_queries("the") == ("", "")  # only a stop word: nothing to match
+    # "payment" and "payments" are in the dictionary, but `payment:*` finds them anywhere
+    # already; "pament" is one typo away and only a title-weighted term finds it.
+    assert match == "( 'payment':* | 'pament':A )"
+    assert rank == "'payment':*"
+    assert "'payment':A" in typo_match
+    assert "'pament':A" not in typo_match  # two edits from "paymnet"
+    assert typo_rank == "'paymnet':*"
+
+
+@pytest.mark.django_db
+def test_a_search_over_the_rank_limit_is_counted_to_it_and_ranked_page_by_page(team, monkeypatch):
+    from tenant_apps.tasks.api import tasks as task_apis
+
+    monkeypatch.setattr(task_apis, "SEARCH_RANK_LIMIT", 3)
+    now = timezone.now()
+    titles = ["Ledger one", "Ledger ledger two", "Ledger three", "Ledger ledger four", "Ledger five"]
+    for minutes, title in enumerate(titles):
+        task = team.task(title, description="about the ledger" if "two" in title else "")
+        with schema_context(team.organization.schema_name):
+            Task.objects.filter(pk=task.pk).update(updated_at=now + timedelta(minutes=minutes))
+    client = team.client("Viewer")
+
+    first = client.get("/api/v1/tasks/", {"search": "ledger", "page_size": 2}).json()
+    # More matches than the limit: the count stops there, and the pages follow the
+    # default order (most recently updated first), each ranked within itself.
+    assert (first["count"], first["count_capped"], first["relevance_scope"]) == (3, True, "page")
+    assert [item["title"] for item in first["results"]] == ["Ledger ledger four", "Ledger five"]
+    second = client.get("/api/v1/tasks/", {"search": "ledger", "page_size": 2, "page": 2}).json()
+    assert [item["title"] for item in second["results"]] == ["Ledger ledger two", "Ledger three"]
+    third = client.get("/api/v1/tasks/", {"search": "ledger", "page_size": 2, "page": 3}).json()
+    assert (third["count"], third["count_capped"], third["next"]) == (5, False, None)
+    assert [item["title"] for item in third["results"]] == ["Ledger one"]
+    last = client.get("/api/v1/tasks/", {"search": "ledger", "page_size": 2, "page": "last"}).json()
+    assert (last["count"], last["count_capped"], last["relevance_scope"]) == (5, False, "page")
+    assert [item["title"] for item in last["results"]] == ["Ledger one"]
+
+    # At or under the limit every match is ranked: titles with the word twice first.
+    narrow = client.get("/api/v1/tasks/", {"search": "ledger -one -five"}).json()
+    assert (narrow["count"], narrow["count_capped"], narrow["relevance_scope"]) == (3, False, "all")
+    assert [item["title"] for item in narrow["results"]][:2] == ["Ledger ledger two", "Ledger ledger four"]
+    # Not ordered by relevance: no scope (the count stops at the limit or the page end).
+    dated = client.get("/api/v1/tasks/", {"search": "ledger", "ordering": "-updated"}).json()
+    assert (dated["count"], dated["count_capped"], dated["relevance_scope"]) == (5, False, None)
+    plain = client.get("/api/v1/tasks/").json()
+    assert plain["relevance_scope"] is None
