@@ -19,8 +19,9 @@ from shared_apps.tenants.models import Organization
 from shared_apps.tenants.services import domain_for_slug, organization_create
 from tenant_apps.members.models import Member
 
-# Counts browser tests skipped for want of a chromium in the run's summary (also under xdist).
-pytest_plugins = ["tests.browser.summary"]
+# Counts browser tests skipped for want of a chromium in the run's summary (also under xdist);
+# with TESSERA_TEST_TIMELINE set, records when each test ran in which process (tests/timeline.py).
+pytest_plugins = ["tests.browser.summary", "tests.timeline"]
 
 SESSION_ORGS = {"alpha": "Alpha Corp", "bravo": "Bravo Ltd"}
 

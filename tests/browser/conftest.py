@@ -77,11 +77,16 @@ def pytest_configure(config) -> None:
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    # One xdist group: with `--dist loadgroup` every browser test runs in one process,
-    # which then starts the only server, worker and browser of the run.
+    # One xdist group per file ("browser-<file>"): with `--dist loadgroup` a file's tests
+    # run one after another in one process, and the files are spread over the processes
+    # like any other work, so browser journeys run side by side with each other. Each
+    # process that gets one starts its own server, worker and browser (the `tessera`
+    # fixture is per process): at most one per xdist worker. xdist hands out the groups
+    # with the most tests first, so these long files start early and the run does not end
+    # waiting on one of them.
     for item in items:
         if item.path.is_relative_to(BROWSER_DIR):
-            item.add_marker(pytest.mark.xdist_group("browser"))
+            item.add_marker(pytest.mark.xdist_group(f"browser-{item.path.stem}"))
 
 
 def pytest_runtest_setup(item) -> None:
