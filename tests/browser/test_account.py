@@ -4,17 +4,36 @@ codes computed from the shown secret, then asked for at the next login; an owner
 requiring it and a member without it led to set it up (in Russian); a security key added
 with Chrome's virtual authenticator, then used as the second factor at the next login."""
 
+import os
+import re
+import sys
 import time
 
 import httpx
+import pytest
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from django.conf import settings
 from playwright.sync_api import expect
 
 from shared_apps.accounts.models import ApiToken
 from shared_apps.audit.models import AuditEntry
-from shared_apps.tenants.models import Organization
-from tests.browser.conftest import PASSWORD, assert_accessible, screenshot_both_themes
+from shared_apps.tenants.models import Domain, Organization
+from tests.browser.conftest import (
+    ACTION_TIMEOUT_MS,
+    BROWSER_CONTROL_EXCHANGE,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PASSWORD,
+    ROOT,
+    Process,
+    _free_port,
+    _port_answers,
+    _test_database_url,
+    _wait_until,
+    assert_accessible,
+    screenshot_both_themes,
+)
 
 
 def _code(secret: str, step: int = 0) -> str:
@@ -141,7 +160,12 @@ def test_an_owner_requires_two_factor_and_a_member_is_led_to_set_it_up(as_user, 
     page = new_context(workspace.member, slugs=(workspace.slug,), locale="ru-RU").new_page()
     page.goto(workspace.url("/projects/"))
     expect(page.get_by_text("Эта организация требует двухфакторную аутентификацию")).to_be_visible()
+    # Led to the page that offers both ways: an authenticator app and a security key.
+    expect(page).to_have_url(workspace.url("/accounts/2fa/"))
+    expect(page.get_by_text("приложение-аутентификатор или добавьте ключ безопасности")).to_be_visible()
+    expect(page.get_by_role("link", name="Добавить", exact=True)).to_be_visible()
     assert_accessible(page, what="two-factor required (ru)")
+    page.get_by_role("link", name="Активировать").click()
     page.get_by_label("Пароль").fill(PASSWORD)
     page.get_by_role("button", name="Подтвердить").click()
     expect(page).to_have_url(workspace.url("/accounts/2fa/totp/activate/"))
@@ -210,3 +234,104 @@ def test_a_member_adds_a_security_key_and_logs_in_with_it(as_user, workspace):
     # The key signed in: its counter moved on the authenticator.
     (credential,) = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
     assert credential["signCount"] >= 2
+
+
+# --- a security key across domains --------------------------------------------------------
+
+REAL_DOMAIN = "tessera.test"
+
+
+@pytest.fixture
+def tessera_on_a_real_domain(tessera, tmp_path, django_db_blocker):
+    """A second gunicorn on the same database, serving BASE_DOMAIN `tessera.test`: Chrome
+    refuses the one-label `localhost` as a security key's RP id on `acme.localhost`, so a
+    key shared by the root and an organisation's domain needs a registrable domain."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.browser.server_settings",
+        "DATABASE_URL": _test_database_url(),
+        "TESSERA_TEST_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "TESSERA_BROWSER_MAIL_DIR": str(tmp_path),
+        "TESSERA_SITE_PORT": str(port),
+        "TESSERA_BASE_DOMAIN": REAL_DOMAIN,
+        "PYTEST_XDIST_WORKER": os.environ.get("PYTEST_XDIST_WORKER", "main"),
+        "GUNICORN_WORKERS": "2",
+        "TESSERA_BROWSER_QUEUE": f"{settings.CELERY_TASK_DEFAULT_QUEUE}-browser",
+        "TESSERA_BROWSER_CONTROL_EXCHANGE": BROWSER_CONTROL_EXCHANGE,
+    }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    command = [sys.executable, "-m", "gunicorn", "config.wsgi:application",
+               "--config", str(ROOT / "platform" / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}"]  # fmt: skip
+    server = Process("gunicorn-real-domain", command, env, tmp_path)
+    try:
+        _wait_until(lambda: _port_answers(port), seconds=60, what="gunicorn (tessera.test)", process=server)
+        yield port
+    finally:
+        server.stop()
+
+
+def test_a_security_key_added_on_the_root_domain_is_the_second_factor_on_an_organisations(
+    playwright, tessera_on_a_real_domain, workspace
+):
+    port = tessera_on_a_real_domain
+    org_host = f"{workspace.slug}.{REAL_DOMAIN}"
+    Domain.objects.create(tenant=workspace.organization, domain=org_host, is_primary=False)
+    root, org = f"http://{REAL_DOMAIN}:{port}", f"http://{org_host}:{port}"
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[
+            *CHROMIUM_ARGS,
+            *(["--no-sandbox"] if os.geteuid() == 0 else []),
+            f"--host-resolver-rules=MAP *.{REAL_DOMAIN} 127.0.0.1,MAP {REAL_DOMAIN} 127.0.0.1",
+            # WebAuthn needs a secure context: these two plain-http origins count as one.
+            f"--unsafely-treat-insecure-origin-as-secure={root},{org}",
+        ],
+    )
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+        context.set_default_timeout(ACTION_TIMEOUT_MS)
+        page = context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send("WebAuthn.enable")
+        options = {"protocol": "ctap2", "transport": "usb", "hasResidentKey": True,
+                   "hasUserVerification": True, "isUserVerified": True}  # fmt: skip
+        authenticator = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})["authenticatorId"]
+
+        # On the root domain: log in with the password, add the key.
+        page.goto(f"{root}/accounts/login/")
+        page.get_by_label("Email").fill(workspace.member.email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign In").click()
+        expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
+        page.goto(f"{root}/accounts/2fa/webauthn/add/")
+        if "/accounts/reauthenticate/" in page.url:  # allauth asks again once the login is old (busy CI)
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Confirm").click()
+        expect(page).to_have_url(f"{root}/accounts/2fa/webauthn/add/")
+        page.get_by_label("Name").fill("Root key")
+        page.get_by_role("button", name="Add", exact=True).click()
+        expect(page.get_by_role("heading", name="Recovery Codes")).to_be_visible()
+        (credential,) = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
+        assert credential["rpId"] == REAL_DOMAIN  # bound to the root, not to the host it was added on
+        assert Authenticator.objects.filter(user=workspace.member, type=Authenticator.Type.WEBAUTHN).count() == 1
+        page.goto(f"{root}/accounts/logout/")
+        page.get_by_role("button", name="Sign Out").click()
+
+        # On the organisation's domain: the password, then the same key as the second factor.
+        page.goto(f"{org}/accounts/login/")
+        page.get_by_label("Email").fill(workspace.member.email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign In").click()
+        expect(page).to_have_url(f"{org}/accounts/2fa/authenticate/")
+        page.get_by_role("button", name="Use a security key").click()
+        expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+        page.goto(f"{org}/projects/")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Projects")
+        (credential,) = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
+        assert credential["signCount"] >= 2
+        with workspace.schema():
+            assert AuditEntry.objects.filter(action="authenticator.added", actor_user_id=workspace.member.pk).exists()
+    finally:
+        browser.close()
