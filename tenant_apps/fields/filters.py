@@ -48,11 +48,16 @@ class FieldFilters:
             tasks = tasks.filter(condition)
         if self.ordering is not None:
             field, descending = self.ordering
-            if field.kind != FieldKind.MULTI_SELECT:
+            if field.kind == FieldKind.MULTI_SELECT:
+                tasks = tasks.annotate(_field_order=_order_value(field))
+                value = F("_field_order")
+            else:
+                # Ordered by the joined column itself, not an annotation of it: the join is
+                # then made only where the ordering is (the page), never in the count.
                 joined = FilteredRelation("custom_values", condition=Q(custom_values__field_id=field.pk))
                 tasks = tasks.annotate(_field_value=joined)
-            tasks = tasks.annotate(_field_order=_order_value(field))
-            order = F("_field_order").desc(nulls_last=True) if descending else F("_field_order").asc(nulls_last=True)
+                value = _order_value(field)
+            order = value.desc(nulls_last=True) if descending else value.asc(nulls_last=True)
             tasks = tasks.order_by(order, F("pk").desc() if descending else F("pk").asc())
         return tasks
 

@@ -221,19 +221,23 @@ def params_clean(kind: "ReportKind", raw: dict[str, Any], *, member: Member, tim
         clean["label_id"] = label.pk
 
     if "filters" in kind.params:
-        clean["filters"] = list_filters_clean(raw.get("filters") or "", member=member)
+        clean["filters"] = list_filters_clean(raw.get("filters") or "", member=member, project=project)
     return clean
 
 
-# Parameters of the list page that are not filters (its page number).
-_LIST_NOT_FILTERS = ("page",)
+# Parameters of the list page that are not filters: its page number, and the saved view
+# it shows (the page's query string already holds the view's filters).
+_LIST_NOT_FILTERS = ("page", "view")
 
 
-def list_filters_clean(text: Any, *, member: Member) -> str:
+def list_filters_clean(text: Any, *, member: Member, project: Any = None) -> str:
     """The task list's filters (its query string: `status=todo&assignee=me&search=login`)
-    validated as the list and the API validate them (TaskFilter), `me` resolved to the
-    member's id so the worker needs no request. Returns the canonical query string."""
+    validated as the list and the API validate them (TaskFilter; with a `project`, its
+    custom fields' `field_<id>` filters and ordering too), `me` resolved to the member's
+    id so the worker needs no request. Returns the canonical query string."""
     from django.http import QueryDict
+
+    from tenant_apps.fields.filters import field_filters_parse, is_field_ordering, is_field_param, project_fields
 
     if not isinstance(text, str) or len(text) > 2000:
         raise ValidationError({"filters": _("Give the list's filters as a query string (at most 2000 characters).")})
@@ -243,12 +247,19 @@ def list_filters_clean(text: Any, *, member: Member) -> str:
         values = [value for value in given.getlist(name) if value != ""]
         if name in _LIST_NOT_FILTERS or not values:
             continue
-        if name not in TaskFilter.base_filters:
+        custom = is_field_param(name) or (name == "ordering" and is_field_ordering(values[-1]))
+        if custom and project is None:
+            raise ValidationError({"filters": _("Custom field filters need the project.")})
+        if name not in TaskFilter.base_filters and not custom:
             raise ValidationError({"filters": _("Unknown filter “%(name)s”.") % {"name": name[:40]}})
-        if name == "assignee":
+        if name == "assignee" or (custom and name != "ordering"):
             values = [str(member.pk) if value == "me" else value for value in values]
         params.setlist(name, values)
-    filterset = TaskFilter(params, queryset=Task.objects.none())
+    if project is not None:
+        parsed = field_filters_parse(params, fields=project_fields(project.pk), member_id=member.pk)
+        if parsed.errors:
+            raise ValidationError({"filters": [f"{name}: {' '.join(errs)}" for name, errs in parsed.errors.items()]})
+    filterset = TaskFilter(_without_fields(params), queryset=Task.objects.none())
     if not filterset.is_valid():
         messages = [f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items()]
         raise ValidationError({"filters": messages})
@@ -257,6 +268,12 @@ def list_filters_clean(text: Any, *, member: Member) -> str:
     except ValidationError as exc:
         raise ValidationError({"filters": exc.messages}) from exc
     return params.urlencode()
+
+
+def _without_fields(params):
+    from tenant_apps.fields.filters import field_params_split
+
+    return field_params_split(params)[0]
 
 
 # --- Shared query pieces ----------------------------------------------------------------
@@ -686,6 +703,8 @@ TASK_LIST_COLUMNS = [
     Column("created", "Created", "datetime"),
     Column("updated", "Updated", "datetime"),
     Column("completed", "Completed", "datetime"),
+    # The project's custom fields with a value (tenant_apps/fields): "Name: value; ...".
+    Column("custom_fields", "Custom fields"),
 ]
 _STATUS_NAMES = dict(TaskStatus.choices)
 
@@ -694,8 +713,18 @@ def task_list_queryset(scope: Scope) -> QuerySet[Task]:
     """The tasks the list shows with these filters, in its order, within the scope."""
     from django.http import QueryDict
 
+    from tenant_apps.fields.filters import field_filters_parse, field_params_split, project_fields
+
     tasks = _project_filter(Task.objects.all(), scope)
-    return TaskFilter(QueryDict(scope.params.get("filters", "")), queryset=tasks).qs
+    params = QueryDict(scope.params.get("filters", ""))
+    rest, custom = field_params_split(params)
+    tasks = TaskFilter(rest, queryset=tasks).qs
+    if custom and scope.params.get("project_id"):  # checked when requested; a field deleted since: refused
+        parsed = field_filters_parse(custom, fields=project_fields(scope.params["project_id"]), member_id=None)
+        if parsed.errors:
+            raise ValidationError({"filters": [f"{name}: {' '.join(errs)}" for name, errs in parsed.errors.items()]})
+        tasks = parsed.apply(tasks)
+    return tasks
 
 
 def _task_list(scope: Scope) -> ReportData:
@@ -721,7 +750,7 @@ def _task_list(scope: Scope) -> ReportData:
     )
     labels = ArraySubquery(Label.objects.filter(tasks=OuterRef("pk")).order_by("name").values("name"))
     stream = (
-        tasks.annotate(assignee_names=assignees, label_names=labels)
+        tasks.annotate(assignee_names=assignees, label_names=labels, custom_text=TaskFieldsText())
         .values_list(
             "project__key",
             "number",
@@ -734,13 +763,15 @@ def _task_list(scope: Scope) -> ReportData:
             "created_at",
             "updated_at",
             "completed_at",
+            "custom_text",
         )
         .iterator(chunk_size=CHUNK_SIZE)
     )
 
     def rows() -> Iterator[tuple]:
         tz = scope.tz
-        for key, number, title, status, priority, names, label_names, due, created, updated, completed in stream:
+        for row in stream:
+            key, number, title, status, priority, names, label_names, due, created, updated, completed, custom = row
             yield (
                 f"{key}-{number}",
                 title,
@@ -753,6 +784,7 @@ def _task_list(scope: Scope) -> ReportData:
                 _local(created, tz),
                 _local(updated, tz),
                 _local(completed, tz),
+                custom or "",
             )
 
     return ReportData(_("Task list"), TASK_LIST_COLUMNS, total, rows(), summary)
