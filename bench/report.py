@@ -49,7 +49,12 @@ COPY (
            t.priority,
            to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'),
            to_char(t.completed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'),
-           round((extract(epoch FROM t.completed_at - t.created_at) / 86400)::numeric, 2)
+           round((extract(epoch FROM t.completed_at - t.created_at) / 86400)::numeric, 2),
+           (SELECT o.name FROM fields_customfieldvalue v JOIN fields_customfield f ON f.id = v.field_id
+            JOIN fields_customfieldoption o ON o.id = v.value_option_id
+            WHERE v.task_id = t.id AND f.name = 'Severity'),
+           (SELECT v.value_number FROM fields_customfieldvalue v JOIN fields_customfield f ON f.id = v.field_id
+            WHERE v.task_id = t.id AND f.name = 'Points')
     FROM tasks_task t JOIN projects_project p ON p.id = t.project_id
     WHERE t.completed_at >= %(start)s AND t.completed_at < %(end)s
     ORDER BY t.completed_at, t.id
