@@ -197,6 +197,7 @@ def main() -> None:
     # Building a million tasks takes minutes on a loaded machine: build once, measure often.
     parser.add_argument("--build-only", action="store_true", help="build the database up to the largest size, stop")
     parser.add_argument("--reuse", action="store_true", help="measure the database a --build-only run left")
+    parser.add_argument("--raw-runs", type=int, default=3, help="raw COPY runs (the best is kept)")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     formats = args.formats.split(",")
@@ -221,7 +222,7 @@ def main() -> None:
             print(f"generated tasks up to {bench.tasks} in {seconds:.0f} s", flush=True)
         if args.build_only:
             return
-        raw_seconds, raw_bytes = min(_raw(bench, start, end) for _ in range(3))
+        raw_seconds, raw_bytes = min(_raw(bench, start, end) for _ in range(args.raw_runs))
         print(f"  raw COPY: {raw_seconds:.2f} s, {raw_bytes / 2**20:.1f} MiB", flush=True)
         for report_format in formats:
             seconds, peak, rows, size_bytes = _measure(bench, report_format, start, end)

@@ -854,7 +854,8 @@ KINDS: dict[str, ReportKind] = {
             title=gettext_lazy("Completed tasks"),
             description=(
                 "Tasks completed in [from, to): number, title, project, assignees, labels, priority, created, "
-                "completed, cycle time; summary per assignee and project, median and 90th percentile cycle time."
+                "completed, cycle time, a column per custom field; summary per assignee and project, median and 90th "
+                "percentile cycle time."
             ),
             params=("from", "to", "project", "assignee", "label"),
             required=("from", "to"),
@@ -893,7 +894,8 @@ KINDS: dict[str, ReportKind] = {
             description=(
                 "The task list as the list page shows it: `filters` is its query string (status, priority, "
                 "assignee, label, search, the date ranges, ordering), `project` a project key; every matching "
-                "task with status, priority, assignees, labels, due date, created, updated, completed."
+                "task with status, priority, assignees, labels, due date, created, updated, completed and a column per "
+                "custom field; with `project`, the custom-field filters `field_<id>` too."
             ),
             params=("project", "filters"),
             required=(),

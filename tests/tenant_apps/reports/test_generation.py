@@ -349,3 +349,24 @@ def test_rows_stream_with_a_constant_number_of_queries(world):
 
 def test_xlsx_row_limit_is_excels():
     assert XLSX_MAX_ROWS == 2**20
+
+
+@pytest.mark.django_db
+def test_xlsx_rows_continue_on_further_sheets_past_the_limit(world, monkeypatch):
+    from tenant_apps.reports import writers
+
+    # Three rows with two per sheet below the header: one COPY per sheet, in one snapshot.
+    monkeypatch.setattr(writers, "XLSX_MAX_ROWS", 3)
+    report, content = generate(world, "owner", "completed_tasks", "xlsx", **PERIOD)
+    sheets = xlsx_sheets(content)
+    assert list(sheets) == ["Summary", "Rows", "Rows (2)"]
+    assert [row[0] for row in sheets["Rows"]] == ["Task", "WEB-2", "OPS-1"]
+    assert [row[0] for row in sheets["Rows (2)"]] == ["Task", "WEB-3"]
+    assert report.row_count == 3
+    # Written by Python (a kind without SQL rows), the same split: one row per sheet.
+    monkeypatch.setattr(writers, "XLSX_MAX_ROWS", 2)
+    report, content = generate(world, "owner", "project_status", "xlsx", **PERIOD)
+    rows = [sheet for name, sheet in xlsx_sheets(content).items() if name != "Summary"]
+    assert report.row_count > 1
+    assert len(rows) == report.row_count
+    assert all(len(sheet) == 2 and sheet[0][0] == "Project" for sheet in rows)
