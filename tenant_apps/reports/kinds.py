@@ -18,22 +18,28 @@ from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import (
     Aggregate,
+    Case,
     CharField,
     Count,
     DurationField,
+    Expression,
     ExpressionWrapper,
     F,
+    FloatField,
+    Func,
     OuterRef,
     Q,
     QuerySet,
     Value,
+    When,
 )
-from django.db.models.functions import Coalesce, NullIf, TruncWeek
+from django.db.models.functions import Cast, Coalesce, Concat, NullIf, TruncWeek
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from tenant_apps.fields.selectors import TaskFieldsText
+from tenant_apps.fields.filters import field_filters_parse, field_params_split, is_field_param, project_fields
+from tenant_apps.fields.selectors import report_field_columns
 from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project
 from tenant_apps.projects.selectors import projects_visible_to, projects_where_member_may
@@ -45,13 +51,12 @@ from tenant_apps.timetracking.models import TimeEntry
 CHUNK_SIZE = 2000
 # The open categories of workflow states (a task in review is in progress).
 OPEN_STATUSES = (TaskStatus.BACKLOG, TaskStatus.TODO, TaskStatus.IN_PROGRESS)
-_PRIORITY_NAMES = dict(TaskPriority.choices)
 
 
 @dataclass(frozen=True)
 class Column:
     key: str
-    label: str
+    label: str  # lazily translated for the built-in columns; a custom field's name
     # text, int, float, date, datetime: how the writers format the cell.
     type: str = "text"
 
@@ -82,12 +87,65 @@ class Summary:
 
 
 @dataclass
+class SqlRows:
+    """A kind's rows as one SQL statement: `tasks` filtered and in the report's order,
+    `values` one typed expression per column (text, integer, float, date, timestamptz).
+    The CSV and XLSX writers wrap each value in its cell's formatting and let
+    PostgreSQL write the file's lines (`COPY ... TO STDOUT`); `python_rows` reads the
+    same values for the JSON writer."""
+
+    tasks: QuerySet[Task]
+    columns: list[Column]
+    values: list[Expression]
+    tz: ZoneInfo
+
+    def statement(
+        self,
+        cells: Callable[[list[Expression], list[Column]], dict[str, Expression]],
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> tuple[str, tuple]:
+        """The SELECT of `cells(values, columns)` (name -> expression, in order) over the
+        tasks, in their order, optionally one slice of them."""  # fmt: skip
+        annotations = cells(self.values, self.columns)
+        query = self.tasks.annotate(**annotations).values_list(*annotations)
+        if limit is not None:
+            query = query[offset : offset + limit]
+        return query.query.sql_with_params()
+
+    def python_rows(self) -> Iterator[tuple]:
+        names = [f"_c{index}" for index in range(len(self.values))]
+        stream = (
+            self.tasks.annotate(**dict(zip(names, self.values, strict=True)))
+            .values_list(*names)
+            .iterator(chunk_size=CHUNK_SIZE)
+        )
+        kinds = [column.type for column in self.columns]
+        tz = self.tz
+        for row in stream:
+            yield tuple(_python_cell(value, kind, tz) for value, kind in zip(row, kinds, strict=True))
+
+
+def _python_cell(value: Any, kind: str, tz: ZoneInfo) -> Any:
+    if value is None:
+        return "" if kind == "text" else None
+    if kind == "datetime":
+        return value.astimezone(tz)
+    if kind == "float":
+        return float(value)
+    return value
+
+
+@dataclass
 class ReportData:
     title: str
     columns: list[Column]
     total: int  # rows the iterator will yield (for progress)
     rows: Iterator[tuple]
     summary: Summary
+    # The same rows as SQL, for the writers that let PostgreSQL format them (task kinds).
+    sql_rows: SqlRows | None = None
 
 
 @dataclass(frozen=True)
@@ -230,14 +288,13 @@ def params_clean(kind: "ReportKind", raw: dict[str, Any], *, member: Member, tim
 _LIST_NOT_FILTERS = ("page", "view")
 
 
-def list_filters_clean(text: Any, *, member: Member, project: Any = None) -> str:
+def list_filters_clean(text: Any, *, member: Member, project: Project | None = None) -> str:
     """The task list's filters (its query string: `status=todo&assignee=me&search=login`)
-    validated as the list and the API validate them (TaskFilter; with a `project`, its
+    validated as the list and the API validate them (TaskFilter; with a project, its
     custom fields' `field_<id>` filters and ordering too), `me` resolved to the member's
     id so the worker needs no request. Returns the canonical query string."""
     from django.http import QueryDict
 
-    from tenant_apps.fields.filters import field_filters_parse, is_field_ordering, is_field_param, project_fields
 
     if not isinstance(text, str) or len(text) > 2000:
         raise ValidationError({"filters": _("Give the list's filters as a query string (at most 2000 characters).")})
@@ -247,19 +304,15 @@ def list_filters_clean(text: Any, *, member: Member, project: Any = None) -> str
         values = [value for value in given.getlist(name) if value != ""]
         if name in _LIST_NOT_FILTERS or not values:
             continue
-        custom = is_field_param(name) or (name == "ordering" and is_field_ordering(values[-1]))
-        if custom and project is None:
-            raise ValidationError({"filters": _("Custom field filters need the project.")})
-        if name not in TaskFilter.base_filters and not custom:
+        if name not in TaskFilter.base_filters and not is_field_param(name):
             raise ValidationError({"filters": _("Unknown filter “%(name)s”.") % {"name": name[:40]}})
-        if name == "assignee" or (custom and name != "ordering"):
+        if name == "assignee" or is_field_param(name):  # a person field takes "me" too
             values = [str(member.pk) if value == "me" else value for value in values]
         params.setlist(name, values)
-    if project is not None:
-        parsed = field_filters_parse(params, fields=project_fields(project.pk), member_id=member.pk)
-        if parsed.errors:
-            raise ValidationError({"filters": [f"{name}: {' '.join(errs)}" for name, errs in parsed.errors.items()]})
-    filterset = TaskFilter(_without_fields(params), queryset=Task.objects.none())
+    builtin, custom = field_params_split(params)
+    if custom and project is None:
+        raise ValidationError({"filters": _("Filters on custom fields need a project.")})
+    filterset = TaskFilter(builtin, queryset=Task.objects.none())
     if not filterset.is_valid():
         messages = [f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items()]
         raise ValidationError({"filters": messages})
@@ -267,6 +320,11 @@ def list_filters_clean(text: Any, *, member: Member, project: Any = None) -> str
         filterset.qs  # noqa: B018 (ordering rules, e.g. relevance only with search, raise here)
     except ValidationError as exc:
         raise ValidationError({"filters": exc.messages}) from exc
+    if custom:
+        parsed = field_filters_parse(custom, fields=project_fields(project.pk), member_id=member.pk)
+        if parsed.errors:
+            messages = [f"{name}: {' '.join(errors)}" for name, errors in parsed.errors.items()]
+            raise ValidationError({"filters": messages})
     return params.urlencode()
 
 
@@ -282,10 +340,6 @@ def _without_fields(params):
 def _person(prefix: str = "") -> Coalesce:
     """A member's display name, or their email when they have none."""
     return Coalesce(NullIf(F(f"{prefix}display_name"), Value("")), F(f"{prefix}email"), output_field=CharField())
-
-
-def _local(moment: datetime | None, tz: ZoneInfo) -> datetime | None:
-    return moment.astimezone(tz) if moment is not None else None
 
 
 class PercentileCont(Aggregate):
@@ -310,21 +364,119 @@ def _project_filter(tasks: QuerySet[Task], scope: Scope) -> QuerySet[Task]:
     return tasks
 
 
+# --- Task rows: what completed_tasks and task_list list ---------------------------------
+
+
+def _joined(subquery: ArraySubquery) -> Func:
+    return Func(subquery, Value(", "), function="array_to_string", output_field=CharField())
+
+
+def _names_case(field_name: str, names: dict[str, Any]) -> Case:
+    """The value's name in the active language, mapped in SQL (a CASE over the choices)."""
+    return Case(
+        *[When(**{field_name: value}, then=Value(str(label))) for value, label in names.items()],
+        default=Cast(F(field_name), CharField()),
+        output_field=CharField(),
+    )
+
+
+# The built-in columns' headers (translated when a report is built: the requester's language).
+_HEADERS = {
+    "task": pgettext_lazy("report column", "Task"),
+    "title": pgettext_lazy("report column", "Title"),
+    "project": pgettext_lazy("report column", "Project"),
+    "status": pgettext_lazy("report column", "Status"),
+    "priority": pgettext_lazy("report column", "Priority"),
+    "assignees": pgettext_lazy("report column", "Assignees"),
+    "labels": pgettext_lazy("report column", "Labels"),
+    "due_date": pgettext_lazy("report column", "Due date"),
+    "created": pgettext_lazy("report column", "Created"),
+    "updated": pgettext_lazy("report column", "Updated"),
+    "completed": pgettext_lazy("report column", "Completed"),
+    "cycle_time_days": pgettext_lazy("report column", "Cycle time (days)"),
+    "assignee": pgettext_lazy("report column", "Assignee"),
+    "email": pgettext_lazy("report column", "Email"),
+    "tasks": pgettext_lazy("report column", "Tasks"),
+    "name": pgettext_lazy("report column", "Name"),
+}
+_TASK_TYPES = {"due_date": "date", "created": "datetime", "updated": "datetime", "completed": "datetime"}
+
+
+def _column(key: str, kind: str = "text") -> Column:
+    """A column with its header in the active language."""
+    return Column(key, str(_HEADERS[key]), _TASK_TYPES.get(key, kind))
+
+
+def _task_column(key: str) -> tuple[Column, Expression]:
+    """A built-in column of the task kinds: its header (in the active language) and its
+    typed value in SQL."""
+    values: dict[str, Callable[[], Expression]] = {
+        "task": lambda: Concat(F("project__key"), Value("-"), Cast("number", CharField())),
+        "title": lambda: F("title"),
+        "project": lambda: F("project__key"),
+        "status": lambda: _names_case("status", dict(TaskStatus.choices)),
+        "priority": lambda: _names_case("priority", dict(TaskPriority.choices)),
+        "assignees": lambda: _joined(
+            ArraySubquery(
+                Member.objects.filter(assigned_tasks=OuterRef("pk"))
+                .annotate(person=_person())
+                .order_by("person")
+                .values("person")
+            )
+        ),
+        "labels": lambda: _joined(
+            ArraySubquery(Label.objects.filter(tasks=OuterRef("pk")).order_by("name").values("name"))
+        ),
+        "due_date": lambda: F("due_date"),
+        "created": lambda: F("created_at"),
+        "updated": lambda: F("updated_at"),
+        "completed": lambda: F("completed_at"),
+        "cycle_time_days": lambda: Func(
+            F("completed_at"),
+            F("created_at"),
+            arg_joiner=" - ",
+            template="ROUND((EXTRACT(EPOCH FROM (%(expressions)s)) / 86400)::numeric, 2)::float8",
+            output_field=FloatField(),
+        ),
+    }
+    return _column(key, "float" if key == "cycle_time_days" else "text"), values[key]()
+
+
+def task_rows(tasks: QuerySet[Task], keys: tuple[str, ...], scope: Scope) -> SqlRows:
+    """The one row producer of the task kinds: the built-in columns `keys`, then one
+    column per custom field of the scope's projects (tenant_apps/fields/selectors.py),
+    over `tasks` (filtered and ordered by the kind)."""
+    columns, values = [], []
+    for key in keys:
+        column, value = _task_column(key)
+        columns.append(column)
+        values.append(value)
+    projects = scope.projects
+    if scope.params.get("project_id"):
+        projects = projects.filter(pk=scope.params["project_id"])
+    for custom in report_field_columns(projects):
+        columns.append(Column(custom.key, custom.label, custom.type))
+        values.append(custom.value())
+    return SqlRows(tasks=tasks, columns=columns, values=values, tz=scope.tz)
+
+
+def _task_report(title: str, rows: SqlRows, total: int, summary: Summary) -> ReportData:
+    return ReportData(title, rows.columns, total, rows.python_rows(), summary, sql_rows=rows)
+
+
 # --- Completed tasks in a period --------------------------------------------------------
 
-COMPLETED_COLUMNS = [
-    Column("task", "Task"),
-    Column("title", "Title"),
-    Column("project", "Project"),
-    Column("assignees", "Assignees"),
-    Column("labels", "Labels"),
-    Column("priority", "Priority"),
-    Column("created", "Created", "datetime"),
-    Column("completed", "Completed", "datetime"),
-    Column("cycle_time_days", "Cycle time (days)", "float"),
-    # The project's custom fields with a value (tenant_apps/fields): "Name: value; ...".
-    Column("custom_fields", "Custom fields"),
-]
+COMPLETED_COLUMNS = (
+    "task",
+    "title",
+    "project",
+    "assignees",
+    "labels",
+    "priority",
+    "created",
+    "completed",
+    "cycle_time_days",
+)
 
 
 def completed_tasks_queryset(scope: Scope) -> QuerySet[Task]:
@@ -368,58 +520,19 @@ def _completed_tasks(scope: Scope) -> ReportData:
             Table(
                 "by_assignee",
                 _("Completed per assignee"),
-                [Column("assignee", "Assignee"), Column("email", "Email"), Column("tasks", "Tasks", "int")],
+                [_column("assignee"), _column("email"), _column("tasks", "int")],
                 by_assignee,
             ),
             Table(
                 "by_project",
                 _("Completed per project"),
-                [Column("project", "Project"), Column("name", "Name"), Column("tasks", "Tasks", "int")],
+                [_column("project"), _column("name"), _column("tasks", "int")],
                 list(by_project),
             ),
         ],
     )
-    assignees = ArraySubquery(
-        Member.objects.filter(assigned_tasks=OuterRef("pk"))
-        .annotate(person=_person())
-        .order_by("person")
-        .values("person")
-    )
-    labels = ArraySubquery(Label.objects.filter(tasks=OuterRef("pk")).order_by("name").values("name"))
-    stream = (
-        tasks.annotate(assignee_names=assignees, label_names=labels, custom_text=TaskFieldsText())
-        .order_by("completed_at", "pk")
-        .values_list(
-            "project__key",
-            "number",
-            "title",
-            "assignee_names",
-            "label_names",
-            "priority",
-            "created_at",
-            "completed_at",
-            "custom_text",
-        )
-        .iterator(chunk_size=CHUNK_SIZE)
-    )
-
-    def rows() -> Iterator[tuple]:
-        tz = scope.tz
-        for key, number, title, names, label_names, priority, created, completed, custom in stream:
-            yield (
-                f"{key}-{number}",
-                title,
-                key,
-                ", ".join(names),
-                ", ".join(label_names),
-                str(_PRIORITY_NAMES.get(priority, priority)),
-                _local(created, tz),
-                _local(completed, tz),
-                _days(completed - created),
-                custom or "",
-            )
-
-    return ReportData(_("Completed tasks"), COMPLETED_COLUMNS, total, rows(), summary)
+    rows = task_rows(tasks.order_by("completed_at", "pk"), COMPLETED_COLUMNS, scope)
+    return _task_report(_("Completed tasks"), rows, total, summary)
 
 
 # --- Workload ---------------------------------------------------------------------------
@@ -691,38 +804,36 @@ def _time_logged(scope: Scope) -> ReportData:
 
 # --- The task list, its filters applied -------------------------------------------------
 
-TASK_LIST_COLUMNS = [
-    Column("task", "Task"),
-    Column("title", "Title"),
-    Column("project", "Project"),
-    Column("status", "Status"),
-    Column("priority", "Priority"),
-    Column("assignees", "Assignees"),
-    Column("labels", "Labels"),
-    Column("due_date", "Due date", "date"),
-    Column("created", "Created", "datetime"),
-    Column("updated", "Updated", "datetime"),
-    Column("completed", "Completed", "datetime"),
-    # The project's custom fields with a value (tenant_apps/fields): "Name: value; ...".
-    Column("custom_fields", "Custom fields"),
-]
-_STATUS_NAMES = dict(TaskStatus.choices)
+TASK_LIST_COLUMNS = (
+    "task",
+    "title",
+    "project",
+    "status",
+    "priority",
+    "assignees",
+    "labels",
+    "due_date",
+    "created",
+    "updated",
+    "completed",
+)
 
 
 def task_list_queryset(scope: Scope) -> QuerySet[Task]:
-    """The tasks the list shows with these filters, in its order, within the scope."""
+    """The tasks the list shows with these filters (custom-field ones included), in its
+    order, within the scope. Raises ValidationError when a custom field a filter names
+    was deleted since the request."""
     from django.http import QueryDict
 
-    from tenant_apps.fields.filters import field_filters_parse, field_params_split, project_fields
+    from tenant_apps.fields.filters import field_params_split
 
     tasks = _project_filter(Task.objects.all(), scope)
-    params = QueryDict(scope.params.get("filters", ""))
-    rest, custom = field_params_split(params)
-    tasks = TaskFilter(rest, queryset=tasks).qs
-    if custom and scope.params.get("project_id"):  # checked when requested; a field deleted since: refused
+    builtin, custom = field_params_split(QueryDict(scope.params.get("filters", "")))
+    tasks = TaskFilter(builtin, queryset=tasks).qs
+    if custom and scope.params.get("project_id"):
         parsed = field_filters_parse(custom, fields=project_fields(scope.params["project_id"]), member_id=None)
         if parsed.errors:
-            raise ValidationError({"filters": [f"{name}: {' '.join(errs)}" for name, errs in parsed.errors.items()]})
+            raise ValidationError(_("A custom field this export filters on was deleted."))
         tasks = parsed.apply(tasks)
     return tasks
 
@@ -737,57 +848,12 @@ def _task_list(scope: Scope) -> ReportData:
             Table(
                 "by_status",
                 _("Tasks per status"),
-                [Column("status", "Status"), Column("tasks", "Tasks", "int")],
+                [_column("status"), _column("tasks", "int")],
                 [(str(label), by_status.get(value, 0)) for value, label in TaskStatus.choices],
             )
         ],
     )
-    assignees = ArraySubquery(
-        Member.objects.filter(assigned_tasks=OuterRef("pk"))
-        .annotate(person=_person())
-        .order_by("person")
-        .values("person")
-    )
-    labels = ArraySubquery(Label.objects.filter(tasks=OuterRef("pk")).order_by("name").values("name"))
-    stream = (
-        tasks.annotate(assignee_names=assignees, label_names=labels, custom_text=TaskFieldsText())
-        .values_list(
-            "project__key",
-            "number",
-            "title",
-            "status",
-            "priority",
-            "assignee_names",
-            "label_names",
-            "due_date",
-            "created_at",
-            "updated_at",
-            "completed_at",
-            "custom_text",
-        )
-        .iterator(chunk_size=CHUNK_SIZE)
-    )
-
-    def rows() -> Iterator[tuple]:
-        tz = scope.tz
-        for row in stream:
-            key, number, title, status, priority, names, label_names, due, created, updated, completed, custom = row
-            yield (
-                f"{key}-{number}",
-                title,
-                key,
-                str(_STATUS_NAMES.get(status, status)),
-                str(_PRIORITY_NAMES.get(priority, priority)),
-                ", ".join(names),
-                ", ".join(label_names),
-                due,
-                _local(created, tz),
-                _local(updated, tz),
-                _local(completed, tz),
-                custom or "",
-            )
-
-    return ReportData(_("Task list"), TASK_LIST_COLUMNS, total, rows(), summary)
+    return _task_report(_("Task list"), task_rows(tasks, TASK_LIST_COLUMNS, scope), total, summary)
 
 
 KINDS: dict[str, ReportKind] = {
@@ -798,7 +864,8 @@ KINDS: dict[str, ReportKind] = {
             title=gettext_lazy("Completed tasks"),
             description=(
                 "Tasks completed in [from, to): number, title, project, assignees, labels, priority, created, "
-                "completed, cycle time; summary per assignee and project, median and 90th percentile cycle time."
+                "completed, cycle time, a column per custom field; summary per assignee and project, median and 90th "
+                "percentile cycle time."
             ),
             params=("from", "to", "project", "assignee", "label"),
             required=("from", "to"),
@@ -837,7 +904,8 @@ KINDS: dict[str, ReportKind] = {
             description=(
                 "The task list as the list page shows it: `filters` is its query string (status, priority, "
                 "assignee, label, search, the date ranges, ordering), `project` a project key; every matching "
-                "task with status, priority, assignees, labels, due date, created, updated, completed."
+                "task with status, priority, assignees, labels, due date, created, updated, completed and a column per "
+                "custom field; with `project`, the custom-field filters `field_<id>` too."
             ),
             params=("project", "filters"),
             required=(),

@@ -47,13 +47,19 @@ def _reports_paced(**_kwargs) -> None:
     if getattr(writers, "_paced", False):
         return
 
-    def paced(rows, on_progress):
-        for count, row in enumerate(rows, start=1):
+    def paced(on_progress):
+        count = 0
+
+        def row_written():
+            nonlocal count
+            count += 1
             time.sleep(REPORT_ROW_DELAY_SECONDS)
             on_progress(count)
-            yield row
 
-    writers._throttled = paced
+        return row_written
+
+    # Every writer counts its rows here, whether Python or PostgreSQL (COPY) writes them.
+    writers._progress_counter = paced
     writers._paced = True
 
 

@@ -11,23 +11,25 @@ from zoneinfo import ZoneInfo
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.cache import caches
+from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import connection, connections, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from config.celery import enqueue_on_commit
 from shared_apps.core.storage import files_delete_on_commit, storage
 from tenant_apps.members.models import Member
+from tenant_apps.notifications.emails import language_for
 from tenant_apps.notifications.models import EventKind
 from tenant_apps.notifications.services import event_record
 from tenant_apps.reports.kinds import KINDS, ReportData, Scope
 from tenant_apps.reports.models import Report
 from tenant_apps.reports.selectors import report_scope
 from tenant_apps.reports.task_names import REPORT_EMAIL
-from tenant_apps.reports.writers import WRITERS
+from tenant_apps.reports.writers import WRITERS, copies
 from tenant_apps.tasks.models import Label
 
 logger = logging.getLogger(__name__)
@@ -121,14 +123,29 @@ class _HeartbeatThread(threading.Thread):
         super().__init__(name=f"report-{report.pk}-heartbeat", daemon=True)
         self.report_id, self.attempts, self.schema = report.pk, report.attempts, schema
         self.done = threading.Event()
+        # Progress handed over by a writer whose rows PostgreSQL streams (COPY): the main
+        # thread's connection is busy with the COPY, so this thread stores it at once.
+        self.wake = threading.Event()
+        self.progress: int | None = None
+
+    def progress_hand_over(self, progress: int) -> None:
+        self.progress = progress
+        self.wake.set()
 
     def run(self) -> None:
         try:
             with schema_context(self.schema):
-                while not self.done.wait(settings.TESSERA_REPORT_HEARTBEAT_SECONDS):
+                while True:
+                    self.wake.wait(settings.TESSERA_REPORT_HEARTBEAT_SECONDS)
+                    self.wake.clear()
+                    if self.done.is_set():
+                        return
+                    fields = {"heartbeat_at": timezone.now()}
+                    if self.progress is not None:
+                        fields["progress"] = self.progress
                     if not Report.objects.filter(
                         pk=self.report_id, status=Report.Status.RUNNING, attempts=self.attempts
-                    ).update(heartbeat_at=timezone.now()):
+                    ).update(**fields):
                         return
         except Exception:
             # A lost heartbeat only risks a duplicate run, which the claim makes harmless.
@@ -138,6 +155,7 @@ class _HeartbeatThread(threading.Thread):
 
     def stop(self) -> None:
         self.done.set()
+        self.wake.set()
         self.join(5)
 
 
@@ -205,23 +223,36 @@ def report_generate(*, report_id: int) -> str:
     beat = _HeartbeatThread(report, connection.schema_name)
     beat.start()
     try:
-        return _generate(report)
+        return _generate(report, beat)
     finally:
         beat.stop()
 
 
-def _generate(report: Report) -> str:
+def _generate(report: Report, beat: _HeartbeatThread) -> str:
     key = None
     try:
         scope = _scope_for(report)
-        data = KINDS[report.kind].build(scope)
+        # Headers, status and priority names, summary labels: the requester's language.
+        language = translation.override(language_for(report.requested_by))
+        with language:
+            data = KINDS[report.kind].build(scope)
         _heartbeat(report, 0)
         total = data.total
 
-        def on_progress(rows: int) -> None:
-            _heartbeat(report, min(99, rows * 100 // total) if total else 0)
+        def percent(rows: int) -> int:
+            return min(99, rows * 100 // total) if total else 0
 
-        with tempfile.TemporaryFile(prefix="tessera-report-") as out:
+        if copies(data, report.format):
+            # The connection streams the COPY: the heartbeat thread stores the progress (a
+            # report deleted meanwhile is noticed when it finishes).
+            def on_progress(rows: int) -> None:
+                beat.progress_hand_over(percent(rows))
+        else:
+
+            def on_progress(rows: int) -> None:
+                _heartbeat(report, percent(rows))
+
+        with tempfile.TemporaryFile(prefix="tessera-report-") as out, language:
             row_count = WRITERS[report.format](out, data, _meta(report, data, scope), on_progress)
             file_size = out.tell()
             out.seek(0)
@@ -240,6 +271,9 @@ def _generate(report: Report) -> str:
         return "cancelled"
     except ReportError as exc:
         report_fail(report_id=report.pk, reason=str(exc))
+    except ValidationError as exc:  # the kind's parameters no longer hold (a deleted field)
+        _file_delete(key)
+        report_fail(report_id=report.pk, reason=" ".join(exc.messages))
     except SoftTimeLimitExceeded:
         _file_delete(key)
         report_fail(

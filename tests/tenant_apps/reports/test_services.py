@@ -16,7 +16,7 @@ from tenant_apps.members.models import Member
 from tenant_apps.reports import writers
 from tenant_apps.reports.kinds import KINDS
 from tenant_apps.reports.models import Report
-from tenant_apps.reports.services import sweep
+from tenant_apps.reports.services import generation, sweep
 from tenant_apps.reports.services.generation import INTERNAL_ERROR, report_generate
 from tenant_apps.reports.services.requests import report_request
 from tenant_apps.reports.services.sweep import reports_sweep
@@ -149,7 +149,9 @@ def test_progress_is_stored_while_rows_stream(world, monkeypatch):
 
     monkeypatch.setattr(writers, "_throttled", every_row)
     with world.schema():
-        report = _request(world, "owner")
+        # JSON: rows written by Python, progress stored by this thread (CSV and XLSX of
+        # this kind are written by COPY: see the next test).
+        report = _request(world, "owner", format="json")
         report_generate(report_id=report.pk)
         report.refresh_from_db()
     # Three rows: 33% and 66% while running (never 100 before the file is stored), then done.
@@ -335,3 +337,30 @@ def test_a_request_is_audited_in_its_transaction_and_a_repeat_is_not(world):
     assert again.pk == report.pk
     assert (entry.actor_user_id, entry.target_id) == (world.users["dev"].pk, str(report.pk))
     assert entry.after == {"kind": "completed_tasks", "format": "csv", "params": report.params}
+
+
+@pytest.mark.django_db
+def test_rows_written_by_copy_report_progress_and_hand_it_to_the_heartbeat_thread(world, monkeypatch):
+    handed: list[int] = []
+
+    def every_row(on_progress):
+        count = 0
+
+        def row_written():
+            nonlocal count
+            count += 1
+            on_progress(count)
+
+        return row_written
+
+    monkeypatch.setattr(writers, "_progress_counter", every_row)
+    monkeypatch.setattr(generation._HeartbeatThread, "progress_hand_over", lambda _self, value: handed.append(value))
+    for report_format in ("csv", "xlsx"):
+        handed.clear()
+        with world.schema():
+            report = _request(world, "owner", format=report_format)
+            assert report_generate(report_id=report.pk) == "done"
+            report.refresh_from_db()
+        # Three rows: 33% and 66% while running (never 100 before the file is stored).
+        assert handed == [33, 66, 99], report_format
+        assert (report.status, report.progress, report.row_count) == ("done", 100, 3)

@@ -73,21 +73,26 @@ def test_report_end_to_end_on_a_real_worker(alpha_project, monkeypatch):
     client = client_for(organization, owner_user)
     finished: list[int] = []
     real_finish = generation.report_finish
-    real_throttled = writers._throttled
 
     def finish_spy(**kwargs):
         finished.append(kwargs["report"].pk)
         return real_finish(**kwargs)
 
-    def slow_rows(rows, on_progress):
-        # Slow enough for the API to watch it move (the worker runs in this process).
-        for count, row in enumerate(real_throttled(rows, lambda _count: None), start=1):
+    def slow_rows(on_progress):
+        # Slow enough for the API to watch it move (the worker runs in this process);
+        # PostgreSQL writes the CSV's rows (COPY), each counted as it arrives.
+        count = 0
+
+        def row_written():
+            nonlocal count
+            count += 1
             time.sleep(0.03)
             on_progress(count)
-            yield row
+
+        return row_written
 
     monkeypatch.setattr(generation, "report_finish", finish_spy)
-    monkeypatch.setattr(writers, "_throttled", slow_rows)
+    monkeypatch.setattr(writers, "_progress_counter", slow_rows)
 
     with running_worker():
         response = client.post(
