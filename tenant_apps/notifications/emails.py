@@ -61,19 +61,24 @@ def task_link(event: Event) -> str:
 
 def _message(member: Member, events: list[Event], mail_connection=None) -> EmailMultiAlternatives:
     organization = current_organization()
+    # Per kind, not per item: a digest of many events has only a few kinds.
+    kinds = {event.kind: event for event in events}
+    unsubscribe_urls = {
+        kind: organization_url(
+            organization,
+            reverse("notifications-unsubscribe", kwargs={"token": unsubscribe_token(member=member, kind=kind)}),
+        )
+        for kind in kinds
+    }
+    kind_labels = {kind: event.get_kind_display() for kind, event in kinds.items()}
     items = [
         {
             "text": event_text(event),
             "excerpt": event.payload.get("excerpt", ""),
             "title": event.payload.get("task_title", ""),
-            "url": task_link(event),
-            "unsubscribe_url": organization_url(
-                organization,
-                reverse(
-                    "notifications-unsubscribe", kwargs={"token": unsubscribe_token(member=member, kind=event.kind)}
-                ),
-            ),
-            "kind_label": event.get_kind_display(),
+            "url": organization_url(organization, event_url(event)),
+            "unsubscribe_url": unsubscribe_urls[event.kind],
+            "kind_label": kind_labels[event.kind],
         }
         for event in events
     ]
