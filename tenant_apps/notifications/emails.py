@@ -61,19 +61,24 @@ def task_link(event: Event) -> str:
 
 def _message(member: Member, events: list[Event], mail_connection=None) -> EmailMultiAlternatives:
     organization = current_organization()
+    # Per kind, not per item: a digest of many events has only a few kinds.
+    kinds = {event.kind: event for event in events}
+    unsubscribe_urls = {
+        kind: organization_url(
+            organization,
+            reverse("notifications-unsubscribe", kwargs={"token": unsubscribe_token(member=member, kind=kind)}),
+        )
+        for kind in kinds
+    }
+    kind_labels = {kind: event.get_kind_display() for kind, event in kinds.items()}
     items = [
         {
             "text": event_text(event),
             "excerpt": event.payload.get("excerpt", ""),
             "title": event.payload.get("task_title", ""),
-            "url": task_link(event),
-            "unsubscribe_url": organization_url(
-                organization,
-                reverse(
-                    "notifications-unsubscribe", kwargs={"token": unsubscribe_token(member=member, kind=event.kind)}
-                ),
-            ),
-            "kind_label": event.get_kind_display(),
+            "url": organization_url(organization, event_url(event)),
+            "unsubscribe_url": unsubscribe_urls[event.kind],
+            "kind_label": kind_labels[event.kind],
         }
         for event in events
     ]
@@ -113,17 +118,22 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=settings.NOTIFICATIONS_RETRY_BACKOFF_SECONDS * 2 ** max(0, attempts - 1))
 
 
-def _still_visible(member: Member, event: Event) -> bool:
+def _still_visible(member: Member, event: Event, seen: dict[int, bool] | None = None) -> bool:
     """Whether `member` may still read about `event` when the email goes out: active,
     and able to see the task's project (the task may have been deleted or moved, or
-    their access removed, since the event was processed)."""
+    their access removed, since the event was processed). `seen` remembers the answer
+    per project across one message's events."""
     if not member.is_active:
         return False
     if event.kind in TASKLESS_KINDS:
         return True
     if event.task_id is None:
         return False
-    return "project.view" in project_permissions(member=member, project=event.task.project)
+    seen = {} if seen is None else seen
+    project = event.task.project
+    if project.pk not in seen:
+        seen[project.pk] = "project.view" in project_permissions(member=member, project=project)
+    return seen[project.pk]
 
 
 def _subject_line(text: str) -> str:
@@ -176,7 +186,8 @@ def deliveries_send(member_id: int, *, account_language: str | None = None, mail
         if not due:
             return None
         member = due[0].recipient
-        stale = [delivery.pk for delivery in due if not _still_visible(member, delivery.event)]
+        seen: dict[int, bool] = {}
+        stale = [delivery.pk for delivery in due if not _still_visible(member, delivery.event, seen)]
         if stale:
             EmailDelivery.objects.filter(pk__in=stale).update(
                 status=DeliveryStatus.SKIPPED, last_error="The recipient can no longer see this."

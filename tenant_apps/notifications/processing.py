@@ -271,7 +271,10 @@ def events_process_batch(*, limit: int | None = None, exclude: Iterable[int] = (
     limit = limit or settings.NOTIFICATIONS_BATCH_SIZE
     now = timezone.now()
     with transaction.atomic():
-        events = list(_claimed().filter(processed_at__isnull=True).exclude(pk__in=list(exclude)).order_by("pk")[:limit])
+        # In the order of the partial index of unprocessed events (notif_event_pending): the
+        # claim never walks the processed ones, however many there are.
+        pending = _claimed().filter(processed_at__isnull=True).exclude(pk__in=list(exclude))
+        events = list(pending.order_by("created_at", "pk")[:limit])
         if events:
             counts = _events_process_locked(events, now)
             logger.info("%d events processed in one batch: %s", len(events), counts)
@@ -295,7 +298,7 @@ def outbox_drain(*, limit: int | None = None, max_batches: int = 10) -> dict[str
                 ids = list(
                     Event.objects.filter(processed_at__isnull=True)
                     .exclude(pk__in=list(failed))
-                    .order_by("pk")
+                    .order_by("created_at", "pk")
                     .values_list("pk", flat=True)[:limit]
                 )
             for event_id in ids:

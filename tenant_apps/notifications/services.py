@@ -2,6 +2,7 @@
 organisation's schema. `event_record` must run inside the transaction of the change it
 reports: the event commits with the change or not at all (DESIGN.md section 5)."""
 
+import logging
 import re
 import secrets
 from collections import defaultdict
@@ -45,6 +46,8 @@ from tenant_apps.projects.models import Project
 from tenant_apps.projects.permissions import project_permissions
 from tenant_apps.tasks.models import Task, TaskRelation, TaskStatus
 
+logger = logging.getLogger(__name__)
+
 _UNREAD_TTL_SECONDS = 300
 # `@ada@acme.example` or `@ada` (the email's local part, or the display name without
 # spaces). Not preceded by a word character, so plain emails are not mentions.
@@ -85,7 +88,7 @@ def event_record(
 _DISPATCH_MARK = "notifications:dispatch-pending"
 # A mark whose message was lost (or whose worker died before clearing it) stops saving
 # messages after this long; the events meanwhile are the sweep's, as ever.
-_DISPATCH_MARK_SECONDS = 30
+_DISPATCH_MARK_SECONDS = 10
 
 
 def _dispatch_mark_set(event_id: int) -> bool:
@@ -101,8 +104,18 @@ def _dispatch_mark_set(event_id: int) -> bool:
 
 
 def dispatch_mark_clear() -> None:
-    """The worker, before it claims events: from now on a commit sends a new message."""
-    cache.delete(_DISPATCH_MARK)
+    """The worker, before it claims events: from now on a commit sends a new message.
+    Django's own delete(), not the resilient wrapper's: after a slow answer its circuit
+    breaker skips Redis for seconds, and a mark left standing would hold later commits'
+    messages back until it expires."""
+    backend = caches["default"]
+    try:
+        if isinstance(backend, RedisCache):
+            RedisCache.delete(backend, _DISPATCH_MARK)
+        else:
+            backend.delete(_DISPATCH_MARK)
+    except (RedisError, OSError):
+        logger.warning("could not clear the dispatch mark", exc_info=True)
 
 
 def dispatch_on_commit(*, event_id: int) -> None:

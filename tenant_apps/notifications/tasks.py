@@ -19,7 +19,13 @@ def event_process(event_id: int | None = None) -> bool:
     any. The dispatch mark goes first: an event committed from now on sends a new
     message, one committed before is visible to the claims below."""
     dispatch_mark_clear()
-    return processing.outbox_drain()["processed"] > 0
+    processed = processing.outbox_drain()["processed"]
+    if event_id is not None:
+        # The claims skip rows locked by another transaction — a live worker's batch, or
+        # a killed worker's until PostgreSQL rolls it back: wait for the prompting event
+        # itself (one locked read; nothing to do if that transaction processed it).
+        processed += processing.event_process(event_id)
+    return processed > 0
 
 
 @shared_task(name=EMAIL_SEND, ignore_result=True)
