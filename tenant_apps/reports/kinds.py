@@ -295,7 +295,6 @@ def list_filters_clean(text: Any, *, member: Member, project: Project | None = N
     id so the worker needs no request. Returns the canonical query string."""
     from django.http import QueryDict
 
-
     if not isinstance(text, str) or len(text) > 2000:
         raise ValidationError({"filters": _("Give the list's filters as a query string (at most 2000 characters).")})
     given = QueryDict(text.lstrip("?"))
