@@ -152,40 +152,39 @@ def _member_remove(request, page: _Page, actor: Member):
     return _back(page.project, "members")
 
 
-def _label_create(request, page: _Page, actor: Member):
+def _label_form_save(request, page: _Page, actor: Member, *, label: Label | None):
+    """Create (label=None) or rename/recolour a label from the posted LabelForm."""
     form = LabelForm(request.POST)
-    page.label_create = form
+    if label is None:
+        page.label_create = form
+    else:
+        page.label_forms[label.pk] = form
     if form.is_valid():
         with errors_into(form):
-            label = label_save(
-                project=page.project,
-                name=form.cleaned_data["name"],
-                color=form.cleaned_data["color"] or None,
-                actor=actor,
-            )
-            messages.success(request, _("Label “%(name)s” created.") % {"name": label.name})
-            return _back(page.project, "labels")
-    return None
-
-
-def _label_change(request, page: _Page, actor: Member):
-    label = access_label(
-        member=actor, project=page.project, label_id=_int(request.POST.get("label_id")), code="project.manage"
-    )
-    form = LabelForm(request.POST)
-    page.label_forms[label.pk] = form
-    if form.is_valid():
-        with errors_into(form):
-            label_save(
+            saved = label_save(
                 project=page.project,
                 label=label,
                 name=form.cleaned_data["name"],
                 color=form.cleaned_data["color"] or None,
                 actor=actor,
             )
-            messages.success(request, _("Label “%(name)s” saved.") % {"name": label.name})
+            if label is None:
+                messages.success(request, _("Label “%(name)s” created.") % {"name": saved.name})
+            else:
+                messages.success(request, _("Label “%(name)s” saved.") % {"name": saved.name})
             return _back(page.project, "labels")
     return None
+
+
+def _label_create(request, page: _Page, actor: Member):
+    return _label_form_save(request, page, actor, label=None)
+
+
+def _label_change(request, page: _Page, actor: Member):
+    label = access_label(
+        member=actor, project=page.project, label_id=_int(request.POST.get("label_id")), code="project.manage"
+    )
+    return _label_form_save(request, page, actor, label=label)
 
 
 def _label_delete(request, page: _Page, actor: Member):

@@ -934,22 +934,6 @@ def _subtask(request, reference: str):
     return _render_task(request, task, status=400, subtask_form=form)
 
 
-def _time_log(request, reference: str):
-    task = _task_for_page(request, reference, "time.log")
-    form = TimeEntryForm(request.POST)
-    if form.is_valid():
-        with errors_into(form):
-            time_entry_create(
-                task=task,
-                actor=member_for_request(request),
-                minutes=form.cleaned_data["duration"],
-                day=form.cleaned_data["date"],
-                note=form.cleaned_data["note"],
-            )
-            return _task_redirect(request, task)
-    return _render_task(request, task, status=400, time_form=form)
-
-
 def _time_entry(request, task: Task):
     return access_time_entry(
         member=member_for_request(request),
@@ -960,21 +944,33 @@ def _time_entry(request, task: Task):
     )
 
 
-def _time_edit(request, reference: str):
-    task = _task_for_page(request, reference)
-    entry = _time_entry(request, task)
+def _time_save(request, reference: str, *, edit: bool):
+    """Log a time entry on the task (time.log there), or edit one's own (`entry`)."""
+    task = _task_for_page(request, reference) if edit else _task_for_page(request, reference, "time.log")
+    entry = _time_entry(request, task) if edit else None
     form = TimeEntryForm(request.POST)
     if form.is_valid():
         with errors_into(form):
-            time_entry_update(
-                entry=entry,
-                actor=member_for_request(request),
-                minutes=form.cleaned_data["duration"],
-                day=form.cleaned_data["date"],
-                note=form.cleaned_data["note"],
-            )
+            values = {
+                "actor": member_for_request(request),
+                "minutes": form.cleaned_data["duration"],
+                "day": form.cleaned_data["date"],
+                "note": form.cleaned_data["note"],
+            }
+            if entry is None:
+                time_entry_create(task=task, **values)
+            else:
+                time_entry_update(entry=entry, **values)
             return _task_redirect(request, task)
     return _render_task(request, task, status=400, time_form=form)
+
+
+def _time_log(request, reference: str):
+    return _time_save(request, reference, edit=False)
+
+
+def _time_edit(request, reference: str):
+    return _time_save(request, reference, edit=True)
 
 
 def _time_delete(request, reference: str):
