@@ -76,7 +76,11 @@ def pytest_configure(config) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items) -> None:
+    # Before pytest-xdist's own hook, which turns the mark into the test id's "@group"
+    # suffix: when this file is loaded early (`make test ARGS="tests/browser/..."` names
+    # its directory), it would otherwise run after that hook and the group be lost.
     # One xdist group per file ("browser-<file>"): with `--dist loadgroup` a file's tests
     # run one after another in one process, and the files are spread over the processes
     # like any other work, so browser journeys run side by side with each other. Each
@@ -293,8 +297,10 @@ def tessera(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Te
         run_dir,
     )  # fmt: skip
     try:
-        _wait_until(lambda: _port_answers(port), seconds=60, what="gunicorn", process=server)
-        _wait_until(_worker_answers, seconds=60, what="the Celery worker", process=worker)
+        # Bounds, not sleeps: on a loaded machine (two cores, several processes each
+        # booting Django at once) a worker took over 60 s to answer its first ping.
+        _wait_until(lambda: _port_answers(port), seconds=180, what="gunicorn", process=server)
+        _wait_until(_worker_answers, seconds=180, what="the Celery worker", process=worker)
         yield Tessera(port=port, mail_dir=mail_dir)
     finally:
         for process in (server, worker):
