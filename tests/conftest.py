@@ -39,8 +39,8 @@ def _start_order(item) -> int:
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    # pytest-xdist (`--dist loadgroup --no-loadscope-reorder`, Makefile) hands out work in
-    # this order, so the longest tests start at once instead of wherever their file sorts,
+    # pytest-xdist (`--dist loadgroup --no-loadscope-reorder`, Makefile; each test is its
+    # own unit) hands out work in this order, so the longest tests start at once instead of wherever their file sorts,
     # and the end of the run is the short tests filling the gaps (a stable sort: within a
     # class, collection order is kept).
     items.sort(key=_start_order)

@@ -76,21 +76,11 @@ def pytest_configure(config) -> None:
     )
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items) -> None:
-    # Before pytest-xdist's own hook, which turns the mark into the test id's "@group"
-    # suffix: when this file is loaded early (`make test ARGS="tests/browser/..."` names
-    # its directory), it would otherwise run after that hook and the group be lost.
-    # One xdist group per file ("browser-<file>"): with `--dist loadgroup` a file's tests
-    # run one after another in one process, and the files are spread over the processes
-    # like any other work, so browser journeys run side by side with each other. Each
-    # process that gets one starts its own server, worker and browser (the `tessera`
-    # fixture is per process): at most one per xdist worker. xdist hands out the groups
-    # with the most tests first, so these long files start early and the run does not end
-    # waiting on one of them.
-    for item in items:
-        if item.path.is_relative_to(BROWSER_DIR):
-            item.add_marker(pytest.mark.xdist_group(f"browser-{item.path.stem}"))
+# No xdist group: the browser tests are handed out one by one like any other test, so they
+# run side by side on every test process; each process that gets one starts its own
+# server, worker and browser (the `tessera` fixture is per process), at most one per xdist
+# worker. (xdist 3.8's groups do not work with pytest 9.2 anyway: xdist renames
+# `item._nodeid`, which pytest 9 no longer reads, so a group mark is silently ignored.)
 
 
 def pytest_runtest_setup(item) -> None:
