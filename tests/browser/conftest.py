@@ -197,10 +197,20 @@ def _wait_until(check: Callable[[], bool], *, seconds: float, what: str, process
         time.sleep(0.2)
 
 
-def _port_answers(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.3)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+def _http_answers(port: int) -> bool:
+    """Whether gunicorn serves a request: its master binds the port before its workers have
+    loaded Django, so an open port alone is not ready (a browser's first page then waited
+    out its timeout on a loaded machine). Any HTTP answer counts."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", "/", headers={"Host": settings.BASE_DOMAIN})
+        return connection.getresponse().status > 0
+    except OSError:
+        return False
+    finally:
+        connection.close()
 
 
 # The server's own queue and control exchange (tests/browser/server_settings.py).
@@ -289,7 +299,7 @@ def tessera(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Te
     try:
         # Bounds, not sleeps: on a loaded machine (two cores, several processes each
         # booting Django at once) a worker took over 60 s to answer its first ping.
-        _wait_until(lambda: _port_answers(port), seconds=180, what="gunicorn", process=server)
+        _wait_until(lambda: _http_answers(port), seconds=180, what="gunicorn", process=server)
         _wait_until(_worker_answers, seconds=180, what="the Celery worker", process=worker)
         yield Tessera(port=port, mail_dir=mail_dir)
     finally:
