@@ -24,8 +24,9 @@ dev: $(STAMP)
 
 # Extra pytest arguments: make test ARGS="-k tenants -x". The suite runs on pytest-xdist
 # processes (one per core, at most 4; each has its own test database, Redis database and
-# ports); ARGS="-n 0" runs it in one process, ARGS="-n 2" on two.
-TEST_PARALLEL ?= -n auto --maxprocesses 4 --dist loadgroup
+# ports); ARGS="-n 0" runs it in one process, ARGS="-n 2" on two. Work is handed out in
+# collection order, which tests/conftest.py sorts longest first (--no-loadscope-reorder).
+TEST_PARALLEL ?= -n auto --maxprocesses 4 --dist loadgroup --no-loadscope-reorder
 test: $(STAMP)
 	$(PY) platform/dev.py test $(TEST_PARALLEL) $(ARGS)
 

@@ -5,6 +5,7 @@ All of it runs against real PostgreSQL and Redis (platform/dev.py starts them)."
 
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -24,6 +25,25 @@ from tenant_apps.members.models import Member
 pytest_plugins = ["tests.browser.summary", "tests.timeline"]
 
 SESSION_ORGS = {"alpha": "Alpha Corp", "bravo": "Bravo Ltd"}
+BROWSER_DIR = Path(__file__).resolve().parent / "browser"
+
+
+def _start_order(item) -> int:
+    """Longest first: tests marked `slow` (minutes each), then the browser journeys (tens
+    of seconds each), then the rest (mostly well under a second)."""
+    if item.get_closest_marker("slow"):
+        return 0
+    if item.path.is_relative_to(BROWSER_DIR):
+        return 1
+    return 2
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    # pytest-xdist (`--dist loadgroup --no-loadscope-reorder`, Makefile; each test is its
+    # own unit) hands out work in this order, so the longest tests start at once instead of wherever their file sorts,
+    # and the end of the run is the short tests filling the gaps (a stable sort: within a
+    # class, collection order is kept).
+    items.sort(key=_start_order)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -27,8 +27,10 @@ def run_together(count: int, work: Callable[[int], object]) -> list:
     threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
     for thread in threads:
         thread.start()
+    # A bound, not a wait: three spare schemas migrated at once took over 60 s on a loaded
+    # two-core machine, and a thread still running left None in `results` (a false failure).
     for thread in threads:
-        thread.join(60)
+        thread.join(300)
     return results
 
 

@@ -76,17 +76,11 @@ def pytest_configure(config) -> None:
     )
 
 
-def pytest_collection_modifyitems(config, items) -> None:
-    # One xdist group per file ("browser-<file>"): with `--dist loadgroup` a file's tests
-    # run one after another in one process, and the files are spread over the processes
-    # like any other work, so browser journeys run side by side with each other. Each
-    # process that gets one starts its own server, worker and browser (the `tessera`
-    # fixture is per process): at most one per xdist worker. xdist hands out the groups
-    # with the most tests first, so these long files start early and the run does not end
-    # waiting on one of them.
-    for item in items:
-        if item.path.is_relative_to(BROWSER_DIR):
-            item.add_marker(pytest.mark.xdist_group(f"browser-{item.path.stem}"))
+# No xdist group: the browser tests are handed out one by one like any other test, so they
+# run side by side on every test process; each process that gets one starts its own
+# server, worker and browser (the `tessera` fixture is per process), at most one per xdist
+# worker. (xdist 3.8's groups do not work with pytest 9.2 anyway: xdist renames
+# `item._nodeid`, which pytest 9 no longer reads, so a group mark is silently ignored.)
 
 
 def pytest_runtest_setup(item) -> None:
@@ -203,10 +197,20 @@ def _wait_until(check: Callable[[], bool], *, seconds: float, what: str, process
         time.sleep(0.2)
 
 
-def _port_answers(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.3)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+def _http_answers(port: int) -> bool:
+    """Whether gunicorn serves a request: its master binds the port before its workers have
+    loaded Django, so an open port alone is not ready (a browser's first page then waited
+    out its timeout on a loaded machine). Any HTTP answer counts."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", "/", headers={"Host": settings.BASE_DOMAIN})
+        return connection.getresponse().status > 0
+    except OSError:
+        return False
+    finally:
+        connection.close()
 
 
 # The server's own queue and control exchange (tests/browser/server_settings.py).
@@ -293,8 +297,10 @@ def tessera(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Te
         run_dir,
     )  # fmt: skip
     try:
-        _wait_until(lambda: _port_answers(port), seconds=60, what="gunicorn", process=server)
-        _wait_until(_worker_answers, seconds=60, what="the Celery worker", process=worker)
+        # Bounds, not sleeps: on a loaded machine (two cores, several processes each
+        # booting Django at once) a worker took over 60 s to answer its first ping.
+        _wait_until(lambda: _http_answers(port), seconds=180, what="gunicorn", process=server)
+        _wait_until(_worker_answers, seconds=180, what="the Celery worker", process=worker)
         yield Tessera(port=port, mail_dir=mail_dir)
     finally:
         for process in (server, worker):
