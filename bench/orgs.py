@@ -5,7 +5,8 @@ Run with `make bench-orgs LEVELS="1 1000 10000"` (or `python platform/dev.py ben
 bench/orgs.py [LEVELS...]`). Uses its own database (`<DATABASE_URL's name>_bench`,
 dropped and recreated). Organisations are made the way sign-up makes them: the pool job
 (`spare_pool_fill`, cloning the template schema) creates spares, `organization_create`
-claims one. At each level it prints, side by side:
+claims one. `--reuse` measures, without building, what an earlier (interrupted) run
+left in the benchmark database. At each level it prints, side by side:
 
   spare      ms per spare while the pool job refills (clone of the template schema);
              at the first level also ms per spare migrated the old way (no template)
@@ -38,7 +39,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import BenchOrganization, bench_django_setup  # noqa: E402
 
-LEVELS = [int(arg) for arg in sys.argv[1:]] or [1, 1000, 10000]
+# --reuse: measure the organisations an earlier (interrupted) run left, without building.
+REUSE = "--reuse" in sys.argv
+LEVELS = [int(arg) for arg in sys.argv[1:] if arg != "--reuse"] or ([] if REUSE else [1, 1000, 10000])
 MAX_BYTES = float(os.environ.get("BENCH_ORGS_MAX_GB", "15")) * 1024**3
 BATCH = 50
 
@@ -54,7 +57,7 @@ def _load() -> str:
 
 
 def main() -> None:
-    bench_django_setup()
+    bench_django_setup(recreate=not REUSE)
 
     import random
 
@@ -71,11 +74,17 @@ def main() -> None:
     from shared_apps.tenants.spares import spare_create, spare_pool_fill
 
     started_build = time.perf_counter()
-    template_seconds = _timed(template.template_refresh)
-    bench = BenchOrganization()
-    bench.tasks_add(2000, random.Random(16))
-    owner = User.objects.create_user(email="signup@bench.test", password="bench")  # noqa: S106
-    counter = iter(range(10**9))
+    if REUSE:
+        bench = BenchOrganization.__new__(BenchOrganization)
+        bench.owner = User.objects.get(email="owner@bench.test")
+        owner = User.objects.get(email="signup@bench.test")
+        counter = iter(range(10**6, 10**9))
+    else:
+        template_seconds = _timed(template.template_refresh)
+        bench = BenchOrganization()
+        bench.tasks_add(2000, random.Random(16))
+        owner = User.objects.create_user(email="signup@bench.test", password="bench")  # noqa: S106
+        counter = iter(range(10**9))
     build = {"spares": 0, "spare_seconds": 0.0, "claims": 0, "claim_seconds": 0.0}
 
     def next_slug() -> str:
@@ -202,26 +211,29 @@ def main() -> None:
             cursor.execute("SELECT pg_database_size(current_database())")
             return relations, catalogue_bytes, int(cursor.fetchone()[0])
 
-    # Spare creation before and after: migrated (no template) against cloned.
-    with schema_context("public"):
-        original_clone = template.template_clone
-        template.template_clone = lambda schema_name: False
-        try:
-            migrated = [_timed(spare_create) for _index in range(2)]
-        finally:
-            template.template_clone = original_clone
-        cloned = [_timed(spare_create) for _index in range(10)]
-    print(
-        f"spare creation: migrated {statistics.median(migrated) * 1000:.0f} ms, cloned "
-        f"{statistics.median(cloned) * 1000:.0f} ms ({statistics.median(migrated) / statistics.median(cloned):.1f}x); "
-        f"template built in {template_seconds:.1f} s | load {_load()}",
-        flush=True,
-    )
-    for _index in range(13):
-        claim()
+    if not REUSE:
+        # Spare creation before and after: migrated (no template) against cloned.
+        with schema_context("public"):
+            original_clone = template.template_clone
+            template.template_clone = lambda schema_name: False
+            try:
+                migrated = [_timed(spare_create) for _index in range(2)]
+            finally:
+                template.template_clone = original_clone
+            cloned = [_timed(spare_create) for _index in range(10)]
+        before, after = statistics.median(migrated), statistics.median(cloned)
+        print(
+            f"spare creation: migrated {before * 1000:.0f} ms, cloned {after * 1000:.0f} ms ({before / after:.1f}x); "
+            f"template built in {template_seconds:.1f} s | load {_load()}",
+            flush=True,
+        )
+        for _index in range(13):
+            claim()
+
+    levels = LEVELS or [Organization.objects.exclude(schema_name="public").count()]
 
     rows = []
-    for level in LEVELS:
+    for level in levels:
         present = Organization.objects.exclude(schema_name="public").count()
         if present < level:
             _relations, _catalogue_bytes, database_bytes = catalogue()
