@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run dev test lint format services bench bench-imports bench-report bench-tasks bench-fields bench-notify bench-billing bench-pages bench-load bench-migrate screenshots clean
+.PHONY: run dev test lint format services bench bench-imports bench-report bench-tasks bench-fields bench-notify bench-billing bench-pages bench-load bench-migrate bench-orgs screenshots clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -72,6 +72,12 @@ bench-billing: $(STAMP)
 # Web pages (board of 1,000 tasks, list, task page with 50 comments) against the JSON API.
 bench-pages: $(STAMP)
 	$(PY) platform/dev.py bench bench/pages.py $(ARGS)
+# Organisations built through sign-up's path (pool refill + claim), measured at each
+# level (docs/benchmarks.md, "Many organisations"): make bench-orgs LEVELS="1 1000 10000"
+LEVELS ?= 1 1000 10000
+bench-orgs: $(STAMP)
+	$(PY) platform/dev.py bench bench/orgs.py $(LEVELS)
+
 # Load test: 50 users over 5 organisations against gunicorn + worker + beat, Redis killed
 # half-way (docs/benchmarks.md). DURATION in seconds: make bench-load DURATION=60
 DURATION ?= 300

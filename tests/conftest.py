@@ -18,6 +18,7 @@ from psycopg2 import sql
 from shared_apps.accounts.models import User
 from shared_apps.tenants.models import Organization
 from shared_apps.tenants.services import domain_for_slug, organization_create
+from shared_apps.tenants.template import template_refresh
 from tenant_apps.members.models import Member
 
 # Counts browser tests skipped for want of a chromium in the run's summary (also under xdist);
@@ -69,6 +70,8 @@ def django_db_setup(
         db_cfg = setup_databases(
             verbosity=request.config.option.verbose, interactive=False, keepdb=django_db_keepdb, aliases={"default"}
         )
+        # New schemas are cloned from the template (shared_apps/tenants/template.py), as in production.
+        template_refresh()
         for slug, name in SESSION_ORGS.items():
             if not Organization.objects.filter(slug=slug).exists():
                 owner = User.objects.create_user(email=f"owner@{slug}.test", password="pw")

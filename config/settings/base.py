@@ -41,6 +41,9 @@ ROOT_URLCONF = "config.urls_tenant"
 TENANT_LIMIT_SET_CALLS = True
 # How many pre-migrated spare schemas sign-up can claim without waiting for migrations.
 TENANT_SPARE_POOL_SIZE = env.int("TESSERA_SPARE_POOL_SIZE", default=3)
+# New schemas are copies of this migrated template schema (not an organisation), kept
+# current by migrate_tenants and the pool job (docs/operations.md, "The template schema").
+TENANT_TEMPLATE_SCHEMA = "tessera_template"
 # Host -> tenant lookups are cached this long (and invalidated when a domain or
 # organisation changes).
 TENANT_HOST_CACHE_SECONDS = env.int("TESSERA_HOST_CACHE_SECONDS", default=300)

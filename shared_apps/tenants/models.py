@@ -1,8 +1,9 @@
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.utils import schema_exists
 
 from shared_apps.tenants.validators import validate_time_zone
 
@@ -60,6 +61,18 @@ class Organization(TenantMixin):
 
     def __str__(self) -> str:
         return self.name or self.slug or self.schema_name
+
+    def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
+        """Create the schema as a copy of the migrated template schema when it is current
+        (milliseconds: shared_apps/tenants/template.py), otherwise by migrating it as
+        django-tenants does (seconds)."""
+        from shared_apps.tenants.template import template_clone  # the template module reads this model
+
+        creating = sync_schema and not (check_if_exists and schema_exists(self.schema_name))
+        if creating and template_clone(self.schema_name):
+            connection.set_schema_to_public()
+            return True
+        return super().create_schema(check_if_exists=check_if_exists, sync_schema=sync_schema, verbosity=verbosity)
 
     @property
     def is_public(self) -> bool:

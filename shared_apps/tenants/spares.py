@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from shared_apps.tenants.models import Organization
+from shared_apps.tenants.template import template_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -30,19 +31,20 @@ REFILL_QUEUED_KEY = "tenants:spare-pool-refill-queued"
 
 
 def spare_create() -> Organization:
-    """Create and migrate one spare schema for the sign-up pool (takes as long as the
-    tenant migrations: do not call it from a request).
+    """Create one spare schema for the sign-up pool: a copy of the template schema when it
+    is current (shared_apps/tenants/template.py, a fraction of a second), else migrated
+    (as long as the tenant migrations take: do not call it from a request).
 
-    The row and its schema are committed together: until the migrations are done no
+    The row and its schema are committed together: until the schema is complete no
     other connection sees the spare, so nobody can claim (or `migrate_tenants` migrate)
-    a half-built schema, and a failed migration leaves nothing behind."""
+    a half-built schema, and a failure leaves nothing behind."""
     while True:
         schema_name = schema_name_generate()
         if not Organization.objects.filter(schema_name=schema_name).exists():
             break
     organization = Organization(schema_name=schema_name, status=Organization.Status.SPARE)
     with transaction.atomic():
-        # TenantMixin.save() creates the schema and runs the tenant migrations in it.
+        # Organization.create_schema() clones the template or migrates the new schema.
         organization.save(verbosity=0)
     return organization
 
@@ -56,6 +58,10 @@ def spare_pool_fill(*, size: int | None = None) -> int:
     Returns how many spares this call created."""
     target = settings.TENANT_SPARE_POOL_SIZE if size is None else size
     created = 0
+    if Organization.objects.filter(status=Organization.Status.SPARE).count() < target:
+        # Spares are cloned from the template: bring it to the migrations on disk first
+        # (one query when it is current), in case the deploy ran only migrate_schemas.
+        template_refresh()
     while True:
         with transaction.atomic():
             with connection.cursor() as cursor:

@@ -21,7 +21,9 @@ SOURCE_DIRS = ("config", "shared_apps", "tenant_apps")
 # The one place that reads several schemas in one statement, and why it may: operator
 # bookkeeping over `django_migrations` (which schemas are behind), never product data;
 # under Citus it runs per node. Anything new here needs the same justification.
-CROSS_SCHEMA_ALLOWED = {"shared_apps/tenants/migration_state.py"}
+# The template clone copies the template schema's definitions and seeded rows into a new,
+# empty schema (operator bookkeeping too; under Citus the template lives on each node).
+CROSS_SCHEMA_ALLOWED = {"shared_apps/tenants/migration_state.py", "shared_apps/tenants/template.py"}
 
 
 def _tenant_only_labels() -> set[str]:

@@ -7,15 +7,17 @@ from django_tenants.management.commands.migrate_schemas import MigrateSchemasCom
 
 from shared_apps.tenants.migration_state import schemas_behind
 from shared_apps.tenants.rollout import report_summary, rollout
+from shared_apps.tenants.template import template_refresh
 
 
 class Command(MigrateSchemasCommand):
     help = (
-        "Migrate the tenant schemas that are behind, skipping (with one SQL query) those "
-        "already current: the plan is worked out once per group of identically-migrated "
-        "schemas, each schema then only applies it, under lock_timeout, on several "
-        "processes with --processes; rerun after a failure to continue where it stopped "
-        "(docs/operations.md). --all migrates every schema as migrate_schemas does."
+        "Migrate the template schema new organisations are cloned from, then the tenant "
+        "schemas that are behind, skipping (with one SQL query) those already current: the "
+        "plan is worked out once per group of identically-migrated schemas, each schema then "
+        "only applies it, under lock_timeout, on several processes with --processes; rerun "
+        "after a failure to continue where it stopped (docs/operations.md). --all migrates "
+        "every schema as migrate_schemas does."
     )
 
     def add_arguments(self, parser):
@@ -44,6 +46,11 @@ class Command(MigrateSchemasCommand):
         options["shared"] = False
         SyncCommon.handle(self, *args, **options)
         started = time.monotonic()
+        template = None
+        if not self.schema_name and not options.get("app_label"):
+            # First, so that schemas created from now on are copies of the new state
+            # (older code still running refuses a template ahead of it and migrates).
+            template = template_refresh(verbosity=options["verbosity"] - 1 if options["verbosity"] > 1 else 0)
         if options["all"] or options.get("app_label"):
             return super().handle(*args, **options)
         if options["lock_timeout"] < 0 or options["lock_retries"] < 0:
@@ -75,8 +82,9 @@ class Command(MigrateSchemasCommand):
                     "fix the cause and run migrate_tenants again to continue with them."
                 )
         if verbosity >= 1:
+            template_note = f"; template schema was {template}" if template else ""
             self.stdout.write(
-                f"migrate_tenants: {len(behind)} schema(s) migrated, the rest current "
+                f"migrate_tenants: {len(behind)} schema(s) migrated, the rest current{template_note} "
                 f"({time.monotonic() - started:.2f}s)"
             )
             if report is not None:
