@@ -299,11 +299,11 @@ def long_reader(schema: str, seconds: float, stop: threading.Event) -> threading
 
     def run():
         connection = _connect()
+        connection.autocommit = True
         with connection.cursor() as cursor:
             cursor.execute(f"SET search_path = {schema}, public")
             while not stop.is_set():
                 cursor.execute("SELECT pg_sleep(%s) FROM tasks_task LIMIT 1", [seconds])
-                connection.rollback()
                 time.sleep(0.2)
         connection.close()
 
