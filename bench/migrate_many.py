@@ -264,8 +264,9 @@ class Writer(threading.Thread):
             low, high = cursor.fetchone()
             cursor.execute("SELECT project_id, state_id, status, reporter_id, rank FROM tasks_task ORDER BY id LIMIT 1")
             project, state, status, reporter, rank = cursor.fetchone()
+            cursor.execute("SELECT max(number) FROM tasks_task WHERE project_id = %s", [project])
+            number = max(cursor.fetchone()[0], 10_000_000)
             connection.commit()
-            number = 10_000_000
             while not self.stop.is_set():
                 number += 1
                 began = time.perf_counter()
@@ -292,18 +293,43 @@ class Writer(threading.Thread):
         connection.close()
 
 
-def long_reader(schema: str, seconds: float) -> threading.Thread:
+def long_reader(schema: str, seconds: float, stop: threading.Event) -> threading.Thread:
+    """A reporting organisation: `seconds`-long queries on its tasks, one after another
+    (0.2 s apart), until stopped."""
+
     def run():
         connection = _connect()
+        connection.autocommit = True
         with connection.cursor() as cursor:
             cursor.execute(f"SET search_path = {schema}, public")
-            cursor.execute("SELECT pg_sleep(%s) FROM tasks_task LIMIT 1", [seconds])
-        connection.rollback()
+            while not stop.is_set():
+                cursor.execute("SELECT pg_sleep(%s) FROM tasks_task LIMIT 1", [seconds])
+                time.sleep(0.2)
         connection.close()
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return thread
+
+
+def control_schema_create(template: str) -> str:
+    """`bench_control`: a copy of one organisation's tasks table outside the rollout (not an
+    organisation, so never migrated). A writer there measures what the loaded machine
+    alone does to a write, side by side with the writers in migrating organisations."""
+    connection = _connect()
+    with connection.cursor() as cursor:
+        cursor.execute("DROP SCHEMA IF EXISTS bench_control CASCADE; CREATE SCHEMA bench_control")
+        cursor.execute(f"CREATE TABLE bench_control.tasks_task (LIKE {template}.tasks_task INCLUDING ALL)")
+        cursor.execute(
+            "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute "
+            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = ''",
+            [f"{template}.tasks_task"],
+        )
+        columns = cursor.fetchone()[0]
+        cursor.execute(f"INSERT INTO bench_control.tasks_task ({columns}) SELECT {columns} FROM {template}.tasks_task")
+    connection.commit()
+    connection.close()
+    return "bench_control"
 
 
 def baseline_run(schemas: list[str]) -> None:
@@ -317,7 +343,10 @@ def baseline_run(schemas: list[str]) -> None:
     from django_tenants.migration_executors import get_executor
 
     started = time.perf_counter()
-    options = {"verbosity": 0, "interactive": False, "database": "default", "skip_checks": True}
+    options = {
+        "verbosity": 0, "interactive": False, "database": "default", "skip_checks": True,
+        "force_color": False, "no_color": True,
+    }  # fmt: skip
     get_executor(codename="standard")([], options).run_migrations(tenants=schemas)
     print(f"{time.perf_counter() - started:.3f}")
 
@@ -402,9 +431,12 @@ def main() -> None:
     )
     rng = random.Random(18)
     large = [schema for schema, count in sizes if count >= LARGE_TASKS / 2]
-    reader_schema = sizes[0][0]
+    # The long reader's organisation comes late enough in the order that the rollout
+    # meets its queries (they run back to back) after the workers have started.
+    reader_schema = sizes[len(sizes) // 10][0]
     sample = sorted({reader_schema, *large, *rng.sample([schema for schema, _ in sizes], args.writers)})
-    writers = [Writer(schema) for schema in sample]
+    control = control_schema_create(sizes[0][0])
+    writers = [Writer(schema) for schema in [*sample, control]]
     for writer in writers:
         writer.start()
     time.sleep(1.0)
@@ -413,10 +445,12 @@ def main() -> None:
     baseline_writes = sum(writer.writes for writer in writers)
 
     environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings_migrate"}
-    reader = long_reader(reader_schema, args.reader_seconds)
+    reader_stop = threading.Event()
+    reader = long_reader(reader_schema, args.reader_seconds, reader_stop)
     time.sleep(0.2)
     load = Path("/proc/loadavg").read_text().split()[:3]
     started = time.perf_counter()
+    started_wall = time.time()
     rollout = subprocess.run(
         [sys.executable, "manage.py", "migrate_tenants", "--processes", str(args.processes),
          "--lock-timeout", str(args.lock_timeout)],
@@ -425,6 +459,7 @@ def main() -> None:
     wall = time.perf_counter() - started
     for writer in writers:
         writer.stop.set()
+    reader_stop.set()
     for writer in writers:
         writer.join()
     reader.join()
@@ -452,19 +487,25 @@ def main() -> None:
     print(f"\nload average before the rollout: {' '.join(load)}; {os.cpu_count()} cores")
     print(f"rollout wall time (subprocess, with Python start-up): {wall:.1f} s")
     print(f"schemas with the column: {columns}; valid new indexes: {valid}; invalid indexes left: {invalid}")
-    print("\n| organisation | tasks | writes | slowest write (ms) | errors |")
-    print("|---|---|---|---|---|")
-    counts = dict(sizes)
+    print("\n| organisation | tasks | writes | slowest write (ms) | at (s into the rollout) | errors |")
+    print("|---|---|---|---|---|---|")
+    counts = {**dict(sizes), control: "(copy)"}
     for writer in sorted(writers, key=lambda item: -item.slowest):
         note = " (long reader)" if writer.schema == reader_schema else ""
+        note = " (control: not migrated)" if writer.schema == control else note
         print(
             f"| {writer.schema}{note} | {counts[writer.schema]} | {writer.writes} | {writer.slowest * 1000:.0f} | "
-            f"{len(writer.errors)} |"
+            f"{writer.slowest_at - started_wall:.1f} | {len(writer.errors)} |"
         )
     print(f"writes before the rollout (1 s warm-up): {baseline_writes}")
-    worst = max(writers, key=lambda item: item.slowest)
-    print(f"longest write stall: {worst.slowest * 1000:.0f} ms in {worst.schema}")
+    worst = max((writer for writer in writers if writer.schema != control), key=lambda item: item.slowest)
+    control_writer = next(writer for writer in writers if writer.schema == control)
+    print(
+        f"longest write stall: {worst.slowest * 1000:.0f} ms in {worst.schema}; the control writer's "
+        f"(same machine, no migration): {control_writer.slowest * 1000:.0f} ms"
+    )
     small = [schema for schema, count in sizes if count < LARGE_TASKS / 2 and schema not in sample]
+    rng = random.Random(19)
     compare_with_the_old_path(rng.sample(small, min(args.compare, len(small))), environment)
 
 
