@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import multiprocessing.util
 import statistics
 import time
 from collections.abc import Callable
@@ -289,6 +290,27 @@ def _worker_init() -> None:
         connections[alias].connection = None
 
 
+@contextlib.contextmanager
+def _fork_without_broker_cleanup():
+    """Fork workers without kombu's after-fork hook. The hook closes the parent's pooled
+    broker connections in the child, and a channel the parent left waiting on a BRPOP
+    makes the child read the socket it shares with the parent, forever (seen: a pytest
+    process that had run Celery tests hung in the first rollout with --processes 2). The
+    workers never touch the broker, so the parent's connections are simply left alone."""
+    registry = multiprocessing.util._afterfork_registry
+    skipped = {
+        key: registry[key]
+        for key in list(registry)
+        if getattr(key[2], "__module__", "").startswith("kombu") and key in registry
+    }
+    for key in skipped:
+        registry.pop(key, None)
+    try:
+        yield
+    finally:
+        registry.update(skipped)
+
+
 def rollout(
     schemas: list[str],
     *,
@@ -356,9 +378,12 @@ def rollout(
             handle(schema_migrate(schema, start), tries)
     else:
         connections.close_all()
-        with ProcessPoolExecutor(
-            max_workers=processes, mp_context=get_context("fork"), initializer=_worker_init
-        ) as pool:
+        with (
+            _fork_without_broker_cleanup(),
+            ProcessPoolExecutor(
+                max_workers=processes, mp_context=get_context("fork"), initializer=_worker_init
+            ) as pool,
+        ):
             running: dict = {}
             while (queue and report.failed is None) or running:
                 while len(running) < processes and report.failed is None:

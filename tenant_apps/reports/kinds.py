@@ -327,12 +327,6 @@ def list_filters_clean(text: Any, *, member: Member, project: Project | None = N
     return params.urlencode()
 
 
-def _without_fields(params):
-    from tenant_apps.fields.filters import field_params_split
-
-    return field_params_split(params)[0]
-
-
 # --- Shared query pieces ----------------------------------------------------------------
 
 
@@ -823,8 +817,6 @@ def task_list_queryset(scope: Scope) -> QuerySet[Task]:
     order, within the scope. Raises ValidationError when a custom field a filter names
     was deleted since the request."""
     from django.http import QueryDict
-
-    from tenant_apps.fields.filters import field_params_split
 
     tasks = _project_filter(Task.objects.all(), scope)
     builtin, custom = field_params_split(QueryDict(scope.params.get("filters", "")))

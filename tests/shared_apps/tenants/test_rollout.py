@@ -255,3 +255,23 @@ def test_rollout_recovers_an_invalid_index_left_by_a_failed_concurrent_build(pro
     assert _index_valid(schema) is True
     assert set(_applied(schema)) == set(PROBE)
     assert "INVALID" not in out.getvalue()
+
+
+def test_forked_workers_skip_kombus_after_fork_hook_and_the_parent_keeps_it():
+    # kombu's hook closes the parent's broker connections in the child, which can hang
+    # the child for ever on a socket the parent shares (a rollout after Celery was used).
+    import multiprocessing.util
+
+    from config.celery import app
+    from shared_apps.tenants.rollout import _fork_without_broker_cleanup
+
+    app.pool  # noqa: B018 (creates the pool, which registers the hook)
+
+    def kombu_hooks():
+        return [key for key in multiprocessing.util._afterfork_registry if key[2].__module__.startswith("kombu")]
+
+    before = kombu_hooks()
+    assert before
+    with _fork_without_broker_cleanup():
+        assert kombu_hooks() == []
+    assert kombu_hooks() == before
