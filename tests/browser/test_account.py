@@ -28,7 +28,7 @@ from tests.browser.conftest import (
     ROOT,
     Process,
     _free_port,
-    _port_answers,
+    _http_answers,
     _test_database_url,
     _wait_until,
     assert_accessible,
@@ -265,7 +265,7 @@ def tessera_on_a_real_domain(tessera, tmp_path, django_db_blocker):
                "--config", str(ROOT / "platform" / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}"]  # fmt: skip
     server = Process("gunicorn-real-domain", command, env, tmp_path)
     try:
-        _wait_until(lambda: _port_answers(port), seconds=60, what="gunicorn (tessera.test)", process=server)
+        _wait_until(lambda: _http_answers(port), seconds=180, what="gunicorn (tessera.test)", process=server)
         yield port
     finally:
         server.stop()
