@@ -260,3 +260,33 @@ class BenchOrganization:
             cursor.execute("VACUUM ANALYZE")
         self.tasks += per_project * len(self.projects)
         return time.perf_counter() - started
+
+
+def raw_sql_claim(spare, *, slug: str, owner) -> None:
+    """The rows sign-up's claim writes, without Django's ORM (the raw-SQL baseline of the
+    claim benchmarks): activate the spare, insert the domain, the membership and the
+    tenant's member."""
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE tenants_organization SET slug=%s, name=%s, status='active', activated_at=now() "
+            "WHERE id = (SELECT id FROM tenants_organization WHERE status='spare' AND id=%s "
+            "FOR UPDATE SKIP LOCKED)",
+            [slug, "Bench", spare.pk],
+        )
+        cursor.execute(
+            "INSERT INTO tenants_domain (domain, tenant_id, is_primary) VALUES (%s, %s, true)",
+            [f"{slug}.localhost", spare.pk],
+        )
+        cursor.execute(
+            "INSERT INTO tenants_membership (user_id, organization_id, role, created_at) "
+            "VALUES (%s, %s, 'owner', now())",
+            [owner.pk, spare.pk],
+        )
+        cursor.execute(
+            f'INSERT INTO "{spare.schema_name}".members_member '
+            "(user_id, email, display_name, role, is_active, language, joined_at, updated_at) "
+            "VALUES (%s, %s, '', 'owner', true, '', now(), now())",
+            [owner.pk, owner.email],
+        )

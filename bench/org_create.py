@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_environment, database_recreate  # noqa: E402
+from bench.common import bench_environment, database_recreate, raw_sql_claim  # noqa: E402
 
 LEVELS = [int(arg) for arg in sys.argv[1:]] or [1, 100, 500]
 SAMPLES = 5
@@ -47,7 +47,6 @@ def main() -> None:
     logging.disable(logging.WARNING)
 
     from django.core.management import call_command
-    from django.db import connection, transaction
 
     from shared_apps.accounts.models import User
     from shared_apps.tenants.models import Organization
@@ -67,31 +66,7 @@ def main() -> None:
             organization_create(slug=next_slug(), name="Bench", owner=owner)
 
     def raw_sql_create(spare: Organization) -> None:
-        # The same rows the claim path writes, without Django: update a spare, insert
-        # the domain, the membership and the member.
-        slug = next_slug()
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE tenants_organization SET slug=%s, name=%s, status='active', activated_at=now() "
-                "WHERE id = (SELECT id FROM tenants_organization WHERE status='spare' AND id=%s "
-                "FOR UPDATE SKIP LOCKED)",
-                [slug, "Bench", spare.pk],
-            )
-            cursor.execute(
-                "INSERT INTO tenants_domain (domain, tenant_id, is_primary) VALUES (%s, %s, true)",
-                [f"{slug}.localhost", spare.pk],
-            )
-            cursor.execute(
-                "INSERT INTO tenants_membership (user_id, organization_id, role, created_at) "
-                "VALUES (%s, %s, 'owner', now())",
-                [owner.pk, spare.pk],
-            )
-            cursor.execute(
-                f'INSERT INTO "{spare.schema_name}".members_member '
-                "(user_id, email, display_name, role, is_active, language, joined_at, updated_at) "
-                "VALUES (%s, %s, '', 'owner', true, '', now(), now())",
-                [owner.pk, owner.email],
-            )
+        raw_sql_claim(spare, slug=next_slug(), owner=owner)
 
     def claim_once() -> float:
         spare_create()  # not timed: the pool job does this ahead of time

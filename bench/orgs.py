@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import BenchOrganization, bench_django_setup  # noqa: E402
+from bench.common import BenchOrganization, bench_django_setup, raw_sql_claim  # noqa: E402
 
 # --reuse: measure the organisations an earlier (interrupted) run left, without building.
 REUSE = "--reuse" in sys.argv
@@ -63,7 +63,7 @@ def main() -> None:
 
     from django.conf import settings
     from django.core.management import call_command
-    from django.db import connection, transaction
+    from django.db import connection
     from django.test import Client
     from django_tenants.utils import schema_context
 
@@ -118,29 +118,7 @@ def main() -> None:
         return per_spare
 
     def raw_sql_create(spare: Organization) -> None:
-        slug = next_slug()
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE tenants_organization SET slug=%s, name=%s, status='active', activated_at=now() "
-                "WHERE id = (SELECT id FROM tenants_organization WHERE status='spare' AND id=%s "
-                "FOR UPDATE SKIP LOCKED)",
-                [slug, "Bench", spare.pk],
-            )
-            cursor.execute(
-                "INSERT INTO tenants_domain (domain, tenant_id, is_primary) VALUES (%s, %s, true)",
-                [f"{slug}.localhost", spare.pk],
-            )
-            cursor.execute(
-                "INSERT INTO tenants_membership (user_id, organization_id, role, created_at) "
-                "VALUES (%s, %s, 'owner', now())",
-                [owner.pk, spare.pk],
-            )
-            cursor.execute(
-                f'INSERT INTO "{spare.schema_name}".members_member '
-                "(user_id, email, display_name, role, is_active, language, joined_at, updated_at) "
-                "VALUES (%s, %s, '', 'owner', true, '', now(), now())",
-                [owner.pk, owner.email],
-            )
+        raw_sql_claim(spare, slug=next_slug(), owner=owner)
 
     client = Client(HTTP_HOST=f"bench.{settings.BASE_DOMAIN}")
     client.force_login(bench.owner)
