@@ -18,12 +18,12 @@ from shared_apps.audit.services import audit_record, audit_target
 from shared_apps.billing.limits import limit_check, limit_precheck
 from shared_apps.core.exceptions import ServiceRefusal
 from shared_apps.core.storage import files_delete_on_commit, storage
-from shared_apps.tenants.models import MANAGER_ROLES
 from tenant_apps.members.models import Member
 from tenant_apps.notifications import services as notify
-from tenant_apps.projects.models import Project, ProjectMember, WorkflowState
+from tenant_apps.projects.models import Project, WorkflowState
 from tenant_apps.projects.permissions import permission_require
 from tenant_apps.projects.registry import task_field_codes
+from tenant_apps.projects.selectors import project_assignable_queryset
 from tenant_apps.tasks import attachments, tree
 from tenant_apps.tasks.cache import task_counts_invalidate
 from tenant_apps.tasks.live import live_bump
@@ -125,12 +125,7 @@ def _check_assignees(project: Project, assignees: list[Member]) -> None:
     """Assignees must be active members of the project (or organisation owners/admins,
     who may work on every project)."""
     ids = {member.pk for member in assignees}
-    allowed = set(
-        ProjectMember.objects.filter(project=project, member_id__in=ids, member__is_active=True).values_list(
-            "member_id", flat=True
-        )
-    )
-    allowed |= {member.pk for member in assignees if member.is_active and member.role in MANAGER_ROLES}
+    allowed = set(project_assignable_queryset(project.pk).filter(pk__in=ids).values_list("pk", flat=True))
     outsiders = sorted(ids - allowed)
     if outsiders:
         raise ValidationError(
@@ -600,10 +595,10 @@ def task_move(*, task: Task, target: Project, actor: Member) -> Task:
         labels_before = sorted(current.labels.values_list("pk", flat=True))
         current.labels.clear()
         assignees = list(current.assignees.all())
-        in_target = set(
-            ProjectMember.objects.filter(project=target, member__in=assignees).values_list("member_id", flat=True)
+        assignable = set(
+            project_assignable_queryset(target.pk).filter(pk__in=[m.pk for m in assignees]).values_list("pk", flat=True)
         )
-        keep = [m for m in assignees if m.pk in in_target or (m.is_active and m.role in MANAGER_ROLES)]
+        keep = [m for m in assignees if m.pk in assignable]
         current.assignees.set(keep)
         dropped = [
             ("labels", labels_before, []),
