@@ -13,6 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from shared_apps.audit.services import audit_record, audit_target
 from shared_apps.billing.limits import limit_check, limit_precheck
@@ -46,7 +47,11 @@ class OpenChildren(ServiceRefusal, ValidationError):
     code = "open_children"
 
     def __init__(self, *, count: int, keys: list[str]) -> None:
-        message = _("%(count)d sub-tasks are still open (%(keys)s). Confirm to close it anyway.") % {
+        message = ngettext(
+            "%(count)d sub-task is still open (%(keys)s). Confirm to close it anyway.",
+            "%(count)d sub-tasks are still open (%(keys)s). Confirm to close it anyway.",
+            count,
+        ) % {
             "count": count,
             "keys": ", ".join(keys),
         }
@@ -382,11 +387,13 @@ def task_place(
     after: Task | None = None,
     before: Task | None = None,
     expected_version: int | None = None,
+    force_close: bool = False,
 ) -> Task:
     """Put `task` on the board: in column `state` (default: its own), right below
     `after` or else right above `before` (neither: at the top). The rank is computed
     from the column as it is now, so a client's stale view of its neighbours still
-    lands the card where it was dropped. Needs task.change_status (TASK_FIELD_PERMISSIONS)."""
+    lands the card where it was dropped. Needs task.change_status (TASK_FIELD_PERMISSIONS).
+    Closing a task with open sub-tasks raises OpenChildren unless `force_close`."""
     column = state.pk if state is not None else task.state_id
     others = Task.objects.filter(state_id=column).exclude(pk=task.pk)
     if after is not None and after.pk != task.pk:
@@ -400,7 +407,7 @@ def task_place(
     data: dict[str, Any] = {"rank": rank_between(low or None, high or None)}
     if state is not None:
         data["state"] = state
-    return task_update(task=task, actor=actor, data=data, expected_version=expected_version)
+    return task_update(task=task, actor=actor, data=data, expected_version=expected_version, force_close=force_close)
 
 
 def _changes_notify(*, task: Task, actor: Member, changes: list[tuple[str, Any, Any]], old_description: str) -> None:
