@@ -42,6 +42,29 @@ function menuFill(menu) {
   menu.dataset.filled = "1";
 }
 
+// Closing a task whose sub-tasks are open is asked first (the server answers 409, or an
+// htmx trigger for the card menu): true when the person confirms.
+function confirmClose(message) {
+  const dialog = document.getElementById("board-confirm");
+  if (!dialog) return Promise.resolve(false);
+  dialog.querySelector("#board-confirm-message").textContent = message;
+  dialog.returnValue = "";
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "confirm"), { once: true });
+    dialog.showModal();
+  });
+}
+
+document.body.addEventListener("tessera:board-confirm", async (event) => {
+  if (!(await confirmClose(event.detail.message))) return;
+  const form = document.getElementById("board-move"); // the columns (and this form) were swapped meanwhile
+  if (!form) return;
+  form.elements.move.value = event.detail.move;
+  form.elements.force.value = "1";
+  form.addEventListener("htmx:afterRequest", () => (form.elements.force.value = ""), { once: true });
+  form.requestSubmit();
+});
+
 document.addEventListener(
   "toggle",
   (event) => {
@@ -98,18 +121,33 @@ export function initBoard(root) {
       if (unchanged) return;
       const { after, before } = neighbours(card);
       const body = new URLSearchParams({ number: card.dataset.number, state: column.dataset.column, after, before });
-      card.classList.add("saving");
-      let response;
-      try {
-        response = await fetch(board.dataset.moveUrl, {
-          method: "POST",
-          headers: { ...csrfHeaders(), "HX-Request": "true", Accept: "application/json" },
-          body,
-        });
-      } catch (error) {
-        response = null;
+      const send = async () => {
+        card.classList.add("saving");
+        try {
+          return await fetch(board.dataset.moveUrl, {
+            method: "POST",
+            headers: { ...csrfHeaders(), "HX-Request": "true", Accept: "application/json" },
+            body,
+          });
+        } catch (error) {
+          return null;
+        } finally {
+          card.classList.remove("saving");
+        }
+      };
+      let response = await send();
+      let asked = false;
+      if (response && response.status === 409) {
+        const refusal = await response.clone().json().catch(() => ({}));
+        if (refusal.code === "open_children") {
+          asked = true;
+          if (await confirmClose(refusal.detail)) {
+            body.set("force", "1");
+            response = await send();
+            asked = false; // the answer to the confirmed move is shown like any other
+          }
+        }
       }
-      card.classList.remove("saving");
       if (response && response.ok) {
         const data = await response.json();
         card.dataset.version = data.version;
@@ -121,6 +159,10 @@ export function initBoard(root) {
       origin.parent.insertBefore(card, origin.next);
       card.classList.add("refused");
       setTimeout(() => card.classList.remove("refused"), 600);
+      if (asked) {
+        recount(board); // kept open: the person said so, nothing to explain
+        return;
+      }
       let reason = board.dataset.offline || "";
       if (response) {
         try {

@@ -31,6 +31,7 @@ from tenant_apps.members.models import Member
 from tenant_apps.projects.models import Project
 from tenant_apps.projects.permissions import permission_require
 from tenant_apps.projects.registry import TASK_FIELD_DEFAULT_PERMISSION
+from tenant_apps.projects.selectors import project_assignable_queryset
 from tenant_apps.tasks.live import live_bump
 from tenant_apps.tasks.models import Activity, Task
 
@@ -265,6 +266,9 @@ def value_columns(field: CustomField, raw: Any) -> list[dict[str, Any]]:
             raise ValidationError(_("Send a member id."))
         if not Member.objects.filter(pk=int(raw), is_active=True).exists():
             raise ValidationError(_("No such member: %(id)s.") % {"id": raw})
+        # The people the task page offers: whom the project's tasks may be assigned to.
+        if not project_assignable_queryset(field.project_id).filter(pk=int(raw)).exists():
+            raise ValidationError(_("Not a member of this project: %(id)s.") % {"id": raw})
         return [{"value_member_id": int(raw)}]
     raise ValidationError(_("Not a field kind: %(kind)s.") % {"kind": kind})  # pragma: no cover
 

@@ -1,8 +1,8 @@
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from shared_apps.core.cache_namespaces import CacheNamespace, request_memo
-from shared_apps.tenants.models import Organization, OrgRole
+from shared_apps.tenants.models import MANAGER_ROLES, Organization, OrgRole
 from tenant_apps.members.models import Member
 from tenant_apps.projects.cache import PERMISSIONS_CACHE
 from tenant_apps.projects.models import Project
@@ -137,16 +137,15 @@ def project_for_reading(key: str) -> Project | None:
     return _project(row) if row is not None else None
 
 
-def project_assignable_members(project: Project) -> list[Member]:
-    """Who may be assigned in `project` (the rule of task services' _check_assignees):
-    its active members, and the organisation's owners and admins. One statement."""
-    from django.db.models import Q
-
-    from shared_apps.tenants.models import MANAGER_ROLES
-
-    return list(
-        Member.objects.filter(is_active=True)
-        .filter(Q(project_memberships__project=project) | Q(role__in=MANAGER_ROLES))
-        .distinct()
-        .order_by("display_name", "email", "pk")
+def project_assignable_queryset(project_id: int):
+    """Who may be assigned in the project (the rule of task services' _check_assignees,
+    also a person field's values): its active members, and the organisation's owners and
+    admins."""
+    return Member.objects.filter(is_active=True).filter(
+        Q(project_memberships__project_id=project_id) | Q(role__in=MANAGER_ROLES)
     )
+
+
+def project_assignable_members(project: Project) -> list[Member]:
+    """project_assignable_queryset as a list in display order. One statement."""
+    return list(project_assignable_queryset(project.pk).distinct().order_by("display_name", "email", "pk"))

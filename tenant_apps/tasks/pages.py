@@ -386,8 +386,12 @@ def board_move(request, key: str):
         after, before = _step(task, direction)
         if after is None and before is None:
             return _move_done(request, project, task, _("%(key)s is already there.") % {"key": task.key})
+    force = request.POST.get("force") in ("1", "on", "true")
     try:
-        moved = task_place(task=task, actor=member, state=state, after=after, before=before)
+        moved = task_place(task=task, actor=member, state=state, after=after, before=before, force_close=force)
+    except OpenChildren as exc:  # asked first: the drag script and the card menu confirm and resend with force
+        choice = request.POST.get("move") or f"{task.number}:{state.pk if state else ''}"
+        return _move_refused(request, project, exc.message, 409, confirm={"move": choice, "code": exc.code})
     except PermissionDenied as exc:
         return _move_refused(request, project, str(exc) or _("Your role may not move tasks."), 403)
     except (ValidationError, StaleVersion) as exc:
@@ -436,12 +440,16 @@ def _move_done(request, project: Project, task: Task, message: str):
     return redirect(_safe_next(request, reverse("board", args=[project.key])))
 
 
-def _move_refused(request, project: Project, message: str, status: int):
+def _move_refused(request, project: Project, message: str, status: int, confirm: dict | None = None):
+    """A move not made: why, to the drag script (JSON), htmx (a toast) or a plain form.
+    With `confirm` (closing a task whose sub-tasks are open) the script and the card menu
+    ask, then send the move again with `force`; htmx gets a 200 so it swaps the columns back."""
     if _wants_json(request):
-        return JsonResponse({"detail": message}, status=status)
+        return JsonResponse({"detail": message, **(confirm or {})}, status=status)
     if request.htmx:
         response = render(request, "tasks/board.html#columns", _board_context(request, project))
-        response["HX-Trigger"] = json.dumps({"tessera:toast-error": str(message)})
+        trigger = {"tessera:board-confirm": {"message": str(message), **confirm}} if confirm else None
+        response["HX-Trigger"] = json.dumps(trigger or {"tessera:toast-error": str(message)})
         return response
     from django.contrib import messages
 

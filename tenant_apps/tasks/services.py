@@ -13,17 +13,18 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from shared_apps.audit.services import audit_record, audit_target
 from shared_apps.billing.limits import limit_check, limit_precheck
 from shared_apps.core.exceptions import ServiceRefusal
 from shared_apps.core.storage import files_delete_on_commit, storage
-from shared_apps.tenants.models import MANAGER_ROLES
 from tenant_apps.members.models import Member
 from tenant_apps.notifications import services as notify
-from tenant_apps.projects.models import Project, ProjectMember, WorkflowState
+from tenant_apps.projects.models import Project, WorkflowState
 from tenant_apps.projects.permissions import permission_require
 from tenant_apps.projects.registry import task_field_codes
+from tenant_apps.projects.selectors import project_assignable_queryset
 from tenant_apps.tasks import attachments, tree
 from tenant_apps.tasks.cache import task_counts_invalidate
 from tenant_apps.tasks.live import live_bump
@@ -46,7 +47,11 @@ class OpenChildren(ServiceRefusal, ValidationError):
     code = "open_children"
 
     def __init__(self, *, count: int, keys: list[str]) -> None:
-        message = _("%(count)d sub-tasks are still open (%(keys)s). Confirm to close it anyway.") % {
+        message = ngettext(
+            "%(count)d sub-task is still open (%(keys)s). Confirm to close it anyway.",
+            "%(count)d sub-tasks are still open (%(keys)s). Confirm to close it anyway.",
+            count,
+        ) % {
             "count": count,
             "keys": ", ".join(keys),
         }
@@ -125,12 +130,7 @@ def _check_assignees(project: Project, assignees: list[Member]) -> None:
     """Assignees must be active members of the project (or organisation owners/admins,
     who may work on every project)."""
     ids = {member.pk for member in assignees}
-    allowed = set(
-        ProjectMember.objects.filter(project=project, member_id__in=ids, member__is_active=True).values_list(
-            "member_id", flat=True
-        )
-    )
-    allowed |= {member.pk for member in assignees if member.is_active and member.role in MANAGER_ROLES}
+    allowed = set(project_assignable_queryset(project.pk).filter(pk__in=ids).values_list("pk", flat=True))
     outsiders = sorted(ids - allowed)
     if outsiders:
         raise ValidationError(
@@ -387,11 +387,13 @@ def task_place(
     after: Task | None = None,
     before: Task | None = None,
     expected_version: int | None = None,
+    force_close: bool = False,
 ) -> Task:
     """Put `task` on the board: in column `state` (default: its own), right below
     `after` or else right above `before` (neither: at the top). The rank is computed
     from the column as it is now, so a client's stale view of its neighbours still
-    lands the card where it was dropped. Needs task.change_status (TASK_FIELD_PERMISSIONS)."""
+    lands the card where it was dropped. Needs task.change_status (TASK_FIELD_PERMISSIONS).
+    Closing a task with open sub-tasks raises OpenChildren unless `force_close`."""
     column = state.pk if state is not None else task.state_id
     others = Task.objects.filter(state_id=column).exclude(pk=task.pk)
     if after is not None and after.pk != task.pk:
@@ -405,7 +407,7 @@ def task_place(
     data: dict[str, Any] = {"rank": rank_between(low or None, high or None)}
     if state is not None:
         data["state"] = state
-    return task_update(task=task, actor=actor, data=data, expected_version=expected_version)
+    return task_update(task=task, actor=actor, data=data, expected_version=expected_version, force_close=force_close)
 
 
 def _changes_notify(*, task: Task, actor: Member, changes: list[tuple[str, Any, Any]], old_description: str) -> None:
@@ -600,10 +602,10 @@ def task_move(*, task: Task, target: Project, actor: Member) -> Task:
         labels_before = sorted(current.labels.values_list("pk", flat=True))
         current.labels.clear()
         assignees = list(current.assignees.all())
-        in_target = set(
-            ProjectMember.objects.filter(project=target, member__in=assignees).values_list("member_id", flat=True)
+        assignable = set(
+            project_assignable_queryset(target.pk).filter(pk__in=[m.pk for m in assignees]).values_list("pk", flat=True)
         )
-        keep = [m for m in assignees if m.pk in in_target or (m.is_active and m.role in MANAGER_ROLES)]
+        keep = [m for m in assignees if m.pk in assignable]
         current.assignees.set(keep)
         dropped = [
             ("labels", labels_before, []),

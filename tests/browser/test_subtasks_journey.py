@@ -52,3 +52,49 @@ def test_subtasks_time_roll_up_and_closing_the_parent_asks_first(as_user, worksp
             "first draft",
             workspace.member.email,
         )
+
+
+def test_board_asks_before_closing_a_parent_by_drag_and_by_the_card_menu(as_user, workspace):
+    from tenant_apps.tasks.services import task_create
+
+    project = workspace.project_seed(titles=("Launch the site",))
+    with workspace.schema():
+        parent = Task.objects.get(number=1)
+        task_create(project=project, actor=workspace.member_of(workspace.owner), title="Write the copy", parent=parent)
+    page = as_user(workspace.member)
+    page.goto(workspace.url("/projects/WEB/"))
+    todo, done = page.get_by_role("list", name="To do"), page.get_by_role("list", name="Done")
+    card = todo.get_by_role("listitem").filter(has_text="Launch the site")
+    dialog = page.locator("#board-confirm")
+
+    # Dragged to Done: asked; kept open, the card goes back.
+    card.drag_to(done)
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("1 sub-task is still open (WEB-2)")
+    assert_accessible(page, what="board asking before closing a parent")
+    dialog.get_by_role("button", name="Keep it open").click()
+    expect(dialog).to_be_hidden()
+    expect(todo.get_by_role("listitem").filter(has_text="Launch the site")).to_be_visible()
+    with workspace.schema():
+        assert Task.objects.get(number=1).status == "todo"
+
+    # Dragged again and confirmed: closed, its sub-task still open.
+    todo.get_by_role("listitem").filter(has_text="Launch the site").drag_to(done)
+    dialog.get_by_role("button", name="Close it anyway").click()
+    expect(done.get_by_role("listitem").filter(has_text="Launch the site")).to_be_visible()
+    expect(page.locator(".toast").last).to_contain_text("WEB-1 moved to")
+    with workspace.schema():
+        assert dict(Task.objects.values_list("number", "status")) == {1: "done", 2: "todo"}
+
+    # The card menu (no mouse needed): back to To do is no question, to Done asks again.
+    with workspace.schema():
+        Task.objects.filter(number=1).update(status="todo", state=project.states.get(category="todo"))
+    page.reload()
+    page.locator("[data-number='1'] details[data-card-menu] summary").click()
+    page.locator("[data-number='1'] details[data-card-menu]").get_by_role("button", name="Done").click()
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Close it anyway").click()
+    done = page.get_by_role("list", name="Done")
+    expect(done.get_by_role("listitem").filter(has_text="Launch the site")).to_be_visible()
+    with workspace.schema():
+        assert Task.objects.get(number=1).status == "done"

@@ -225,6 +225,30 @@ def test_task_values_refuse_values_of_the_wrong_type(team, kind, value):
 
 
 @pytest.mark.django_db
+def test_person_field_takes_only_people_the_project_can_assign(team):
+    owner_field = _field(team, "Owner", "person")
+    task = team.task("one")
+    url = f"/api/v1/projects/WEB/tasks/{task.number}/fields/"
+    client = team.client("Developer")
+    guest = team.members["guest"]  # an organisation member outside WEB
+    with schema_context(team.organization.schema_name):
+        gone = team.members["Viewer"]
+        gone.is_active = False
+        gone.save(update_fields=["is_active"])
+    before = _state(team)
+    for outsider in (guest, gone):
+        response = client.patch(url, {"values": {str(owner_field.pk): outsider.pk}}, content_type=JSON)
+        assert response.status_code == 400, response.content
+        assert f"field_{owner_field.pk}" in response.json()
+    assert _state(team) == before
+    # Organisation owners and admins may work on every project, as for assignees.
+    for person in (team.owner_member, team.members["Developer"]):
+        response = client.patch(url, {"values": {str(owner_field.pk): person.pk}}, content_type=JSON)
+        assert response.status_code == 200, response.content
+        assert response.json()["custom_fields"][str(owner_field.pk)] == person.pk
+
+
+@pytest.mark.django_db
 def test_task_values_refused_for_wrong_role_other_project_field_and_other_org(team, org_b):
     field = _field(team)
     ops_field = _field(team, "Ops only", "text", project=team.ops)

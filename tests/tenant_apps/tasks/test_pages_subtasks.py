@@ -87,16 +87,42 @@ def test_closing_a_parent_with_open_subtasks_has_a_confirm_step(team):
 
 
 @pytest.mark.django_db
-def test_board_move_and_bulk_close_of_a_parent_are_refused_with_a_message(team):
+def test_board_move_of_a_parent_asks_first_and_bulk_close_is_refused_with_a_message(team):
+    import json
+
+    from tenant_apps.projects.models import WorkflowState
+
     parent = team.task("Epic")
     _in(team, lambda: task_create(project=team.web, actor=team.owner_member, title="open", parent=parent))
+    done = _in(team, lambda: WorkflowState.objects.filter(project=team.web, category="done").first())
     dev = team.client("Developer")
     before = _state(team)
-    moved = dev.post("/projects/WEB/move/", {"number": parent.number, "status": "done"}, HTTP_ACCEPT="application/json")
-    assert moved.status_code == 400
-    assert "sub-tasks are still open" in moved.json()["detail"]
+    # The drag script: a 409 it can ask about (the code), nothing changed.
+    asked = dev.post("/projects/WEB/move/", {"number": parent.number, "status": "done"}, HTTP_ACCEPT="application/json")
+    assert asked.status_code == 409
+    assert asked.json()["code"] == "open_children"
+    assert "1 sub-task is still open (WEB-2)" in asked.json()["detail"]
+    # The card menu (htmx): the columns as they were, and the question to ask.
+    menu = dev.post("/projects/WEB/move/", {"move": f"{parent.number}:{done.pk}"}, HTTP_HX_REQUEST="true")
+    assert menu.status_code == 200
+    question = json.loads(menu["HX-Trigger"])["tessera:board-confirm"]
+    assert question["move"] == f"{parent.number}:{done.pk}"
+    assert "1 sub-task is still open" in question["message"]
     dev.post("/tasks/bulk/", {"action": "status", "status": "done", "task": [parent.key]})
     assert _state(team) == before
+    # Confirmed: closed, the sub-task left open.
+    confirmed = dev.post("/projects/WEB/move/", {"move": question["move"], "force": "1"}, HTTP_HX_REQUEST="true")
+    assert confirmed.status_code == 200
+    assert "tessera:toast" in json.loads(confirmed["HX-Trigger"])
+    assert _in(team, lambda: sorted(Task.objects.values_list("title", "status"))) == [
+        ("Epic", "done"),
+        ("open", "todo"),
+    ]
+    # A Viewer may not move it, confirmed or not.
+    viewer = team.client("Viewer")
+    refused = viewer.post("/projects/WEB/move/", {"number": parent.number, "status": "todo", "force": "1"},
+                          HTTP_ACCEPT="application/json")  # fmt: skip
+    assert refused.status_code == 403
 
 
 @pytest.mark.django_db
