@@ -23,7 +23,7 @@ def bench_redis_url() -> str:
     return urlunparse(url._replace(path=f"/{BENCH_REDIS_DB}"))
 
 
-def bench_environment() -> None:
+def bench_environment(*, queue: str = "tessera-bench") -> None:
     """Everything a benchmark writes goes somewhere of its own: `<database>_bench`, Redis
     database 1 (cache, broker, results) with its own key prefix, and its own Celery queue.
     Sharing the development Redis once left host-cache entries that pointed the development
@@ -32,11 +32,11 @@ def bench_environment() -> None:
     os.environ["REDIS_URL"] = bench_redis_url()
     for name in ("CACHE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"):
         os.environ.pop(name, None)
-    os.environ["CACHE_KEY_PREFIX"] = "tessera-bench"
+    os.environ["CACHE_KEY_PREFIX"] = queue
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     os.environ["TESSERA_SPARE_POOL_SIZE"] = "0"
     # Refill and report requests go to a queue no development worker consumes.
-    os.environ["CELERY_QUEUE"] = "tessera-bench"
+    os.environ["CELERY_QUEUE"] = queue
 
 
 def database_recreate(url: str) -> None:
@@ -142,10 +142,11 @@ def title(rng: random.Random) -> str:
     return text(rng, 5, 0.06).capitalize()
 
 
-def bench_django_setup(*, recreate: bool = True) -> None:
+def bench_django_setup(*, recreate: bool = True, queue: str = "tessera-bench") -> None:
     """Point Django at `<database>_bench` and set it up; with `recreate` (and on a second
-    call) the database is dropped, created again and its shared schema migrated."""
-    bench_environment()
+    call) the database is dropped, created again and its shared schema migrated. `queue`:
+    the Celery queue and cache key prefix (a benchmark's own, so two can run side by side)."""
+    bench_environment(queue=queue)
     os.environ["DJANGO_DEBUG"] = "false"
 
     import logging

@@ -3,8 +3,8 @@ delay from commit to the in-app notification row, against the same writes done w
 plain SQL in the same run.
 
 Run with `.venv/bin/python platform/dev.py bench bench/notify.py [--events 10000]
-[--organizations 10] [--concurrency 1] [--rate 0] [--backlog] [--batch 200] [--profile]`.
-Builds its own database (`<DATABASE_URL's name>_bench`, dropped and recreated) with N
+[--organizations 10] [--members 5] [--concurrency 1] [--rate 0] [--backlog] [--batch 200] [--profile]`.
+Builds its own database (`<DATABASE_URL's name>_notify_bench`, dropped and recreated) with N
 organisations (an owner, 5 members and a project each), starts one `celery worker`
 process (solo pool unless --concurrency > 1),
 then commits the events one transaction each — "task WEB-1 was assigned to you", round
@@ -43,13 +43,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_django_setup  # noqa: E402
+from django.core.mail.backends.base import BaseEmailBackend  # noqa: E402
 
-QUEUE = "tessera-bench"
-MEMBERS_PER_ORG = 5
+from bench.common import bench_database_url, bench_django_setup  # noqa: E402
+
+# Its own queue: bench/report.py's worker, on "tessera-bench", may run beside it.
+QUEUE = "tessera-bench-notify"
 
 
-def _organizations(count: int) -> list[dict]:
+class BuildingEmailBackend(BaseEmailBackend):
+    """What the SMTP backend does before the network (DJANGO_EMAIL_BACKEND, in the worker
+    too): each message built into its bytes — MIME parts, encoded headers and bodies —
+    then dropped."""
+
+    def send_messages(self, email_messages) -> int:
+        for message in email_messages:
+            message.message().as_bytes(linesep="\r\n")
+        return len(email_messages)
+
+
+def _organizations(count: int, people: int) -> list[dict]:
     from django_tenants.utils import schema_context
 
     from shared_apps.accounts.models import User
@@ -64,7 +77,7 @@ def _organizations(count: int) -> list[dict]:
     for index in range(count):
         owner = User.objects.create_user(email=f"owner@n{index}.test")
         organization = organization_create(slug=f"notify{index}", name=f"Notify {index}", owner=owner)
-        for person in range(MEMBERS_PER_ORG):
+        for person in range(people):
             user = User.objects.create_user(email=f"p{person}@n{index}.test")
             membership_add(organization=organization, user=user, role=OrgRole.MEMBER)
         with schema_context(organization.schema_name):
@@ -134,13 +147,32 @@ def _wait_processed(organizations: list[dict], expected: int, timeout: float) ->
     raise SystemExit(f"only {done} of {expected} notifications after {timeout:.0f} s")
 
 
-def _delays(organizations: list[dict], committed: dict) -> tuple[list[float], float]:
-    """Delays in ms and the last notification's time."""
+def _wait_sent(organizations: list[dict], expected: int, timeout: float) -> None:
+    """Until every event's email has been sent (one recipient per event)."""
     from django_tenants.utils import schema_context
 
-    from tenant_apps.notifications.models import Notification
+    from tenant_apps.notifications.models import DeliveryStatus, EmailDelivery
 
-    delays, last = [], 0.0
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = 0
+        for org in organizations:
+            with schema_context(org["organization"].schema_name):
+                done += EmailDelivery.objects.filter(status=DeliveryStatus.SENT).count()
+        if done >= expected:
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"only {done} of {expected} emails sent after {timeout:.0f} s")
+
+
+def _delays(organizations: list[dict], committed: dict) -> tuple[list[float], float, list[float], float]:
+    """Delays in ms from commit to the notification row and to the email's sending, and
+    the last of each."""
+    from django_tenants.utils import schema_context
+
+    from tenant_apps.notifications.models import EmailDelivery, Notification
+
+    delays, last, email_delays, last_sent = [], 0.0, [], 0.0
     for org in organizations:
         schema = org["organization"].schema_name
         with schema_context(schema):
@@ -148,7 +180,11 @@ def _delays(organizations: list[dict], committed: dict) -> tuple[list[float], fl
                 created = created_at.timestamp()
                 delays.append((created - committed[(schema, event_id)]) * 1000)
                 last = max(last, created)
-    return delays, last
+            for event_id, sent_at in EmailDelivery.objects.values_list("event_id", "sent_at"):
+                sent = sent_at.timestamp()
+                email_delays.append((sent - committed[(schema, event_id)]) * 1000)
+                last_sent = max(last_sent, sent)
+    return delays, last, email_delays, last_sent
 
 
 def _created(organizations: list[dict]) -> list[float]:
@@ -203,11 +239,13 @@ def _raw(organizations: list[dict], events: int) -> float:
     return time.perf_counter() - started
 
 
-def _profile(organizations: list[dict], events: int) -> None:
+def _profile(organizations: list[dict], events: int, batch: int) -> None:
     """Process the committed backlog in this process under cProfile, as the worker's
     tasks would (no Celery in between; their after-commit publishes are counted): time
-    and SQL statements per event, and where the time went. Works on the code before
-    batching too (one event, then its email, at a time)."""
+    and SQL statements per event, split into the outbox and the emails, and where the
+    time went. `batch` 0: each organisation's backlog drained, then its emails (digests);
+    N: batches of N events, each followed by its emails (a steady rate, where every
+    batch is small and most emails hold one event)."""
     import cProfile
     import io
     import pstats
@@ -217,36 +255,38 @@ def _profile(organizations: list[dict], events: int) -> None:
     from django_tenants.utils import schema_context
 
     from tenant_apps.notifications import emails, processing
-    from tenant_apps.notifications.models import DeliveryStatus, EmailDelivery, Event
+    from tenant_apps.notifications.models import DeliveryStatus, EmailDelivery
+
+    def send_due() -> None:
+        due = EmailDelivery.objects.filter(status=DeliveryStatus.PENDING).values_list("recipient_id", flat=True)
+        emails.deliveries_send_many(sorted(set(due)))
 
     profiler = cProfile.Profile()
-    statements = 0
-    batched = hasattr(processing, "outbox_drain")
+    statements, outbox_seconds, email_seconds = 0, 0.0, 0.0
     started = time.perf_counter()
     for org in organizations:
         with schema_context(org["organization"].schema_name), CaptureQueriesContext(connection) as captured:
-            ids = list(Event.objects.filter(processed_at__isnull=True).order_by("pk").values_list("pk", flat=True))
             profiler.enable()
-            if batched:
-                processing.outbox_drain()
-                due = EmailDelivery.objects.filter(status=DeliveryStatus.PENDING).values_list("recipient_id", flat=True)
-                emails.deliveries_send_many(sorted(set(due)))
-            else:
-                for event_id in ids:
-                    processing.event_process(event_id)
-                    due = EmailDelivery.objects.filter(status=DeliveryStatus.PENDING, event_id=event_id)
-                    for member_id in due.values_list("recipient_id", flat=True):
-                        emails.deliveries_send(member_id)
+            while True:
+                step = time.perf_counter()
+                ids = processing.events_process_batch(limit=batch) if batch else processing.outbox_drain()["processed"]
+                outbox_seconds += time.perf_counter() - step
+                step = time.perf_counter()
+                send_due()
+                email_seconds += time.perf_counter() - step
+                if not batch or not ids:
+                    break
             profiler.disable()
         statements += len(captured) - 1
     elapsed = time.perf_counter() - started
     print(
-        f"\nprofile ({'batches' if batched else 'one event at a time'}): {events} events in {elapsed:.1f} s, "
+        f"\nprofile ({f'batches of {batch}' if batch else 'backlog drained'}): {events} events in {elapsed:.1f} s, "
         f"{elapsed * 1000 / events:.2f} ms and {statements / events:.2f} SQL statements per event "
-        f"({events / elapsed:.0f}/s in-process)"
+        f"({events / elapsed:.0f}/s in-process); outbox {outbox_seconds * 1000 / events:.2f} ms, "
+        f"emails {email_seconds * 1000 / events:.2f} ms per event"
     )
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
     print(out.getvalue())
 
 
@@ -301,6 +341,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--organizations", type=int, default=10)
+    parser.add_argument(
+        "--members",
+        type=int,
+        default=5,
+        help="members per organisation, the recipients round robin (200: every email of a batch a message of its own)",
+    )
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--rate", type=float, default=0, help="events per second to commit (0: flat out)")
     parser.add_argument(
@@ -312,25 +358,34 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help="commit the events, then process them in this process under cProfile"
     )
+    parser.add_argument(
+        "--profile-batch",
+        type=int,
+        default=0,
+        help="with --profile: batches of N events, each followed by its emails (0: drain, then the emails)",
+    )
     args = parser.parse_args()
 
-    os.environ["DJANGO_EMAIL_BACKEND"] = "django.core.mail.backends.dummy.EmailBackend"
+    os.environ["DJANGO_EMAIL_BACKEND"] = "bench.notify.BuildingEmailBackend"
     os.environ["TESSERA_EMAIL_DIGEST_SECONDS"] = "0"
-    bench_django_setup()
+    # `<database>_notify_bench`: not bench/report.py's `<database>_bench`, whose million
+    # tasks are kept for its --reuse runs.
+    os.environ["DATABASE_URL"] = bench_database_url().removesuffix("_bench") + "_notify"
+    bench_django_setup(queue=QUEUE)
     from config.celery import app
 
     with app.connection_for_write() as conn:
         conn.default_channel.client.delete(QUEUE)
 
     started = time.perf_counter()
-    organizations = _organizations(args.organizations)
+    organizations = _organizations(args.organizations, args.members)
     print(f"{args.organizations} organisations in {time.perf_counter() - started:.0f} s", flush=True)
 
     if args.profile:
         _fire(organizations, args.events, 0)
         with app.connection_for_write() as conn:
             conn.default_channel.client.delete(QUEUE)  # no worker: the committed events' messages
-        _profile(organizations, args.events)
+        _profile(organizations, args.events, args.profile_batch)
         with app.connection_for_write() as conn:
             conn.default_channel.client.delete(QUEUE)
         return
@@ -345,41 +400,48 @@ def main() -> None:
         if worker is None:
             worker = _worker_start(args.concurrency)
         _wait_processed(organizations, args.events, timeout=3600)
+        _wait_sent(organizations, args.events, timeout=3600)
     finally:
         if worker is not None:
             worker.send_signal(signal.SIGTERM)
             worker.wait(timeout=60)
-    delays, last = _delays(organizations, committed)
+    delays, last, email_delays, last_sent = _delays(organizations, committed)
     if args.backlog:
-        # From the first notification row to the last: the worker's start-up left out.
+        # From the first notification row: the worker's start-up left out.
         first = min(created for created in _created(organizations))
         worker_seconds = (last - first) * args.events / max(1, args.events - 1)
+        email_seconds = (last_sent - first) * args.events / max(1, args.events - 1)
     else:
         worker_seconds = last - fire_started
+        email_seconds = last_sent - fire_started
     raw_seconds = _raw(organizations, args.events)
     raw_batched_seconds = _raw_batched(organizations, args.events, args.batch)
 
-    delays.sort()
-    p50 = statistics.median(delays)
-    p95 = delays[int(len(delays) * 0.95) - 1]
+    def spread(values: list[float]) -> str:
+        values = sorted(values)
+        return f"{statistics.median(values):.0f} / {values[int(len(values) * 0.95) - 1]:.0f} / {values[-1]:.0f}"
+
     worker_rate = args.events / worker_seconds
+    email_rate = args.events / email_seconds
     raw_rate = args.events / raw_seconds
     raw_batched_rate = args.events / raw_batched_seconds
     pool = "solo" if args.concurrency == 1 else f"prefork x{args.concurrency}"
     pace = "backlog (committed first)" if args.backlog else f"{args.rate:g}/s" if args.rate else "flat out"
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    span = "first → last notification" if args.backlog else "first commit → last notification"
+    span = "first notification → last" if args.backlog else "first commit → last"
     when = f"{datetime.now(tz=UTC):%Y-%m-%d %H:%M} UTC"
     print(f"\n{when}, {args.events} events ({pace}), {args.organizations} orgs, {pool}, load average {load}")
     print("| measure | value |")
     print("|---|---|")
     print(f"| producer: events committed per second | {args.events / fire_seconds:.0f} |")
-    print(f"| worker: events processed per second ({span}) | {worker_rate:.0f} |")
-    print(f"| delay commit → notification row p50 / p95 / max (ms) | {p50:.0f} / {p95:.0f} / {delays[-1]:.0f} |")
+    print(f"| worker: events processed per second, notification rows ({span} row) | {worker_rate:.0f} |")
+    print(f"| worker: events handled per second, rows and emails sent ({span} email) | {email_rate:.0f} |")
+    print(f"| delay commit → notification row p50 / p95 / max (ms) | {spread(delays)} |")
+    print(f"| delay commit → email sent p50 / p95 / max (ms) | {spread(email_delays)} |")
     print(f"| raw SQL: same writes per second (one transaction per event) | {raw_rate:.0f} |")
-    print(f"| raw / worker throughput | {raw_rate / worker_rate:.1f}x |")
+    print(f"| raw / worker (rows and emails) | {raw_rate / email_rate:.1f}x |")
     print(f"| raw SQL: same writes per second (batches of {args.batch}) | {raw_batched_rate:.0f} |")
-    print(f"| raw batched / worker throughput | {raw_batched_rate / worker_rate:.1f}x |")
+    print(f"| raw batched / worker (rows and emails) | {raw_batched_rate / email_rate:.1f}x |")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 arrived within the window; localized; retried with backoff, then marked failed."""
 
 import logging
+from collections import defaultdict
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,26 +17,30 @@ from django.utils.translation import ngettext
 
 from shared_apps.accounts.models import User
 from shared_apps.core.models import DeliveryFailure
+from shared_apps.tenants.models import Organization
 from shared_apps.tenants.selectors import current_organization
 from shared_apps.tenants.services import organization_url
 from tenant_apps.members.models import Member
 from tenant_apps.notifications.models import TASKLESS_KINDS, DeliveryStatus, EmailDelivery, Event
 from tenant_apps.notifications.texts import event_text, event_url
-from tenant_apps.projects.permissions import project_permissions
+from tenant_apps.projects.permissions import project_permissions, project_permissions_many
 
 logger = logging.getLogger(__name__)
 
 _UNSUBSCRIBE_SALT = "tessera.notifications.unsubscribe"
 
 
-def language_for(member: Member, *, account_language: str | None = None) -> str:
+def language_for(
+    member: Member, *, account_language: str | None = None, organization: Organization | None = None
+) -> str:
     """The person's language (their account setting: `account_language` when the caller
-    read it already), else the organisation's, else the site default."""
+    read it already), else the organisation's (`organization`: the current one, when the
+    caller has it), else the site default."""
     if account_language is None:
         account_language = User.objects.filter(pk=member.user_id).values_list("language", flat=True).first()
     chosen = account_language or member.language
     if not chosen:
-        chosen = current_organization().language or settings.LANGUAGE_CODE
+        chosen = (organization or current_organization()).language or settings.LANGUAGE_CODE
     supported = {code for code, _name in settings.LANGUAGES}
     return chosen if chosen in supported else settings.LANGUAGE_CODE
 
@@ -59,8 +64,10 @@ def task_link(event: Event) -> str:
     return organization_url(current_organization(), event_url(event))
 
 
-def _message(member: Member, events: list[Event], mail_connection=None) -> EmailMultiAlternatives:
-    organization = current_organization()
+def _message(
+    member: Member, events: list[Event], mail_connection=None, organization: Organization | None = None
+) -> EmailMultiAlternatives:
+    organization = organization or current_organization()
     # Per kind, not per item: a digest of many events has only a few kinds.
     kinds = {event.kind: event for event in events}
     unsubscribe_urls = {
@@ -141,13 +148,24 @@ def _subject_line(text: str) -> str:
     return " ".join(text.split())
 
 
+# People per transaction when the emails of a batch go out: their due rows are locked,
+# sent and marked with one query each way for all of them. A worker killed half-way
+# through a chunk has sent messages whose rows roll back to pending: they go out again
+# (at most this many people mailed twice), never lost.
+EMAIL_CHUNK = 20
+
+
 def deliveries_send_many(member_ids: list[int]) -> dict[int, float]:
-    """`deliveries_send` for several people (the emails of a batch of events): their
-    account languages read in one query and one connection to the mail server for all
-    the messages; each person's rows are still locked, sent and marked in their own
-    transaction. Returns {member id: seconds until the retry} for those whose send failed."""
+    """`deliveries_send` for several people (the emails of a batch of events), with what
+    every message needs read once: the organisation, the people's account languages (two
+    queries), one connection to the mail server; the people in chunks of EMAIL_CHUNK,
+    each chunk's rows locked, read, checked (one cache round trip for the permissions),
+    sent and marked in one transaction. Returns {member id: seconds until the retry} for
+    those whose send failed."""
+    organization = current_organization()
     user_ids = dict(Member.objects.filter(pk__in=member_ids).values_list("pk", "user_id"))
-    accounts = dict(User.objects.filter(pk__in=user_ids.values()).values_list("pk", "language"))
+    languages = dict(User.objects.filter(pk__in=user_ids.values()).values_list("pk", "language"))
+    accounts = {member_id: languages.get(user_id, "") for member_id, user_id in user_ids.items()}
     mail_connection = get_connection()
     try:
         mail_connection.open()
@@ -155,14 +173,15 @@ def deliveries_send_many(member_ids: list[int]) -> dict[int, float]:
         logger.warning("could not open the mail connection", exc_info=True)
     retries = {}
     try:
-        for member_id in member_ids:
-            retry_in = deliveries_send(
-                member_id,
-                account_language=accounts.get(user_ids.get(member_id), ""),
-                mail_connection=mail_connection,
+        for start in range(0, len(member_ids), EMAIL_CHUNK):
+            retries.update(
+                _send_chunk(
+                    member_ids[start : start + EMAIL_CHUNK],
+                    accounts=accounts,
+                    organization=organization,
+                    mail_connection=mail_connection,
+                )
             )
-            if retry_in is not None:
-                retries[member_id] = retry_in
     finally:
         mail_connection.close()
     return retries
@@ -171,41 +190,82 @@ def deliveries_send_many(member_ids: list[int]) -> dict[int, float]:
 def deliveries_send(member_id: int, *, account_language: str | None = None, mail_connection=None) -> float | None:
     """Send every due email of one person as one message. Returns the seconds until a
     retry is due when sending failed (the caller schedules it), else None."""
+    accounts = None if account_language is None else {member_id: account_language}
+    return _send_chunk([member_id], accounts=accounts, mail_connection=mail_connection).get(member_id)
+
+
+def _send_chunk(
+    member_ids: list[int],
+    *,
+    accounts: dict[int, str | None] | None = None,
+    organization: Organization | None = None,
+    mail_connection=None,
+) -> dict[int, float]:
+    """Send each person's due emails as one message (a digest when several), in one
+    transaction for them all; {member id: seconds until the retry} for failed sends.
+    `accounts`: {member id: account language}, when the caller read them."""
     now = timezone.now()
     with transaction.atomic():
         # Only the delivery rows are locked (FOR NO KEY UPDATE OF the delivery table), so
-        # the event processing that inserts rows referring to this person or event never
-        # waits on a send. SKIP LOCKED: a concurrent run (the countdown task and the
-        # sweep) takes nothing twice; rows of a batch waiting for its window are left.
+        # the event processing that inserts rows referring to these people or events
+        # never waits on a send. SKIP LOCKED: a concurrent run (the countdown task and
+        # the sweep) takes nothing twice; rows of a batch waiting for its window are left.
         due = list(
             EmailDelivery.objects.select_for_update(skip_locked=True, of=("self",), no_key=True)
-            .filter(recipient_id=member_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+            .filter(recipient_id__in=member_ids, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
             .select_related("event__task__project", "recipient")
-            .order_by("event_id")
+            .order_by("recipient_id", "event_id")
         )
         if not due:
-            return None
-        member = due[0].recipient
-        seen: dict[int, bool] = {}
-        stale = [delivery.pk for delivery in due if not _still_visible(member, delivery.event, seen)]
+            return {}
+        by_member: dict[int, list[EmailDelivery]] = defaultdict(list)
+        for delivery in due:
+            by_member[delivery.recipient_id].append(delivery)
+        # Who may still see which project, for the whole chunk in one cache round trip.
+        permissions = project_permissions_many(
+            pairs={
+                (delivery.recipient, delivery.event.task.project)
+                for delivery in due
+                if delivery.recipient.is_active and delivery.event.kind not in TASKLESS_KINDS and delivery.event.task_id
+            }
+        )
+        stale, sent, retries = [], [], {}
+        for member_id in member_ids:
+            rows = by_member.get(member_id)
+            if not rows:
+                continue
+            member = rows[0].recipient
+            seen = {
+                project_id: "project.view" in codes
+                for (pair_member_id, project_id), codes in permissions.items()
+                if pair_member_id == member_id
+            }
+            visible = [delivery for delivery in rows if _still_visible(member, delivery.event, seen)]
+            visible_ids = {delivery.pk for delivery in visible}
+            stale += [delivery.pk for delivery in rows if delivery.pk not in visible_ids]
+            if not visible:
+                continue
+            try:
+                account_language = None if accounts is None else accounts.get(member_id) or ""
+                language = language_for(member, account_language=account_language, organization=organization)
+                with translation.override(language):
+                    _message(member, [delivery.event for delivery in visible], mail_connection, organization).send()
+            except Exception as exc:  # SMTP and template errors alike: retry, then fail visibly
+                retry_in = _failed(member, visible, f"{type(exc).__name__}: {exc}"[:2000], now)
+                if retry_in is not None:
+                    retries[member_id] = retry_in
+                continue
+            sent += [delivery.pk for delivery in visible]
+            logger.info("sent %d notification(s) by email to member %s", len(visible), member_id)
         if stale:
             EmailDelivery.objects.filter(pk__in=stale).update(
                 status=DeliveryStatus.SKIPPED, last_error="The recipient can no longer see this."
             )
-            due = [delivery for delivery in due if delivery.pk not in stale]
-            if not due:
-                return None
-        ids = [delivery.pk for delivery in due]
-        try:
-            with translation.override(language_for(member, account_language=account_language)):
-                _message(member, [delivery.event for delivery in due], mail_connection).send()
-        except Exception as exc:  # SMTP and template errors alike: retry, then fail visibly
-            return _failed(member, due, f"{type(exc).__name__}: {exc}"[:2000], now)
-        EmailDelivery.objects.filter(pk__in=ids).update(
-            status=DeliveryStatus.SENT, sent_at=timezone.now(), attempts=F("attempts") + 1
-        )
-    logger.info("sent %d notification(s) by email to member %s", len(ids), member_id)
-    return None
+        if sent:
+            EmailDelivery.objects.filter(pk__in=sent).update(
+                status=DeliveryStatus.SENT, sent_at=timezone.now(), attempts=F("attempts") + 1
+            )
+    return retries
 
 
 def _failed(member: Member, due: list[EmailDelivery], error: str, now) -> float | None:

@@ -225,3 +225,90 @@ def test_events_committed_while_a_message_waits_send_no_more_messages(
             assert len(sent) == 4
         finally:
             dispatch_mark_clear()
+
+
+def _assigned_to(team: Team, people: list) -> list[int]:
+    """One unprocessed assignment per person (each their own email), processed: their
+    email rows are due."""
+    task = task_create(project=team.web, actor=team.owner_member, title="Mailed")
+    for member in people:
+        event_record(kind=EventKind.ASSIGNED, actor=team.owner_member, task=task, payload={"member_ids": [member.pk]})
+    processing.outbox_drain()
+    return sorted({member.pk for member in people})
+
+
+@pytest.mark.django_db
+def test_the_emails_of_a_batch_cost_the_same_statements_for_2_people_as_for_4(team):
+    from django.core import mail
+
+    from shared_apps.accounts.models import User
+    from tenant_apps.notifications import emails
+    from tenant_apps.notifications.models import DeliveryStatus
+
+    people = [team.members[name] for name in ("Project Manager", "Developer", "Reporter", "Viewer")]
+    User.objects.filter(pk=team.members["Developer"].user_id).update(language="ru")
+    counts = []
+    with schema_context(team.organization.schema_name):
+        for group in (people[:2], people):
+            member_ids = _assigned_to(team, group)
+            mail.outbox.clear()
+            with CaptureQueriesContext(connection) as captured:
+                assert emails.deliveries_send_many(member_ids) == {}
+            counts.append(len(captured))
+            assert sorted(message.to[0] for message in mail.outbox) == sorted(member.email for member in group)
+        assert not EmailDelivery.objects.exclude(status=DeliveryStatus.SENT).exists()
+    assert counts[0] == counts[1], counts
+    assert counts[1] <= 8
+    (russian,) = [message for message in mail.outbox if message.to == [team.members["Developer"].email]]
+    assert "была назначена вам" in russian.subject
+
+
+class FailingFor:
+    """A mail backend that refuses one address and sends the others."""
+
+    refused = ""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def open(self):
+        pass
+
+    def close(self):
+        pass
+
+    def send_messages(self, messages):
+        from django.core import mail
+
+        for message in messages:
+            if message.to == [self.refused]:
+                raise ConnectionRefusedError("550 mailbox unavailable")
+            mail.outbox.append(message)
+        return len(messages)
+
+
+@pytest.mark.django_db
+def test_one_refused_address_in_a_chunk_is_retried_alone_and_the_others_are_sent(team, monkeypatch, settings):
+    from django.core import mail
+
+    from tenant_apps.notifications import emails
+    from tenant_apps.notifications.models import DeliveryStatus
+
+    monkeypatch.setattr(emails, "EMAIL_CHUNK", 3)  # four people: two transactions
+    settings.EMAIL_BACKEND = "tests.tenant_apps.notifications.test_batches.FailingFor"
+    people = [team.members[name] for name in ("Project Manager", "Developer", "Reporter", "Viewer")]
+    FailingFor.refused = team.members["Reporter"].email
+    mail.outbox.clear()
+    with schema_context(team.organization.schema_name):
+        member_ids = _assigned_to(team, people)
+        retries = emails.deliveries_send_many(member_ids)
+        statuses = dict(EmailDelivery.objects.values_list("recipient_id", "status"))
+        attempts = dict(EmailDelivery.objects.values_list("recipient_id", "attempts"))
+    assert list(retries) == [team.members["Reporter"].pk]
+    assert statuses == {
+        member.pk: DeliveryStatus.PENDING if member.pk in retries else DeliveryStatus.SENT for member in people
+    }
+    assert set(attempts.values()) == {1}
+    assert sorted(message.to[0] for message in mail.outbox) == sorted(
+        member.email for member in people if member.pk not in retries
+    )
