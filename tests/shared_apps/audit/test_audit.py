@@ -55,9 +55,11 @@ def _only(organization, action: str) -> AuditEntry:
     return entry
 
 
-def _public(action: str) -> AuditEntry:
+def _public(action: str, **filters) -> AuditEntry:
+    """The one public entry of `action` (and `filters`): browser tests on the same test
+    database commit entries of their own, so a test names what is its own."""
     connection.set_schema_to_public()
-    [entry] = AuditEntry.objects.filter(action=action)
+    [entry] = AuditEntry.objects.filter(action=action, **filters)
     return entry
 
 
@@ -242,7 +244,7 @@ def test_api_token_created_and_revoked_in_the_platform_log_and_the_owners_organi
     assert created.status_code == 201, created.content
     token = ApiToken.objects.get(user=user, name="ci")
     assert client.delete(f"/api/v1/tokens/{token.pk}/").status_code == 204
-    entry = _public("api_token.created")
+    entry = _public("api_token.created", actor_user_id=user.pk)
     _assert_actor(entry, user)
     assert (entry.target_type, entry.target_id, entry.after) == (
         "apitoken",
@@ -250,7 +252,7 @@ def test_api_token_created_and_revoked_in_the_platform_log_and_the_owners_organi
         {"name": "ci", "expires_at": None},
     )
     assert created.json()["key"] not in entry.target_label
-    assert _public("api_token.revoked").target_id == str(token.pk)
+    assert _public("api_token.revoked", actor_user_id=user.pk).target_id == str(token.pk)
     # An account-level event: also in the log of each organisation of the token's owner
     # (docs/audit.md, "Account-level security events").
     with schema_context(org_a.schema_name):
