@@ -519,6 +519,10 @@ TESSERA_MEMBER_SYNC = "tenant_apps.members.services.member_sync"
 # periodic backstop in every organisation).
 TESSERA_AUDIT_RETENTION_DAYS = env.int("TESSERA_AUDIT_RETENTION_DAYS", default=400)
 
+# Migrations: an index on a table smaller than this is built plainly under the rollout's
+# lock_timeout, a larger one CONCURRENTLY (shared_apps/core/migration_operations.py).
+TESSERA_PLAIN_INDEX_MAX_BYTES = env.int("TESSERA_PLAIN_INDEX_MAX_BYTES", default=16 * 1024 * 1024)
+
 # Days an invitation link stays valid.
 TESSERA_INVITATION_DAYS = env.int("TESSERA_INVITATION_DAYS", default=7)
 

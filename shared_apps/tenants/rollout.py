@@ -27,8 +27,10 @@ Locks. An atomic migration holds its locks until it commits, so an `ALTER TABLE`
 behind a long-running reader would queue every writer of that table behind it. Under
 `lock_timeout` it gives up instead; the migration rolls back whole and the schema goes
 back in the queue (after a short pause, up to `lock_retries` times) while the others
-proceed. A CONCURRENTLY index build ignores lock_timeout (it never blocks writers;
-shared_apps/core/migration_operations.py).
+proceed. So does a non-atomic migration whose operations are all idempotent, such as an
+index built plainly on a small table under lock_timeout; a CONCURRENTLY build (large
+tables) ignores lock_timeout: it never blocks writers
+(shared_apps/core/migration_operations.py).
 
 Failures. The first schema that fails stops the dispatch of new schemas (those already
 running finish); what succeeded is recorded in each schema's `django_migrations` as
@@ -219,6 +221,13 @@ def _pgcode(exc: BaseException) -> str | None:
     return None
 
 
+def _retry_safe(migration) -> bool:
+    """Whether a migration that failed on a lock may simply run again: an atomic one
+    rolled back whole; a non-atomic one only if each of its operations is idempotent
+    (shared_apps/core/migration_operations.py: an index built by size)."""
+    return migration.atomic or all(getattr(operation, "idempotent", False) for operation in migration.operations)
+
+
 def schema_migrate(schema: str, start: int = 0) -> SchemaResult:
     """Apply its group's plan (from migration `start`) to one schema."""
     group = _GROUPS[schema]
@@ -263,7 +272,7 @@ def schema_migrate(schema: str, start: int = 0) -> SchemaResult:
                     executor.apply_precomputed(migration, group.steps[migration.app_label, migration.name])
             except Exception as exc:
                 result.error = f"{migration.app_label}.{migration.name}: {str(exc).strip().splitlines()[0]}"
-                result.retryable = migration.atomic and _pgcode(exc) in RETRYABLE
+                result.retryable = _retry_safe(migration) and _pgcode(exc) in RETRYABLE
                 return result
             result.done += 1
             result.applied.append(f"{migration.app_label}.{migration.name}")

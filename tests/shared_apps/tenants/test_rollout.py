@@ -206,7 +206,8 @@ def test_rollout_fails_the_schema_when_its_lock_never_comes(probe_migrations, or
     assert not _has_column(org_a.schema_name)
 
 
-def test_rollout_recovers_an_invalid_index_left_by_a_failed_concurrent_build(probe_migrations, org_a):
+def test_rollout_recovers_an_invalid_index_left_by_a_failed_concurrent_build(probe_migrations, org_a, settings):
+    settings.TESSERA_PLAIN_INDEX_MAX_BYTES = 0  # every table "large": built CONCURRENTLY
     schema = org_a.schema_name
     # An old snapshot open elsewhere makes the concurrent build wait; cancelling it then
     # leaves the INVALID index a failed build leaves in production.
@@ -255,6 +256,99 @@ def test_rollout_recovers_an_invalid_index_left_by_a_failed_concurrent_build(pro
     assert _index_valid(schema) is True
     assert set(_applied(schema)) == set(PROBE)
     assert "INVALID" not in out.getvalue()
+
+
+def _old_snapshot():
+    """A session holding a snapshot open since before the rollout (a long report in
+    another organisation): a CONCURRENTLY build anywhere in the database waits for it."""
+    snapshot = connections.create_connection("default")
+    with snapshot.cursor() as cursor:
+        cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        cursor.execute("SELECT count(*) FROM public.tenants_organization")
+    return snapshot
+
+
+def _rollout_in_thread(*args: str) -> tuple[threading.Thread, threading.Event]:
+    done = threading.Event()
+
+    def run():
+        try:
+            call_command("migrate_tenants", *args, stdout=StringIO())
+        finally:
+            done.set()
+            connections.close_all()
+
+    runner = threading.Thread(target=run)
+    runner.start()
+    return runner, done
+
+
+def test_small_tables_get_a_plain_index_that_waits_for_no_other_transaction(probe_migrations, org_a, org_b):
+    snapshot = _old_snapshot()
+    try:
+        runner, done = _rollout_in_thread("--lock-timeout", "500")
+        finished = done.wait(20)  # a concurrent build would wait for the snapshot until it closed
+    finally:
+        snapshot.close()
+        runner.join(30)
+    assert finished
+    for schema in (org_a.schema_name, org_b.schema_name):
+        assert set(_applied(schema)) == set(PROBE)
+        assert _index_valid(schema) is True
+
+
+def test_large_tables_get_a_concurrent_index_that_waits_for_older_transactions(probe_migrations, org_a, settings):
+    settings.TESSERA_PLAIN_INDEX_MAX_BYTES = 0
+    snapshot = _old_snapshot()
+    runner, done = _rollout_in_thread("-s", org_a.schema_name)
+    assert not done.wait(1.5)  # waiting for the snapshot, writers unblocked (the tests above)
+    snapshot.close()
+    runner.join(30)
+    assert done.is_set()
+    assert _index_valid(org_a.schema_name) is True
+
+
+def test_a_plain_index_gives_up_under_lock_timeout_and_is_retried(probe_migrations, org_a):
+    schema = org_a.schema_name
+    # As after a rollout that stopped between the column and its index.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.SQL("ALTER TABLE {} ADD COLUMN rollout_probe timestamptz NULL").format(
+                sql.Identifier(schema, "tasks_task")
+            )
+        )
+        cursor.execute(
+            sql.SQL("INSERT INTO {} (app, name, applied) VALUES ('tasks', %s, now())").format(
+                sql.Identifier(schema, "django_migrations")
+            ),
+            [PROBE[0]],
+        )
+    ready = threading.Event()
+
+    def hold_writer_lock():  # an open write transaction on the table: a plain build must wait for it
+        other = connections.create_connection("default")
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("BEGIN")
+                cursor.execute(
+                    sql.SQL("LOCK TABLE {} IN ROW EXCLUSIVE MODE").format(sql.Identifier(schema, "tasks_task"))
+                )
+                ready.set()
+                time.sleep(1.5)
+                cursor.execute("COMMIT")
+        finally:
+            other.close()
+
+    holder = threading.Thread(target=hold_writer_lock)
+    holder.start()
+    ready.wait(5)
+    out = StringIO()
+    call_command("migrate_tenants", "-s", schema, "--lock-timeout", "100", "--lock-retries", "10", stdout=out)
+    holder.join()
+
+    assert f"[retry 1/10] {schema}: tasks.0901_rollout_probe_index: canceling statement due to lock" in out.getvalue()
+    assert set(_applied(schema)) == set(PROBE)
+    assert _index_valid(schema) is True
 
 
 def test_forked_workers_skip_kombus_after_fork_hook_and_the_parent_keeps_it():
