@@ -41,7 +41,7 @@ from bench.common import BenchOrganization, bench_django_setup, raw_sql_claim  #
 
 # --reuse: measure the organisations an earlier (interrupted) run left, without building.
 REUSE = "--reuse" in sys.argv
-LEVELS = [int(arg) for arg in sys.argv[1:] if arg != "--reuse"] or ([] if REUSE else [1, 1000, 10000])
+LEVELS = [int(arg) for arg in sys.argv[1:] if arg.isdigit()] or ([] if REUSE else [1, 1000, 10000])
 MAX_BYTES = float(os.environ.get("BENCH_ORGS_MAX_GB", "15")) * 1024**3
 BATCH = 50
 
@@ -56,7 +56,155 @@ def _load() -> str:
     return " ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
+def _option(name: str, default: str | None = None) -> str | None:
+    if name in sys.argv:
+        return sys.argv[sys.argv.index(name) + 1]
+    return default
+
+
+def _build_worker(target: int, worker: int) -> None:
+    """One builder process: a spare made by the pool job's own function (`spare_create`,
+    a clone of the template), then claimed by sign-up's `organization_create`, until the
+    database holds `target` organisations."""
+    bench_django_setup(recreate=False)
+    from shared_apps.accounts.models import User
+    from shared_apps.tenants.models import Organization
+    from shared_apps.tenants.services import organization_create
+    from shared_apps.tenants.spares import spare_create
+
+    owner = User.objects.get(email="signup@bench.test")
+    run = f"{int(time.time()):x}"
+    number = 0
+    while Organization.objects.exclude(schema_name="public").count() < target:
+        spare_create()
+        organization_create(slug=f"o-{run}-{worker}-{number}", name="Bench", owner=owner)
+        number += 1
+
+
+def build_organizations(target: int, workers: int, log_path: Path) -> None:
+    """Grow the benchmark database to `target` organisations with `workers` builder
+    processes (`spare_pool_fill` itself creates one spare at a time under its lock, so
+    parallel builders call the function it calls per spare), logging the time per 1,000
+    to `log_path`. With --reuse it continues what an earlier build left."""
+    import subprocess
+
+    original_url = os.environ["DATABASE_URL"]
+    bench_django_setup(recreate=not REUSE)
+    from django.db import connection
+
+    from shared_apps.accounts.models import User
+    from shared_apps.tenants import template
+    from shared_apps.tenants.models import Organization
+
+    def log(message: str) -> None:
+        line = f"{time.strftime('%H:%M:%S')} {message} | load {_load()}"
+        print(line, flush=True)
+        with log_path.open("a") as out:
+            out.write(line + "\n")
+
+    started = time.perf_counter()
+    if not User.objects.filter(email="signup@bench.test").exists():
+        import random
+
+        template_seconds = _timed(template.template_refresh)
+        bench = BenchOrganization()
+        bench.tasks_add(2000, random.Random(16))
+        User.objects.create_user(email="signup@bench.test", password="bench")  # noqa: S106
+        log(f"set up: template {template_seconds:.1f} s, organisation bench with 2,000 tasks")
+
+    def grow(level: int) -> None:
+        present = Organization.objects.exclude(schema_name="public").count()
+        log(f"build to {level} with {workers} processes, from {present}")
+        connection.close()
+        environment = {**os.environ, "DATABASE_URL": original_url}
+        processes = [
+            subprocess.Popen([sys.executable, __file__, "--build-worker", str(level), str(worker)], env=environment)
+            for worker in range(workers)
+        ]
+        level_started = time.perf_counter()
+        last_count, last_time, next_mark = present, level_started, (present // 1000 + 1) * 1000
+        while any(process.poll() is None for process in processes):
+            time.sleep(5)
+            count = Organization.objects.exclude(schema_name="public").count()
+            connection.close()
+            if count >= next_mark:
+                now = time.perf_counter()
+                log(
+                    f"{count} organisations: {now - last_time:.0f} s for the last {count - last_count} "
+                    f"({(now - last_time) / max(count - last_count, 1) * 1000:.0f} ms each), "
+                    f"{now - started:.0f} s in all"
+                )
+                last_count, last_time, next_mark = count, now, (count // 1000 + 1) * 1000
+        failed = [process.returncode for process in processes if process.returncode]
+        count = Organization.objects.exclude(schema_name="public").count()
+        seconds = time.perf_counter() - level_started
+        log(
+            f"at {count} organisations: {count - present} made in {seconds:.0f} s "
+            f"({seconds / max(count - present, 1) * 1000:.0f} ms each), {time.perf_counter() - started:.0f} s in all"
+            + (f"; builder exit codes {failed}" if failed else "")
+        )
+        if failed:
+            raise SystemExit(f"builders failed: {failed}")
+
+    for level in sorted({*SNAPSHOTS, target}):
+        if Organization.objects.exclude(schema_name="public").count() < level:
+            grow(level)
+        count = Organization.objects.exclude(schema_name="public").count()
+        if level in SNAPSHOTS and count < level + workers:
+            begin = time.perf_counter()
+            if _snapshot(level):
+                log(f"snapshot {_snapshot_name(level)} of {count} organisations in {time.perf_counter() - begin:.0f} s")
+
+
+# The levels measured side by side with the built database: copies of it taken on the way
+# (CREATE DATABASE ... TEMPLATE), so that each holds the same `bench` organisation.
+SNAPSHOTS = (1, 1000)
+
+
+def _snapshot_name(level: int) -> str:
+    from django.db import connection
+
+    return f"{connection.settings_dict['NAME']}_{level}"
+
+
+def _snapshot(level: int) -> bool:
+    """Copy the benchmark database as `<name>_<level>`, unless that copy exists already."""
+    import psycopg2
+    from django.db import connection
+    from psycopg2 import sql
+
+    name = _snapshot_name(level)
+    source = connection.settings_dict["NAME"]
+    connection.close()
+    admin = psycopg2.connect(os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres")
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cursor.fetchone():
+                return False
+            cursor.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
+                    sql.Identifier(name), sql.Identifier(source)
+                )
+            )
+    finally:
+        admin.close()
+    return True
+
+
 def main() -> None:
+    if "--build-worker" in sys.argv:
+        index = sys.argv.index("--build-worker")
+        _build_worker(int(sys.argv[index + 1]), int(sys.argv[index + 2]))
+        return
+    if "--build" in sys.argv:
+        build_organizations(
+            int(_option("--build")),
+            int(_option("--workers", "2")),
+            Path(_option("--log", str(ROOT / ".data" / "bench-orgs-build.log"))),
+        )
+        return
     bench_django_setup(recreate=not REUSE)
 
     import random

@@ -151,3 +151,18 @@ class PendingWork(models.Model):
 
     def __str__(self) -> str:
         return f"{self.schema_name} at {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class SchemaMigrationState(models.Model):
+    """That a tenant schema held every migration on disk (`digest` of the migration files)
+    when recorded, so a no-op `migrate_tenants` reads one public table instead of every
+    schema's `django_migrations` (shared_apps/tenants/migration_state.py). A trigger on the
+    schema's `django_migrations` deletes the row on any change to it; `table_oid` ties the
+    row to that table, so a schema dropped and recreated is not trusted."""
+
+    schema_name = models.CharField(max_length=63, primary_key=True)
+    digest = models.CharField(max_length=64)
+    table_oid = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.schema_name} at {self.digest[:12]}"
