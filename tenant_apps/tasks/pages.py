@@ -448,8 +448,11 @@ def _move_refused(request, project: Project, message: str, status: int, confirm:
         return JsonResponse({"detail": message, **(confirm or {})}, status=status)
     if request.htmx:
         response = render(request, "tasks/board.html#columns", _board_context(request, project))
-        trigger = {"tessera:board-confirm": {"message": str(message), **confirm}} if confirm else None
-        response["HX-Trigger"] = json.dumps(trigger or {"tessera:toast-error": str(message)})
+        if confirm:
+            trigger = {"tessera:board-confirm": {"message": str(message), **confirm}}
+        else:
+            trigger = {"tessera:toast-error": str(message)}
+        response["HX-Trigger"] = json.dumps(trigger)
         return response
     from django.contrib import messages
 
