@@ -7,7 +7,7 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import BooleanField, Exists, Expression, F, FloatField, OuterRef, Q, Value
+from django.db.models import BooleanField, Expression, F, FloatField, Q, Value
 from django.utils.translation import gettext as _
 
 from tenant_apps.tasks.models import Task, TaskPriority, TaskStatus
@@ -90,6 +90,25 @@ class _TaskSQL(Expression):
     def as_sql(self, compiler, connection):
         task = compiler.quote_name_unless_alias(compiler.query.base_table)
         return self.template.replace("{task}", task), self.params
+
+
+# The to-many filters as fixed SQL (see `_TaskSQL`): EXISTS probes of the link tables'
+# (task, ...) unique indexes. Composed from Exists(QuerySet), each was cloned with every
+# clone of the list's queryset and compiled anew in the count and the page: ~0.8 ms of
+# Python per request (docs/benchmarks.md, "The assignee filter").
+_ASSIGNED = "EXISTS (SELECT 1 FROM tasks_task_assignees a WHERE a.task_id = {task}.id AND a.member_id {match})"
+_UNASSIGNED = "NOT EXISTS (SELECT 1 FROM tasks_task_assignees a WHERE a.task_id = {task}.id)"
+_LABELLED = "EXISTS (SELECT 1 FROM tasks_task_labels l WHERE l.task_id = {task}.id AND l.label_id {match})"
+
+
+def _links_exist(template: str, ids: list[int]) -> _TaskSQL:
+    """`template`'s EXISTS for any of `ids`. One id is matched with `=`: PostgreSQL then
+    knows each task appears once among the links and probes the tasks in the link index's
+    order, where `= ANY(...)` first de-duplicates them in a hash (2.5 against 5.5 ms for
+    2,000 assignments, EXPLAIN ANALYZE)."""
+    if len(ids) == 1:
+        return _TaskSQL(template.replace("{match}", "= %s"), ids, BooleanField())
+    return _TaskSQL(template.replace("{match}", "= ANY(%s)"), [ids], BooleanField())
 
 
 def _typo_variants(word: str) -> tuple[list[str], list[str]]:
@@ -314,8 +333,7 @@ class TaskFilter(django_filters.FilterSet):
     def filter_label(self, queryset, name, value):
         if not value:
             return queryset
-        links = Task.labels.through.objects.filter(task_id=OuterRef("pk"), label_id__in=[int(item) for item in value])
-        return queryset.filter(Exists(links))
+        return queryset.filter(_links_exist(_LABELLED, sorted({int(item) for item in value})))
 
     def filter_parent(self, queryset, name, value):
         value = value.strip()
@@ -340,10 +358,9 @@ class TaskFilter(django_filters.FilterSet):
             member = getattr(self.request, "tessera_member", None)
             if member is not None:
                 ids.add(member.pk)
-        assigned = Task.assignees.through.objects.filter(task_id=OuterRef("pk"))
-        condition = Q(Exists(assigned.filter(member_id__in=ids))) if ids else Q(pk__in=[])
+        condition = Q(_links_exist(_ASSIGNED, sorted(ids))) if ids else Q(pk__in=[])
         if "none" in value:
-            condition |= ~Q(Exists(assigned))
+            condition |= Q(_TaskSQL(_UNASSIGNED, [], BooleanField()))
         return queryset.filter(condition)
 
     def filter_ordering(self, queryset, name, value):

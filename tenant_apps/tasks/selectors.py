@@ -5,6 +5,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Count, Expression, F, JSONField, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
+from django.db.models.sql.where import WhereNode
 from rest_framework.fields import DateTimeField
 
 from shared_apps.tenants.models import Organization
@@ -186,10 +187,20 @@ def task_page(
         return [_as_json(row) for row in rows], rows[0]["total"] if rows else None
     window = tasks.order_by(*window_order) if window_order else tasks
     ids = window.values("pk")[offset : offset + limit]
-    page = tasks.filter(pk__in=ids)
+    page = _unfiltered(tasks).filter(pk__in=ids)
     if window_order:
         page = page.order_by(tasks.query.order_by[0], *window_order)
     return [_as_json(row) for row in _rows(page)], None
+
+
+def _unfiltered(tasks: QuerySet[Task]) -> QuerySet[Task]:
+    """`tasks` without its conditions, its joins, annotations and order kept: the outer
+    query of a page, whose rows are chosen by id from `tasks` itself in the same statement
+    and so meet every condition already. Applied again, each EXISTS (an assignee's, a
+    label's) was probed a second time for the page's rows and planned twice."""
+    page = tasks.all()
+    page.query.where = WhereNode()
+    return page
 
 
 def task_count_upto(tasks: QuerySet[Task], limit: int, *, searching: bool = False) -> int:

@@ -186,6 +186,27 @@ def test_task_list_statements_are_constant_with_and_without_search(team, query, 
         assert counts == [statements, statements], (path, [q["sql"][:80] for q in queries.captured_queries])
 
 
+@pytest.mark.django_db
+def test_the_page_applies_each_filter_once(team, labelled):
+    """The page's rows are chosen by id from the filtered list inside the same statement;
+    the outer query that dresses them repeats none of the filters (before, each EXISTS was
+    probed again for the page's rows and planned twice)."""
+    client = team.client("Developer")
+    query = f"assignee={labelled['dev']}&label={labelled['bug']}&status=todo"
+    with CaptureQueriesContext(connection) as queries:
+        assert _titles(client, query) == ["a", "c"]
+    page = queries.captured_queries[-1]["sql"]
+    assert page.count("a.member_id =") == 1, page
+    assert page.count("l.label_id =") == 1, page
+    assert page.count('"status" IN') == 1, page
+    # and several people, several labels, `none`: still the right tasks
+    assert _titles(client, f"assignee={labelled['dev']}&assignee={labelled['pm']}&label={labelled['bug']}") == [
+        "a",
+        "c",
+    ]
+    assert _titles(client, f"assignee=none&label={labelled['bug']}&label={labelled['ui']}") == []
+
+
 # --- Shape ---------------------------------------------------------------------------
 
 
