@@ -14,7 +14,9 @@ with filler from a vocabulary of ~2,700 pseudo-words.
        with one hand-written SQL statement through psycopg2
 
 and prints both and their ratio, the same for search alone, and the default list (all
-tasks, most recently updated first) through the API.
+tasks, most recently updated first) through the API against the same list filtered by
+one person (issue 16 item 6): all tasks and one project as the owner, and a member's
+own tasks (`assignee=me`) against their default list.
 """
 
 import argparse
@@ -102,7 +104,16 @@ def main() -> None:
         members = list(Member.objects.order_by("pk"))
         tasks = Task.objects.count()
         project_key = Project.objects.order_by("pk").values_list("key", flat=True).first()
-    _measure(args, organization=organization, owner=owner, assignee=members[7].pk, tasks=tasks, project_key=project_key)
+    person = User.objects.get(pk=members[7].user_id)  # the assignee of the filtered lists, a member
+    _measure(
+        args,
+        organization=organization,
+        owner=owner,
+        person=person,
+        assignee=members[7].pk,
+        tasks=tasks,
+        project_key=project_key,
+    )
 
 
 def _kept_data(tasks: int):
@@ -123,7 +134,7 @@ def _kept_data(tasks: int):
         return None
 
 
-def _measure(args, *, organization, owner, assignee: int, tasks: int, project_key: str) -> None:
+def _measure(args, *, organization, owner, person, assignee: int, tasks: int, project_key: str) -> None:
     from django.conf import settings
     from django.db import connection
     from django.test import Client
@@ -131,6 +142,10 @@ def _measure(args, *, organization, owner, assignee: int, tasks: int, project_ke
 
     client = Client(HTTP_HOST=f"bench.{settings.BASE_DOMAIN}")
     client.force_login(owner)
+    # The assignee, a member (not an owner: the all-tasks scope is then the projects they
+    # may see), opening their own tasks.
+    member_client = Client(HTTP_HOST=f"bench.{settings.BASE_DOMAIN}")
+    member_client.force_login(person)
     searches = ["login form", "назначена", "payment", "dashbord", "export report"]
 
     def api(search: str, filtered: bool) -> float:
@@ -152,10 +167,10 @@ def _measure(args, *, organization, owner, assignee: int, tasks: int, project_ke
             cursor.fetchall()
             return time.perf_counter() - begin
 
-    def api_list(path: str = "/api/v1/tasks/", query: dict | None = None) -> float:
+    def api_list(path: str = "/api/v1/tasks/", query: dict | None = None, *, by=client) -> float:
         # The default view: every task, most recently updated first, no search.
         begin = time.perf_counter()
-        response = client.get(path, query or {})
+        response = by.get(path, query or {})
         elapsed = time.perf_counter() - begin
         assert response.status_code == 200, response.content[:300]
         return elapsed
@@ -173,7 +188,9 @@ def _measure(args, *, organization, owner, assignee: int, tasks: int, project_ke
     api_list(project_path)
     api_list(project_path, {"assignee": assignee})
     api_list(query={"assignee": assignee})
-    names = ("api", "raw", "search", "raw_search", "list", "assignee", "project", "project_assignee")
+    api_list(by=member_client)
+    api_list(query={"assignee": "me"}, by=member_client)
+    names = ("api", "raw", "search", "raw_search", "list", "assignee", "project", "project_assignee", "member", "mine")
     times: dict[str, list[float]] = {name: [] for name in names}
     for search in searches:  # each search alone too: the goal is per search (issue 16, item 5)
         times[f"search {search}"] = []
@@ -190,6 +207,8 @@ def _measure(args, *, organization, owner, assignee: int, tasks: int, project_ke
         times["assignee"].append(api_list(query={"assignee": assignee}))
         times["project"].append(api_list(project_path))
         times["project_assignee"].append(api_list(project_path, {"assignee": assignee}))
+        times["member"].append(api_list(by=member_client))
+        times["mine"].append(api_list(query={"assignee": "me"}, by=member_client))
 
     p = {name: _percentiles(samples) for name, samples in times.items() if samples}
 
@@ -218,6 +237,9 @@ def _measure(args, *, organization, owner, assignee: int, tasks: int, project_ke
     print(row(f"API: one project ({project_key}), default order", "project"))
     print(row(f"API: one project ({project_key}), assignee filter alone", "project_assignee"))
     print(ratio("assignee / default list, one project", "project_assignee", "project"))
+    print(row("API: a member's all tasks, default order", "member"))
+    print(row("API: a member's all tasks, `assignee=me`", "mine"))
+    print(ratio("`assignee=me` / default list, a member", "mine", "member"))
 
 
 if __name__ == "__main__":
