@@ -101,14 +101,26 @@ _UNASSIGNED = "NOT EXISTS (SELECT 1 FROM tasks_task_assignees a WHERE a.task_id 
 _LABELLED = "EXISTS (SELECT 1 FROM tasks_task_labels l WHERE l.task_id = {task}.id AND l.label_id {match})"
 
 
-def _links_exist(template: str, ids: list[int]) -> _TaskSQL:
+class _LinksExist(_TaskSQL):
     """`template`'s EXISTS for any of `ids`. One id is matched with `=`: PostgreSQL then
     knows each task appears once among the links and probes the tasks in the link index's
     order, where `= ANY(...)` first de-duplicates them in a hash (2.5 against 5.5 ms for
     2,000 assignments, EXPLAIN ANALYZE)."""
-    if len(ids) == 1:
-        return _TaskSQL(template.replace("{match}", "= %s"), ids, BooleanField())
-    return _TaskSQL(template.replace("{match}", "= ANY(%s)"), [ids], BooleanField())
+
+    def __init__(self, template: str, ids: list[int]) -> None:
+        self.ids = ids
+        if len(ids) == 1:
+            super().__init__(template.replace("{match}", "= %s"), ids, BooleanField())
+        else:
+            super().__init__(template.replace("{match}", "= ANY(%s)"), [ids], BooleanField())
+
+
+class AssignedTo(_LinksExist):
+    """Tasks assigned to any of the members `ids`: a class of its own so that a list with
+    no other condition can be counted from the assignments alone (`task_count_upto`)."""
+
+    def __init__(self, ids: list[int]) -> None:
+        super().__init__(_ASSIGNED, ids)
 
 
 def _typo_variants(word: str) -> tuple[list[str], list[str]]:
@@ -333,7 +345,7 @@ class TaskFilter(django_filters.FilterSet):
     def filter_label(self, queryset, name, value):
         if not value:
             return queryset
-        return queryset.filter(_links_exist(_LABELLED, sorted({int(item) for item in value})))
+        return queryset.filter(_LinksExist(_LABELLED, sorted({int(item) for item in value})))
 
     def filter_parent(self, queryset, name, value):
         value = value.strip()
@@ -358,7 +370,7 @@ class TaskFilter(django_filters.FilterSet):
             member = getattr(self.request, "tessera_member", None)
             if member is not None:
                 ids.add(member.pk)
-        condition = Q(_links_exist(_ASSIGNED, sorted(ids))) if ids else Q(pk__in=[])
+        condition = Q(AssignedTo(sorted(ids))) if ids else Q(pk__in=[])
         if "none" in value:
             condition |= Q(_TaskSQL(_UNASSIGNED, [], BooleanField()))
         return queryset.filter(condition)

@@ -243,6 +243,53 @@ def test_all_tasks_for_a_guest_cover_only_their_projects(team):
     assert guest.get("/api/v1/tasks/?project=WEB").json()["count"] == 0
 
 
+def _count_statement(client, query: str) -> tuple[dict, str]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/api/v1/tasks/?{query}")
+    assert response.status_code == 200, response.content
+    counts = [q["sql"] for q in queries.captured_queries if q["sql"].upper().startswith("SELECT COUNT(")]
+    assert len(counts) == 1, counts
+    return response.json(), counts[0]
+
+
+@pytest.mark.django_db
+def test_one_persons_tasks_are_counted_from_the_assignments_where_nothing_else_narrows(team, monkeypatch):
+    dev, pm, owner = team.members["Developer"], team.members["Project Manager"], team.owner_member
+    team.task("web both", assignees=[dev, pm])
+    team.task("web dev", assignees=[dev])
+    team.task("web nobody")
+    team.task("web owner", assignees=[owner])
+    team.task("ops owner", project=team.ops, assignees=[owner])
+    member = team.client("Developer")  # an organisation member sees every project: no scope
+
+    body, count = _count_statement(member, f"assignee={dev.pk}")
+    assert (body["count"], sorted(item["title"] for item in body["results"])) == (2, ["web both", "web dev"])
+    assert "FROM tasks_task_assignees" in count
+    assert '"tasks_task"' not in count, count
+    body, count = _count_statement(member, f"assignee={dev.pk}&assignee={pm.pk}")  # a shared task once
+    assert body["count"] == 2
+    assert "DISTINCT task_id" in count
+    assert _count_statement(member, "assignee=me")[0]["count"] == 2
+    assert _count_statement(member, f"assignee={owner.pk}")[0]["count"] == 2  # both projects
+    monkeypatch.setattr(task_apis, "TASK_COUNT_CAP", 1)
+    capped = _count_statement(member, f"assignee={dev.pk}&page_size=1")[0]
+    assert (capped["count"], capped["count_capped"], capped["next"] is not None) == (1, True, True)
+    monkeypatch.undo()
+
+    # Anything else narrowing the list counts through the tasks, and counts what it shows.
+    body, count = _count_statement(member, f"assignee={dev.pk}&status=todo&project=WEB")
+    assert body["count"] == 2
+    assert '"tasks_task"' in count
+    assert _count_statement(member, f"assignee={dev.pk}&assignee=none")[0]["count"] == 3
+    guest = team.client("guest")
+    with schema_context(team.organization.schema_name):
+        project_member_set(project=team.ops, member=team.members["guest"], role=Role.objects.get(name="Viewer"))
+    body, count = _count_statement(guest, f"assignee={owner.pk}")  # a guest: their projects only
+    assert (body["count"], [item["title"] for item in body["results"]]) == (1, ["ops owner"])
+    assert '"tasks_task"' in count
+    assert team.client("Viewer").get(f"{LIST}?assignee={owner.pk}").json()["count"] == 1
+
+
 @pytest.mark.django_db
 def test_task_lists_of_another_organisation_are_unreachable(team, org_b):
     team.task("alpha secret")
