@@ -21,7 +21,7 @@ from tenant_apps.projects.selectors import projects_visible_to, sees_every_proje
 from tenant_apps.tasks.filters import TaskFilter
 from tenant_apps.tasks.models import Activity, Label, Task, TaskNumberRedirect
 from tenant_apps.tasks.permissions import access_task, task_reference_resolve
-from tenant_apps.tasks.selectors import task_count_upto, task_detail, task_page, task_search_window
+from tenant_apps.tasks.selectors import TASK_COUNT_CAP, task_count_upto, task_detail, task_page, task_search_window
 from tenant_apps.tasks.serializers import (
     ActivityOutputSerializer,
     TaskMoveInputSerializer,
@@ -111,9 +111,6 @@ def _filtered(request, queryset: QuerySet[Task], project: Project | None = None)
     return tasks, bool(filterset.form.cleaned_data.get("search"))
 
 
-# Without search, counting stops here (or at the end of the requested page, if further):
-# an exact count of a million tasks costs more than the page itself.
-TASK_COUNT_CAP = 10_000
 # A search counts its matches up to here (or the end of the requested page), and ranks
 # every match by relevance only up to here: each match counted or ranked is a visit to
 # its row (~3 µs, and the rank as much again), 12,759 of them for a common word at a

@@ -489,6 +489,43 @@ def test_list_filters_search_sorting_and_pagination(team):
 
 
 @pytest.mark.django_db
+def test_the_list_counts_as_the_api_does_up_to_its_cap_and_pages_go_on(team, monkeypatch):
+    from tenant_apps.tasks import pages as task_pages
+
+    monkeypatch.setattr(task_pages, "TASK_COUNT_CAP", 3)
+    monkeypatch.setattr(task_pages, "LIST_PAGE_SIZE", 2)
+    for index in range(7):
+        team.task(f"counted {index}")
+    client = team.client("Developer")
+    first = client.get("/projects/WEB/list/")
+    assert "Page 1 of more than 2 (over 3 tasks)" in first.text
+    assert 'href="?page=2"' in first.text
+    # A page beyond the cap is counted up to its own end, and still says there is more.
+    second = client.get("/projects/WEB/list/?page=2")
+    assert "Page 2 of more than 2 (over 4 tasks)" in second.text
+    assert 'href="?page=3"' in second.text
+    last = client.get("/projects/WEB/list/?page=4")
+    assert "Page 4 of 4 (7 tasks)" in last.text
+    assert "?page=5" not in last.text
+    seen = [
+        row.context["tasks"][index]["key"]
+        for row in (client.get(f"/projects/WEB/list/?page={number}") for number in (1, 2, 3, 4))
+        for index in range(len(row.context["tasks"]))
+    ]
+    assert sorted(seen) == sorted(f"WEB-{number}" for number in range(1, 8))  # no overlap, none missing
+    # A page number past the end shows the last page; a bad one the first.
+    assert "Page 4 of 4 (7 tasks)" in client.get("/projects/WEB/list/?page=99").text
+    assert "Page 1 of more than 2" in client.get("/projects/WEB/list/?page=x").text
+    # A search and a filter count the same way; all tasks too.
+    assert "over 3 tasks" in client.get("/projects/WEB/list/?search=counted").text
+    assert "over 3 tasks" in client.get("/tasks/?status=todo").text
+    user = team.users["Developer"]
+    user.language = "ru"
+    user.save(update_fields=["language"])
+    assert "Страница 1 из более чем 2 (задач: больше 3)" in client.get("/projects/WEB/list/").text
+
+
+@pytest.mark.django_db
 def test_bulk_changes_report_partial_failures(team):
     a, b = team.task("a"), team.task("b")
     client = team.client("Developer")
