@@ -1048,7 +1048,7 @@ class _CappedPage(Page):
 class CappedPaginator(Paginator):
     """The list page's pagination, counted as the API counts (`TASK_COUNT_CAP`, or the end
     of the requested page if further): `capped` then says the list goes on, and the page
-    shows "over 10,000 tasks". An exact count reads every task (34 ms of the page's 60 ms
+    shows "over 10000 tasks". An exact count reads every task (34 ms of the page's 60 ms
     at a million tasks, docs/benchmarks.md)."""
 
     def __init__(self, tasks, per_page: int, *, requested: str | None, searching: bool) -> None:

@@ -204,7 +204,9 @@ def _unfiltered(tasks: QuerySet[Task]) -> QuerySet[Task]:
     """`tasks` without its conditions, its joins, annotations and order kept: the outer
     query of a page, whose rows are chosen by id from `tasks` itself in the same statement
     and so meet every condition already. Applied again, each EXISTS (an assignee's, a
-    label's) was probed a second time for the page's rows and planned twice."""
+    label's) was probed a second time for the page's rows and planned twice. Like the
+    list filters, `tasks` must not join a to-many relation (it would repeat rows, and
+    more so without the condition on the joined rows): conditions on them are EXISTS."""
     page = tasks.all()
     page.query.where = WhereNode()
     return page
