@@ -1034,6 +1034,9 @@ _ACTIONS = {
 LIST_PAGE_SIZE = 50
 
 
+_PAGE_DIGITS = re.compile(r"[0-9]{1,9}")
+
+
 class _CappedPage(Page):
     """A page of a list whose count stopped at its cap: there is a next page after the
     last one counted."""
@@ -1046,17 +1049,18 @@ class _CappedPage(Page):
 
 
 class CappedPaginator(Paginator):
-    """The list page's pagination, counted as the API counts (`TASK_COUNT_CAP`, or the end
-    of the requested page if further): `capped` then says the list goes on, and the page
-    shows "over 10000 tasks". An exact count reads every task (34 ms of the page's 60 ms
-    at a million tasks, docs/benchmarks.md)."""
+    """The list page's pagination, counted as the API counts a list (`TASK_COUNT_CAP`, or
+    the end of the requested page if further): `capped` then says the list goes on, and
+    the page shows "over 10000 tasks". An exact count reads every task (34 ms of the
+    page's 60 ms at a million tasks, docs/benchmarks.md). A search counts to the same cap
+    (the API stops at 1,000 because it ranks only that many; this page ranks every match).
+    A page number of more than nine digits, as in the API, counts no further than the cap:
+    its LIMIT would leave PostgreSQL's bigint, and the page shown is the last one counted."""
 
     def __init__(self, tasks, per_page: int, *, requested: str | None, searching: bool) -> None:
         super().__init__(tasks, per_page)
-        try:
-            number = max(1, int(requested or 1))
-        except ValueError:
-            number = 1
+        requested = (requested or "").strip()
+        number = int(requested) if _PAGE_DIGITS.fullmatch(requested) else 1
         self.limit = max(TASK_COUNT_CAP, number * per_page)
         self.searching = searching
         self.capped = False

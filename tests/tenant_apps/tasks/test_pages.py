@@ -516,6 +516,13 @@ def test_the_list_counts_as_the_api_does_up_to_its_cap_and_pages_go_on(team, mon
     # A page number past the end shows the last page; a bad one the first.
     assert "Page 4 of 4 (7 tasks)" in client.get("/projects/WEB/list/?page=99").text
     assert "Page 1 of more than 2" in client.get("/projects/WEB/list/?page=x").text
+    # A page number too large to count to (its LIMIT past bigint) shows the last page
+    # counted, with the way on; never a 500.
+    for huge in ("10000000000000000000", "200000000000000000", "1234567890"):
+        for url in ("/projects/WEB/list/", "/tasks/", f"/tasks/?assignee={team.members['Developer'].pk}"):
+            response = client.get(url, {"page": huge})
+            assert response.status_code == 200, (url, huge)
+    assert "Page 2 of more than 2 (over 3 tasks)" in client.get("/projects/WEB/list/?page=10000000000").text
     # A search and a filter count the same way; all tasks too.
     assert "over 3 tasks" in client.get("/projects/WEB/list/?search=counted").text
     assert "over 3 tasks" in client.get("/tasks/?status=todo").text
