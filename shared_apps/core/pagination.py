@@ -19,18 +19,26 @@ LAST_PAGE = "last"
 _DIGITS = re.compile(r"[0-9]{1,9}")
 
 
+def positive_number(raw: str) -> int | None:
+    """`raw` as a page number or size, or None when it is not one: ASCII digits only
+    ("²".isdigit() is true, int("²") fails), at least 1, and few enough of them that a
+    page's OFFSET or LIMIT stays within PostgreSQL's bigint. The API's rule, and the list
+    page's (tenant_apps/tasks/pages.py)."""
+    if not _DIGITS.fullmatch(raw) or int(raw) < 1:
+        return None
+    return int(raw)
+
+
 def _positive_int(request, name: str, default: int, *, maximum: int | None = None, allow_last: bool = False):
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
     if allow_last and raw == LAST_PAGE:
         return LAST_PAGE
-    # ASCII digits only ("²".isdigit() is true, int("²") fails), and few enough of them
-    # that the page's OFFSET stays within PostgreSQL's bigint.
-    if not _DIGITS.fullmatch(raw) or int(raw) < 1:
+    value = positive_number(raw)
+    if value is None:
         hint = " or “last”" if allow_last else ""
         raise ValidationError({name: [f"Use a whole number of at least 1{hint}."]})
-    value = int(raw)
     if maximum is not None and value > maximum:
         raise ValidationError({name: [f"At most {maximum}."]})
     return value

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 
 from shared_apps.core.exceptions import ServiceRefusal
 from shared_apps.core.markup import markdown_html, markdown_html_many
+from shared_apps.core.pagination import positive_number
 from tenant_apps.fields.display import filter_inputs, rows_dress
 from tenant_apps.fields.filters import field_filters_parse, field_params_split, is_field_param, project_fields
 from tenant_apps.fields.pages import task_fields_context, task_fields_save
@@ -1034,9 +1035,6 @@ _ACTIONS = {
 LIST_PAGE_SIZE = 50
 
 
-_PAGE_DIGITS = re.compile(r"[0-9]{1,9}")
-
-
 class _CappedPage(Page):
     """A page of a list whose count stopped at its cap: there is a next page after the
     last one counted."""
@@ -1059,8 +1057,7 @@ class CappedPaginator(Paginator):
 
     def __init__(self, tasks, per_page: int, *, requested: str | None, searching: bool) -> None:
         super().__init__(tasks, per_page)
-        requested = (requested or "").strip()
-        number = int(requested) if _PAGE_DIGITS.fullmatch(requested) else 1
+        number = positive_number((requested or "").strip()) or 1
         self.limit = max(TASK_COUNT_CAP, number * per_page)
         self.searching = searching
         self.capped = False
