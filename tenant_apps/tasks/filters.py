@@ -122,6 +122,23 @@ class AssignedTo(_LinksExist):
     def __init__(self, ids: list[int]) -> None:
         super().__init__(_ASSIGNED, ids)
 
+    def count_upto(self, limit: int) -> int:
+        """How many tasks are assigned to any of these members, counting at most `limit`:
+        a range of the assignments' (member, task) index; a task of two of them once."""
+        with connection.cursor() as cursor:
+            if len(self.ids) == 1:
+                cursor.execute(
+                    "SELECT count(*) FROM (SELECT 1 FROM tasks_task_assignees WHERE member_id = %s LIMIT %s) s",
+                    [self.ids[0], limit],
+                )
+            else:
+                cursor.execute(
+                    "SELECT count(*) FROM (SELECT DISTINCT task_id FROM tasks_task_assignees "
+                    "WHERE member_id = ANY(%s) LIMIT %s) s",
+                    [self.ids, limit],
+                )
+            return cursor.fetchone()[0]
+
 
 def _typo_variants(word: str) -> tuple[list[str], list[str]]:
     """Every string one typo away from `word` (a deleted, substituted, inserted or

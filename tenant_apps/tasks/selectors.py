@@ -228,7 +228,7 @@ def task_count_upto(tasks: QuerySet[Task], limit: int, *, searching: bool = Fals
     instead)."""
     assigned = _assigned_only(tasks)
     if assigned is not None:
-        return _assignments_count_upto(assigned.ids, limit)
+        return assigned.count_upto(limit)
     pks = tasks.order_by().values("pk")
     if not searching:
         return pks[:limit].count()
@@ -257,24 +257,6 @@ def _assigned_only(tasks: QuerySet[Task]) -> AssignedTo | None:
     if isinstance(condition, Exact) and isinstance(condition.lhs, AssignedTo) and condition.rhs is True:
         return condition.lhs
     return None
-
-
-def _assignments_count_upto(member_ids: list[int], limit: int) -> int:
-    """How many tasks are assigned to any of `member_ids`, counting at most `limit`: an
-    index range of the assignments' (member, task) index; a task of two of them once."""
-    with connection.cursor() as cursor:
-        if len(member_ids) == 1:
-            cursor.execute(
-                "SELECT count(*) FROM (SELECT 1 FROM tasks_task_assignees WHERE member_id = %s LIMIT %s) s",
-                [member_ids[0], limit],
-            )
-        else:
-            cursor.execute(
-                "SELECT count(*) FROM (SELECT DISTINCT task_id FROM tasks_task_assignees "
-                "WHERE member_id = ANY(%s) LIMIT %s) s",
-                [member_ids, limit],
-            )
-        return cursor.fetchone()[0]
 
 
 def task_search_window(

@@ -165,6 +165,8 @@ def test_counting_stops_at_the_cap_without_search_but_pages_go_on(team, monkeypa
         ("search=task", 5),
         # search_path, user, the (capped) count, the page with its assignees and labels
         ("status=todo", 4),
+        # the same; on all tasks the count reads the assignments alone
+        ("assignee=me", 4),
     ],
 )
 def test_task_list_statements_are_constant_with_and_without_search(team, query, statements):
